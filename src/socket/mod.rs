@@ -239,7 +239,9 @@ pub enum DecodeError {
 pub const MAX_ATTACHMENTS: usize = 1000;
 
 /// The deepest nesting [`check_placeholders`] walks, counting the payload array as level 1.
-pub const MAX_DEPTH: usize = 128;
+/// Real payloads nest a handful of levels; this stays below serde_json's own recursion limit
+/// (128 per element), so the typed [`DecodeError::TooDeep`] is what a caller sees.
+pub const MAX_DEPTH: usize = 100;
 
 /// Decodes the text of one Engine.IO message as a Socket.IO packet.
 ///
