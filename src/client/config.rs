@@ -1,0 +1,444 @@
+//! Client configuration: where to connect, the query, and the timing knobs, with
+//! socket.io-client 2.0.4's defaults.
+
+use core::fmt;
+use std::time::Duration;
+
+/// Why a configuration was refused.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// The URL has no `scheme://`, or a scheme other than `http`, `https`, `ws`, `wss`.
+    #[error("unsupported URL scheme in {0:?}: expected http, https, ws or wss")]
+    BadScheme(String),
+    /// The URL has no host, or a malformed `[IPv6]` host.
+    #[error("URL has no usable host")]
+    BadHost,
+    /// The port is not a number from 1 to 65535.
+    #[error("URL port is not a number from 1 to 65535")]
+    BadPort,
+    /// A namespace must start with `/` and must not contain `,` or `?` (the wire format
+    /// ends the namespace at the first `,`).
+    #[error("invalid namespace {0:?}: it must start with '/' and contain no ',' or '?'")]
+    BadNamespace(String),
+    /// A timing option is out of range (for example a zero reconnection delay maximum).
+    #[error("invalid option: {0}")]
+    BadOption(&'static str),
+}
+
+/// Query parameters sent in the handshake URL and in every namespace CONNECT.
+///
+/// Values often hold credentials, so `Debug` shows the keys only.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Query {
+    pairs: Vec<(String, String)>,
+}
+
+impl Query {
+    /// An empty query.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `key=value` (appended; insertion order is kept on the wire, as `parseqs` does).
+    pub fn with(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.push(key, value);
+        self
+    }
+
+    /// Adds `key=value` in place.
+    pub fn push(&mut self, key: impl Into<String>, value: impl Into<String>) {
+        self.pairs.push((key.into(), value.into()));
+    }
+
+    /// Parses `a=1&b=x%20y` (the form the Spaces guide passes to `io()`); invalid percent
+    /// escapes are kept as they are, like `decodeURIComponent` fallbacks in `parseqs`.
+    pub fn parse(s: &str) -> Self {
+        let pairs = s
+            .trim_start_matches('?')
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| match p.split_once('=') {
+                Some((k, v)) => (percent_decode(k), percent_decode(v)),
+                None => (percent_decode(p), String::new()),
+            })
+            .collect();
+        Self { pairs }
+    }
+
+    /// The value of the first pair named `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// True when there are no pairs.
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    /// The pairs in order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// `k=v&k2=v2` with `encodeURIComponent` escaping (so `,` `&` `=` `?` are always escaped).
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        for (i, (k, v)) in self.pairs.iter().enumerate() {
+            if i > 0 {
+                out.push('&');
+            }
+            encode_uri_component(&mut out, k);
+            out.push('=');
+            encode_uri_component(&mut out, v);
+        }
+        out
+    }
+}
+
+impl fmt::Debug for Query {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.pairs.iter().map(|(k, _)| (k, "<redacted>")))
+            .finish()
+    }
+}
+
+/// Appends `s` escaped like JavaScript's `encodeURIComponent`.
+pub(crate) fn encode_uri_component(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in s.as_bytes() {
+        let keep = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')'
+            );
+        if keep {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 15) as usize] as char);
+        }
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'%' && i + 2 < bytes.len() {
+            let hex = |c: u8| (c as char).to_digit(16);
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_owned())
+}
+
+/// Where the server is: scheme, host and port (the namespace is not part of it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// `wss`/`https` (true) or `ws`/`http` (false).
+    pub secure: bool,
+    /// Host name or IP; IPv6 without brackets.
+    pub host: String,
+    /// Explicit port; `None` means the scheme default (443 or 80).
+    pub port: Option<u16>,
+}
+
+impl Endpoint {
+    /// The port to dial: the explicit one or the scheme default.
+    pub fn port_or_default(&self) -> u16 {
+        self.port.unwrap_or(if self.secure { 443 } else { 80 })
+    }
+
+    /// `host:port` with IPv6 bracketed, as needed for a TCP connect.
+    pub fn authority(&self) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        format!("{host}:{}", self.port_or_default())
+    }
+}
+
+/// Everything the client needs to know before it connects.
+///
+/// Build one with [`Config::new`] from a URL such as
+/// `wss://spacesapis-socket.avayacloud.com/chat` (the path is the namespace, as with `io(url)`),
+/// adjust the public fields, then hand it to [`Client::new`](crate::client::Client::new).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Scheme, host and port.
+    pub endpoint: Endpoint,
+    /// The namespace taken from the URL path (`/` when there is none). The client joins it at
+    /// construction.
+    pub namespace: String,
+    /// Engine.IO path, default `/socket.io` (a trailing `/` is added on the wire).
+    pub path: String,
+    /// Sent in the handshake URL and in each non-root namespace CONNECT (`40/chat?…,`),
+    /// because a 2.0.4 server drops the CONNECT query when it buffers the CONNECT.
+    pub query: Query,
+    /// When true, the client asks for a fresh query before every (re)connection with
+    /// [`Event::QueryNeeded`](crate::client::Event::QueryNeeded) and waits for
+    /// [`Client::set_query`](crate::client::Client::set_query). For tokens that expire.
+    pub fresh_query_per_connection: bool,
+    /// Reconnect after a lost or failed connection (default true).
+    pub reconnection: bool,
+    /// Give up after this many reconnection attempts; `None` (default) never gives up.
+    pub reconnection_attempts: Option<u32>,
+    /// First reconnection delay (default 1 s).
+    pub reconnection_delay: Duration,
+    /// Largest reconnection delay (default 5 s).
+    pub reconnection_delay_max: Duration,
+    /// Jitter factor in `(0, 1]`, default 0.5; anything else disables jitter.
+    pub randomization_factor: f64,
+    /// Time allowed from opening a websocket to the Engine.IO open packet (default 20 s);
+    /// `None` disables the timer.
+    pub connect_timeout: Option<Duration>,
+    /// Time allowed for a server ack before [`Event::AckTimedOut`](crate::client::Event::AckTimedOut);
+    /// `None` (default, as in 2.0.4) waits for as long as the connection lives.
+    pub ack_timeout: Option<Duration>,
+    /// Most packets kept per namespace while it is not connected; a further emit fails with
+    /// [`EmitError::BufferFull`](crate::client::EmitError::BufferFull). Default 1024.
+    pub max_buffered: usize,
+    /// Most acks awaited per namespace at once; default 4096.
+    pub max_pending_acks: usize,
+    /// Seed for reconnection jitter, so one seed reproduces one run.
+    pub rng_seed: u64,
+}
+
+impl Config {
+    /// Parses `http[s]://host[:port][/namespace][?query]` (or `ws[s]://`); the query, if any,
+    /// becomes [`Config::query`].
+    pub fn new(url: &str) -> Result<Self, ConfigError> {
+        let (secure, rest) = if let Some(r) = strip_prefix_ci(url, "https://") {
+            (true, r)
+        } else if let Some(r) = strip_prefix_ci(url, "wss://") {
+            (true, r)
+        } else if let Some(r) = strip_prefix_ci(url, "http://") {
+            (false, r)
+        } else if let Some(r) = strip_prefix_ci(url, "ws://") {
+            (false, r)
+        } else {
+            return Err(ConfigError::BadScheme(url.chars().take(16).collect()));
+        };
+        let (before_query, query) = match rest.split_once('?') {
+            Some((a, q)) => (a, Query::parse(q)),
+            None => (rest, Query::new()),
+        };
+        let (authority, path) = match before_query.find('/') {
+            Some(i) => (&before_query[..i], &before_query[i..]),
+            None => (before_query, "/"),
+        };
+        let (host, port) = split_host_port(authority)?;
+        let namespace = if path.len() > 1 {
+            path.trim_end_matches('/').to_owned()
+        } else {
+            "/".to_owned()
+        };
+        validate_namespace(&namespace)?;
+        Ok(Self {
+            endpoint: Endpoint { secure, host, port },
+            namespace,
+            path: "/socket.io".to_owned(),
+            query,
+            fresh_query_per_connection: false,
+            reconnection: true,
+            reconnection_attempts: None,
+            reconnection_delay: Duration::from_millis(1000),
+            reconnection_delay_max: Duration::from_millis(5000),
+            randomization_factor: 0.5,
+            connect_timeout: Some(Duration::from_secs(20)),
+            ack_timeout: None,
+            max_buffered: 1024,
+            max_pending_acks: 4096,
+            rng_seed: 0,
+        })
+    }
+
+    /// Checks the options; [`Client::new`](crate::client::Client::new) calls this.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        validate_namespace(&self.namespace)?;
+        if self.reconnection_delay_max.is_zero() {
+            return Err(ConfigError::BadOption(
+                "reconnection_delay_max must be positive",
+            ));
+        }
+        if !self.path.starts_with('/') {
+            return Err(ConfigError::BadOption("path must start with '/'"));
+        }
+        if self.max_buffered == 0 {
+            return Err(ConfigError::BadOption("max_buffered must be positive"));
+        }
+        Ok(())
+    }
+
+    /// The range a reconnection delay for `attempt` (from 1) falls in with these options:
+    /// `[d·(1−j), min(d·(1+j), max)]` with `d = delay · 2^(attempt−1)`.
+    pub fn reconnect_delay_bounds(&self, attempt: u32) -> (Duration, Duration) {
+        super::backoff::Backoff::new(
+            self.reconnection_delay,
+            self.reconnection_delay_max,
+            self.randomization_factor,
+        )
+        .bounds(attempt)
+    }
+
+    /// The websocket URL of a fresh handshake:
+    /// `ws[s]://host[:port]/socket.io/?<query>&EIO=3&transport=websocket`.
+    pub fn handshake_url(&self) -> String {
+        let scheme = if self.endpoint.secure { "wss" } else { "ws" };
+        let host = if self.endpoint.host.contains(':') {
+            format!("[{}]", self.endpoint.host)
+        } else {
+            self.endpoint.host.clone()
+        };
+        let default_port = if self.endpoint.secure { 443 } else { 80 };
+        let port = match self.endpoint.port {
+            Some(p) if p != default_port => format!(":{p}"),
+            _ => String::new(),
+        };
+        let path = self.path.trim_end_matches('/');
+        let mut url = format!("{scheme}://{host}{port}{path}/?");
+        if !self.query.is_empty() {
+            url.push_str(&self.query.encode());
+            url.push('&');
+        }
+        url.push_str("EIO=3&transport=websocket");
+        url
+    }
+}
+
+pub(crate) fn validate_namespace(nsp: &str) -> Result<(), ConfigError> {
+    if !nsp.starts_with('/') || nsp.contains([',', '?']) {
+        return Err(ConfigError::BadNamespace(nsp.to_owned()));
+    }
+    Ok(())
+}
+
+fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
+}
+
+fn split_host_port(authority: &str) -> Result<(String, Option<u16>), ConfigError> {
+    // Drop userinfo; it has no meaning here.
+    let authority = authority.rsplit('@').next().unwrap_or(authority);
+    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
+        let (h, after) = rest.split_once(']').ok_or(ConfigError::BadHost)?;
+        match after.strip_prefix(':') {
+            Some(p) => (h, Some(p)),
+            None if after.is_empty() => (h, None),
+            None => return Err(ConfigError::BadHost),
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty() {
+        return Err(ConfigError::BadHost);
+    }
+    let port = match port {
+        None | Some("") => None,
+        Some(p) => match p.parse::<u16>() {
+            Ok(0) | Err(_) => return Err(ConfigError::BadPort),
+            Ok(n) => Some(n),
+        },
+    };
+    Ok((host.to_ascii_lowercase(), port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handshake_url_puts_user_query_first_and_omits_default_ports() {
+        let mut c = Config::new("https://spacesapis-socket.avayacloud.com/chat").unwrap();
+        c.query = Query::new().with("tokenType", "jwt").with("token", "a b");
+        assert_eq!(c.namespace, "/chat");
+        assert_eq!(
+            c.handshake_url(),
+            "wss://spacesapis-socket.avayacloud.com/socket.io/?tokenType=jwt&token=a%20b&EIO=3&transport=websocket"
+        );
+        let c = Config::new("http://127.0.0.1:8080").unwrap();
+        assert_eq!(c.namespace, "/");
+        assert_eq!(
+            c.handshake_url(),
+            "ws://127.0.0.1:8080/socket.io/?EIO=3&transport=websocket"
+        );
+        let c = Config::new("ws://[::1]:80/x/").unwrap();
+        assert_eq!(
+            c.handshake_url(),
+            "ws://[::1]/socket.io/?EIO=3&transport=websocket"
+        );
+        assert_eq!(c.namespace, "/x");
+        assert_eq!(c.endpoint.authority(), "[::1]:80");
+    }
+
+    #[test]
+    fn url_query_becomes_the_query() {
+        let c = Config::new("http://h/chat?token=x%20y&n=2").unwrap();
+        assert_eq!(c.query.get("token"), Some("x y"));
+        assert_eq!(c.query.encode(), "token=x%20y&n=2");
+    }
+
+    #[test]
+    fn encode_uri_component_escapes_like_javascript() {
+        let q = Query::new().with("k", "a,b&c=d?e/f é~*'()!");
+        assert_eq!(q.encode(), "k=a%2Cb%26c%3Dd%3Fe%2Ff%20%C3%A9~*'()!");
+    }
+
+    #[test]
+    fn bad_urls_are_typed_errors() {
+        assert!(matches!(
+            Config::new("ftp://h"),
+            Err(ConfigError::BadScheme(_))
+        ));
+        assert_eq!(
+            Config::new("http://:80/").unwrap_err(),
+            ConfigError::BadHost
+        );
+        assert_eq!(
+            Config::new("http://h:99999/").unwrap_err(),
+            ConfigError::BadPort
+        );
+        assert_eq!(
+            Config::new("http://[::1/").unwrap_err(),
+            ConfigError::BadHost
+        );
+        assert!(matches!(
+            Config::new("http://h/a,b"),
+            Err(ConfigError::BadNamespace(_))
+        ));
+    }
+
+    #[test]
+    fn query_debug_hides_values() {
+        let q = Query::new().with("token", "s3cr3t");
+        let shown = format!("{q:?}");
+        assert!(shown.contains("token") && !shown.contains("s3cr3t"));
+    }
+
+    #[test]
+    fn percent_decode_keeps_invalid_escapes() {
+        assert_eq!(Query::parse("a=%zz&b=%41%").get("a"), Some("%zz"));
+        assert_eq!(Query::parse("a=%zz&b=%41%").get("b"), Some("A%"));
+    }
+}

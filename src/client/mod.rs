@@ -1,0 +1,1190 @@
+//! The Socket.IO 2.0.4 client state machine: one Engine.IO session, many namespaces.
+//!
+//! See [`Client`] for the drain contract.
+
+mod backoff;
+mod config;
+mod output;
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::time::{Duration, Instant};
+
+use serde_json::value::RawValue;
+
+use crate::engine::{self, Handshake};
+use crate::rng::Rng;
+use crate::socket::{self, Args, PacketKind, Payload};
+
+use backoff::Backoff;
+pub use config::{Config, ConfigError, Endpoint, Query};
+pub use output::{ConnectFailure, DisconnectReason, Event, ProtocolViolation, Transmit, WsUrl};
+
+/// Why a command was refused. The client's state is unchanged when one is returned.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EmitError {
+    /// The namespace was never joined (or was left): call [`Client::join`] first.
+    #[error("namespace {0:?} is not joined")]
+    UnknownNamespace(String),
+    /// The namespace's send buffer is full while it is not connected. Wait for
+    /// [`Event::Connected`] and retry, or raise [`Config::max_buffered`].
+    #[error("send buffer of namespace {nsp:?} is full ({limit} packets)")]
+    BufferFull {
+        /// The namespace.
+        nsp: String,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// Too many acks are awaited on the namespace ([`Config::max_pending_acks`]).
+    #[error("too many pending acks on namespace {0:?}")]
+    TooManyPendingAcks(String),
+    /// The arguments are not a JSON array (e.g. `[]`, `["a",1]`).
+    #[error("arguments must be a JSON array: {0}")]
+    BadArguments(String),
+    /// The event name is reserved by socket.io-client and would be emitted locally only.
+    #[error("event name {0:?} is reserved")]
+    ReservedEventName(String),
+    /// The ack id is not owed to the server (never requested, already answered, or from a
+    /// connection that has ended).
+    #[error("no ack {0} is owed on this namespace")]
+    UnknownAck(u64),
+    /// A placeholder in the arguments points past the attachments given.
+    #[error("placeholders do not match the {0} attachments")]
+    BadAttachments(usize),
+}
+
+/// Event names socket.io-client 2.0.4 keeps for itself.
+const RESERVED_EVENTS: &[&str] = &[
+    "connect",
+    "connect_error",
+    "connect_timeout",
+    "connecting",
+    "disconnect",
+    "error",
+    "reconnect",
+    "reconnect_attempt",
+    "reconnect_failed",
+    "reconnect_error",
+    "reconnecting",
+    "ping",
+    "pong",
+];
+
+/// The engine's lifecycle.
+#[derive(Debug)]
+enum Engine {
+    /// Not connected and nothing scheduled: before [`Client::connect`], or closed.
+    Idle,
+    /// Waiting for [`Client::set_query`] before opening.
+    AwaitingQuery { deadline: Option<Instant> },
+    /// Websocket requested; waiting for the open packet.
+    Opening { deadline: Option<Instant> },
+    /// Handshake done.
+    Open(Heartbeat),
+    /// Waiting to reconnect.
+    Backoff { until: Instant },
+}
+
+/// engine.io-client 3.1's two heartbeat timers (protocol reference §1.5).
+#[derive(Debug)]
+struct Heartbeat {
+    interval: Duration,
+    timeout: Duration,
+    /// When to send the next ping; only re-armed by a pong.
+    next_ping: Option<Instant>,
+    /// Liveness deadline; armed by the first packet after the handshake.
+    deadline: Option<Instant>,
+    last_ping: Option<Instant>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NspState {
+    /// Waiting for the engine to open, or for the server's CONNECT answer.
+    Connecting,
+    Connected,
+    /// Refused with an ERROR packet; retried on the next engine session.
+    Refused,
+    /// The server sent DISCONNECT; not rejoined until the user joins again.
+    ServerClosed,
+}
+
+#[derive(Debug)]
+struct Buffered {
+    frame: String,
+    attachments: Vec<Vec<u8>>,
+    ack: Option<u64>,
+}
+
+#[derive(Debug)]
+struct PendingAck {
+    deadline: Option<Instant>,
+    /// Sent on the current engine session (its answer can still come).
+    sent: bool,
+}
+
+#[derive(Debug)]
+struct Namespace {
+    name: String,
+    state: NspState,
+    /// CONNECT sent on the current engine session.
+    connect_sent: bool,
+    send_buffer: VecDeque<Buffered>,
+    /// Events received before the namespace's CONNECT answer, delivered right after it.
+    receive_buffer: VecDeque<Event>,
+    next_ack_id: u64,
+    pending_acks: BTreeMap<u64, PendingAck>,
+    owed_acks: HashSet<u64>,
+}
+
+impl Namespace {
+    fn new(name: String) -> Self {
+        Self {
+            name,
+            state: NspState::Connecting,
+            connect_sent: false,
+            send_buffer: VecDeque::new(),
+            receive_buffer: VecDeque::new(),
+            next_ack_id: 0,
+            pending_acks: BTreeMap::new(),
+            owed_acks: HashSet::new(),
+        }
+    }
+}
+
+/// A binary packet waiting for its attachments.
+#[derive(Debug)]
+struct Reassembly {
+    kind: PacketKind,
+    nsp: String,
+    id: Option<u64>,
+    name: Option<String>,
+    args: Args,
+    expected: usize,
+    attachments: Vec<Vec<u8>>,
+}
+
+/// A sans-IO Socket.IO 2.0.4 client: one Engine.IO 3 session over websocket, any number of
+/// namespaces multiplexed on it.
+///
+/// # The drain contract
+///
+/// 1. Feed exactly one input: a command ([`connect`](Self::connect), [`join`](Self::join),
+///    [`emit`](Self::emit), [`ack`](Self::ack), [`leave`](Self::leave),
+///    [`close`](Self::close), [`set_query`](Self::set_query)), a websocket outcome
+///    ([`handle_open`](Self::handle_open), [`handle_open_failed`](Self::handle_open_failed),
+///    [`handle_text`](Self::handle_text), [`handle_binary`](Self::handle_binary),
+///    [`handle_closed`](Self::handle_closed)) or a timer tick
+///    ([`handle_timeout`](Self::handle_timeout)).
+/// 2. Drain: call [`poll_transmit`](Self::poll_transmit) until it returns `None` and carry out
+///    each [`Transmit`] in order, then [`poll_event`](Self::poll_event) until `None`.
+/// 3. Ask [`poll_timeout`](Self::poll_timeout) for the next deadline and wait until it, or
+///    until the next websocket message, whichever comes first. Repeat.
+///
+/// Time only moves when you pass it in; `now` must never go backwards. The client never reads a
+/// clock, never blocks and never panics on input: server misbehaviour becomes
+/// [`Event::ProtocolViolation`], user mistakes become [`EmitError`]s.
+#[derive(Debug)]
+pub struct Client {
+    config: Config,
+    engine: Engine,
+    namespaces: Vec<Namespace>,
+    /// Whether the server's root `40` arrived on this session (informational: other
+    /// namespaces never wait for it, since a 2.0.4 server may never send it).
+    root_connected: bool,
+    backoff: Backoff,
+    rng: Rng,
+    /// True while the current (re)connection is part of a reconnection sequence.
+    reconnecting: bool,
+    reassembly: Option<Reassembly>,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<Event>,
+}
+
+impl Client {
+    /// A client for `config`, not yet connected; it has joined `config.namespace`. Call
+    /// [`connect`](Self::connect) next (after any more [`join`](Self::join)s).
+    pub fn new(config: Config) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let backoff = Backoff::new(
+            config.reconnection_delay,
+            config.reconnection_delay_max,
+            config.randomization_factor,
+        );
+        let rng = Rng::new(config.rng_seed);
+        let first = Namespace::new(config.namespace.clone());
+        Ok(Self {
+            config,
+            engine: Engine::Idle,
+            namespaces: vec![first],
+            root_connected: false,
+            backoff,
+            rng,
+            reconnecting: false,
+            reassembly: None,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+        })
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// True while the Engine.IO session is open.
+    pub fn is_open(&self) -> bool {
+        matches!(self.engine, Engine::Open(_))
+    }
+
+    /// True when `nsp` is connected.
+    pub fn is_connected(&self, nsp: &str) -> bool {
+        self.nsp(nsp)
+            .is_some_and(|n| n.state == NspState::Connected)
+    }
+
+    /// True when the client is neither connected, connecting nor waiting to reconnect.
+    pub fn is_closed(&self) -> bool {
+        matches!(self.engine, Engine::Idle)
+    }
+
+    /// Whether the server's root `40` arrived on this session.
+    pub fn root_connected(&self) -> bool {
+        self.root_connected
+    }
+
+    /// Packets waiting in `nsp`'s send buffer.
+    pub fn buffered(&self, nsp: &str) -> usize {
+        self.nsp(nsp).map_or(0, |n| n.send_buffer.len())
+    }
+
+    /// Acks awaited on `nsp`.
+    pub fn pending_acks(&self, nsp: &str) -> usize {
+        self.nsp(nsp).map_or(0, |n| n.pending_acks.len())
+    }
+
+    /// Replaces the query used by the next handshake and namespace CONNECTs (for example a
+    /// fresh token). When an [`Event::QueryNeeded`] is outstanding, this also opens the
+    /// connection.
+    pub fn set_query(&mut self, now: Instant, query: Query) {
+        self.config.query = query;
+        if matches!(self.engine, Engine::AwaitingQuery { .. }) {
+            self.open_transport(now);
+        }
+    }
+
+    /// Reports that the query asked for by [`Event::QueryNeeded`] could not be produced; the
+    /// attempt fails like a refused connection and the reconnection schedule goes on.
+    pub fn query_failed(&mut self, now: Instant, reason: impl Into<String>) {
+        if matches!(self.engine, Engine::AwaitingQuery { .. }) {
+            self.open_failed(now, ConnectFailure::Credentials(reason.into()));
+        }
+    }
+
+    /// Starts connecting (a no-op when already connecting or connected). Drain next.
+    pub fn connect(&mut self, now: Instant) {
+        if !matches!(self.engine, Engine::Idle) {
+            return;
+        }
+        self.reconnecting = false;
+        self.backoff.reset();
+        for n in &mut self.namespaces {
+            if n.state == NspState::ServerClosed {
+                n.state = NspState::Connecting;
+            }
+        }
+        self.start_open(now, 0);
+    }
+
+    /// Joins `nsp` (e.g. `/chat`): its CONNECT is sent now if the session is open, else when it
+    /// opens. Joining a namespace again after a server DISCONNECT rejoins it.
+    pub fn join(&mut self, now: Instant, nsp: &str) -> Result<(), ConfigError> {
+        config::validate_namespace(nsp)?;
+        match self.nsp_index(nsp) {
+            Some(i) => {
+                if self.namespaces[i].state == NspState::ServerClosed {
+                    self.namespaces[i].state = NspState::Connecting;
+                    self.namespaces[i].connect_sent = false;
+                }
+            }
+            None => self.namespaces.push(Namespace::new(nsp.to_owned())),
+        }
+        if matches!(self.engine, Engine::Open(_)) {
+            self.send_connects();
+        } else if matches!(self.engine, Engine::Idle) {
+            self.connect(now);
+        }
+        Ok(())
+    }
+
+    /// Leaves `nsp`: sends DISCONNECT if connected, reports [`Event::Disconnected`] and discards
+    /// its buffer. Leaving the last namespace closes the connection, as socket.io-client does.
+    pub fn leave(&mut self, now: Instant, nsp: &str) -> Result<(), EmitError> {
+        let i = self
+            .nsp_index(nsp)
+            .ok_or_else(|| EmitError::UnknownNamespace(nsp.to_owned()))?;
+        let n = self.namespaces.remove(i);
+        self.retire_namespace(n, true);
+        if self.namespaces.is_empty() {
+            self.shut_down(now);
+        }
+        Ok(())
+    }
+
+    /// Closes everything: DISCONNECT for each connected namespace, then the websocket. No
+    /// reconnection follows; [`connect`](Self::connect) starts again with the same namespaces.
+    pub fn close(&mut self, now: Instant) {
+        let namespaces = std::mem::take(&mut self.namespaces);
+        let mut kept = Vec::with_capacity(namespaces.len());
+        for mut n in namespaces {
+            let was_connected = n.state == NspState::Connected;
+            if was_connected && n.name != "/" {
+                self.transmit_packet(PacketKind::Disconnect, &n.name, None);
+            }
+            if was_connected {
+                self.events.push_back(Event::Disconnected {
+                    nsp: n.name.clone(),
+                    reason: DisconnectReason::ClientDisconnect,
+                });
+            }
+            self.discard_buffer(&mut n);
+            self.fail_pending_acks(&mut n, true);
+            n.state = NspState::Connecting;
+            n.connect_sent = false;
+            kept.push(n);
+        }
+        self.namespaces = kept;
+        self.shut_down(now);
+    }
+
+    /// Sends event `name` with `args` (a JSON array, e.g. `[{"a":1}]`) on `nsp`, or buffers it
+    /// while `nsp` is not connected. Drain next.
+    pub fn emit(
+        &mut self,
+        now: Instant,
+        nsp: &str,
+        name: &str,
+        args: &str,
+    ) -> Result<(), EmitError> {
+        self.emit_inner(now, nsp, name, args, Vec::new(), false)
+            .map(|_| ())
+    }
+
+    /// Like [`emit`](Self::emit), asking the server for an answer: expect
+    /// [`Event::AckReceived`] with the returned id (or [`Event::AckTimedOut`] /
+    /// [`Event::AckLost`]).
+    pub fn emit_with_ack(
+        &mut self,
+        now: Instant,
+        nsp: &str,
+        name: &str,
+        args: &str,
+    ) -> Result<u64, EmitError> {
+        self.emit_inner(now, nsp, name, args, Vec::new(), true)
+            .map(|id| id.unwrap_or_default())
+    }
+
+    /// Sends a BINARY_EVENT: `args` holds `{"_placeholder":true,"num":N}` objects (see
+    /// [`socket::placeholder`]) for each of `attachments`. Returns the ack id if `want_ack`.
+    pub fn emit_binary(
+        &mut self,
+        now: Instant,
+        nsp: &str,
+        name: &str,
+        args: &str,
+        attachments: Vec<Vec<u8>>,
+        want_ack: bool,
+    ) -> Result<Option<u64>, EmitError> {
+        self.emit_inner(now, nsp, name, args, attachments, want_ack)
+    }
+
+    /// Answers the server's ack request `id` (from [`Event::Message::ack`]) with `args`
+    /// (a JSON array). Each request can be answered once, on the session it arrived on.
+    pub fn ack(&mut self, nsp: &str, id: u64, args: &str) -> Result<(), EmitError> {
+        let elements = parse_args(args)?;
+        let i = self
+            .nsp_index(nsp)
+            .ok_or_else(|| EmitError::UnknownNamespace(nsp.to_owned()))?;
+        if !self.namespaces[i].owed_acks.remove(&id) {
+            return Err(EmitError::UnknownAck(id));
+        }
+        let data = join_array(None, &elements);
+        let frame = encode_frame(PacketKind::Ack, nsp, Some(id), 0, Some(&data));
+        self.transmits.push_back(Transmit::Text(frame));
+        Ok(())
+    }
+
+    // ----- inputs from the websocket ---------------------------------------------------------
+
+    /// The websocket asked for by [`Transmit::Open`] is open; the server's open packet is next.
+    pub fn handle_open(&mut self, _now: Instant) {
+        // Nothing to do until the open packet; the connect timer keeps running.
+    }
+
+    /// The websocket asked for by [`Transmit::Open`] could not be opened.
+    pub fn handle_open_failed(&mut self, now: Instant, reason: impl Into<String>) {
+        if matches!(self.engine, Engine::Opening { .. }) {
+            self.open_failed(now, ConnectFailure::Transport(reason.into()));
+        }
+    }
+
+    /// The websocket closed without us asking: `error` is `None` for an orderly close by the
+    /// peer, or the failure's description.
+    pub fn handle_closed(&mut self, now: Instant, error: Option<String>) {
+        match self.engine {
+            Engine::Opening { .. } => {
+                let why = error.unwrap_or_else(|| "closed before the open packet".to_owned());
+                self.open_failed(now, ConnectFailure::Transport(why));
+            }
+            Engine::Open(_) => {
+                let reason = match error {
+                    None => DisconnectReason::TransportClose,
+                    Some(e) => DisconnectReason::TransportError(e),
+                };
+                self.engine_closed(now, reason, false);
+            }
+            _ => {}
+        }
+    }
+
+    /// A text websocket message arrived.
+    pub fn handle_text(&mut self, now: Instant, text: &str) {
+        match engine::decode_text(text) {
+            Ok(packet) => self.handle_engine_packet(now, packet),
+            Err(e) => self.engine_violation(now, ProtocolViolation::Engine(e)),
+        }
+    }
+
+    /// A binary websocket message arrived.
+    pub fn handle_binary(&mut self, now: Instant, data: &[u8]) {
+        match engine::decode_binary(data) {
+            Ok(packet) => self.handle_engine_packet(now, packet),
+            // engine.io-client ignores binary frames of other types; tell the user, keep going.
+            Err(e) => self
+                .events
+                .push_back(Event::ProtocolViolation(ProtocolViolation::Engine(e))),
+        }
+    }
+
+    /// Call when the deadline from [`poll_timeout`](Self::poll_timeout) has passed (calling
+    /// early or late is harmless).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match &mut self.engine {
+            Engine::AwaitingQuery { deadline } | Engine::Opening { deadline } => {
+                if deadline.is_some_and(|d| now >= d) {
+                    self.open_failed(now, ConnectFailure::Timeout);
+                }
+            }
+            Engine::Backoff { until } => {
+                if now >= *until {
+                    let attempt = self.backoff.attempts();
+                    self.events.push_back(Event::ReconnectAttempt { attempt });
+                    self.start_open(now, attempt);
+                }
+            }
+            Engine::Open(hb) => {
+                if hb.deadline.is_some_and(|d| now >= d) {
+                    self.transmits.push_back(Transmit::Close);
+                    self.engine_closed(now, DisconnectReason::PingTimeout, false);
+                    return;
+                }
+                if hb.next_ping.is_some_and(|p| now >= p) {
+                    hb.next_ping = None;
+                    hb.last_ping = Some(now);
+                    hb.deadline = Some(now + hb.timeout);
+                    self.transmits.push_back(Transmit::Text(engine::encode_text(
+                        engine::PacketKind::Ping,
+                        "",
+                    )));
+                    self.events.push_back(Event::Ping);
+                }
+            }
+            Engine::Idle => {}
+        }
+        self.expire_acks(now);
+    }
+
+    // ----- outputs ---------------------------------------------------------------------------
+
+    /// The next thing the runtime must do, in order; `None` when there is nothing left.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event for the user; `None` when there is nothing left.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) must be called next; `None` when no timer
+    /// runs (idle, or waiting only for the network with no deadline).
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let engine = match &self.engine {
+            Engine::Idle => None,
+            Engine::AwaitingQuery { deadline } | Engine::Opening { deadline } => *deadline,
+            Engine::Backoff { until } => Some(*until),
+            Engine::Open(hb) => min_opt(hb.next_ping, hb.deadline),
+        };
+        let acks = self
+            .namespaces
+            .iter()
+            .flat_map(|n| n.pending_acks.values())
+            .filter_map(|a| a.deadline)
+            .min();
+        min_opt(engine, acks)
+    }
+
+    // ----- internals -------------------------------------------------------------------------
+
+    fn nsp_index(&self, nsp: &str) -> Option<usize> {
+        self.namespaces.iter().position(|n| n.name == nsp)
+    }
+
+    fn nsp(&self, nsp: &str) -> Option<&Namespace> {
+        self.namespaces.iter().find(|n| n.name == nsp)
+    }
+
+    /// Begins (re)connection attempt `attempt`: asks for a query first if configured.
+    fn start_open(&mut self, now: Instant, attempt: u32) {
+        let deadline = self.config.connect_timeout.map(|t| now + t);
+        if self.config.fresh_query_per_connection {
+            self.engine = Engine::AwaitingQuery { deadline };
+            self.events.push_back(Event::QueryNeeded { attempt });
+        } else {
+            self.open_transport(now);
+        }
+    }
+
+    fn open_transport(&mut self, now: Instant) {
+        let deadline = match self.engine {
+            // The connect timer covers asking for the query too.
+            Engine::AwaitingQuery { deadline } => deadline,
+            _ => self.config.connect_timeout.map(|t| now + t),
+        };
+        self.engine = Engine::Opening { deadline };
+        self.reassembly = None;
+        self.root_connected = false;
+        self.transmits
+            .push_back(Transmit::Open(WsUrl::new(self.config.handshake_url())));
+    }
+
+    fn open_failed(&mut self, now: Instant, failure: ConnectFailure) {
+        if matches!(self.engine, Engine::Opening { .. }) {
+            self.transmits.push_back(Transmit::Close);
+        }
+        self.engine = Engine::Idle;
+        self.events.push_back(Event::ConnectFailed { failure });
+        self.schedule_reconnect(now);
+    }
+
+    fn schedule_reconnect(&mut self, now: Instant) {
+        if !self.config.reconnection {
+            self.events.push_back(Event::Closed);
+            return;
+        }
+        let attempts = self.backoff.attempts();
+        if self
+            .config
+            .reconnection_attempts
+            .is_some_and(|max| attempts >= max)
+        {
+            self.backoff.reset();
+            self.reconnecting = false;
+            self.events.push_back(Event::ReconnectFailed);
+            self.events.push_back(Event::Closed);
+            return;
+        }
+        let delay = self.backoff.next_delay(&mut self.rng);
+        self.reconnecting = true;
+        self.engine = Engine::Backoff { until: now + delay };
+        self.events.push_back(Event::ReconnectScheduled {
+            attempt: self.backoff.attempts(),
+            delay,
+        });
+    }
+
+    /// The open packet arrived.
+    fn on_handshake(&mut self, now: Instant, json: &str) {
+        let hs = match Handshake::parse(json) {
+            Ok(hs) => hs,
+            Err(e) => {
+                self.open_failed(now, ConnectFailure::BadHandshake(e.to_string()));
+                return;
+            }
+        };
+        self.engine = Engine::Open(Heartbeat {
+            interval: hs.ping_interval,
+            timeout: hs.ping_timeout,
+            next_ping: Some(now + hs.ping_interval),
+            deadline: None,
+            last_ping: None,
+        });
+        self.events.push_back(Event::Opened {
+            ping_interval: hs.ping_interval,
+            ping_timeout: hs.ping_timeout,
+        });
+        if self.reconnecting {
+            let attempt = self.backoff.attempts();
+            self.events.push_back(Event::Reconnected { attempt });
+        }
+        self.reconnecting = false;
+        self.backoff.reset();
+        for n in &mut self.namespaces {
+            n.connect_sent = false;
+            if n.state == NspState::Refused {
+                n.state = NspState::Connecting;
+            }
+        }
+        self.send_connects();
+    }
+
+    /// Sends CONNECT for every non-root namespace that waits for one on this session. Never for
+    /// `/`: the server connects it by itself, and a second `40` creates a duplicate socket.
+    fn send_connects(&mut self) {
+        let query = self.config.query.encode();
+        let query = (!query.is_empty()).then_some(query);
+        let mut frames = Vec::new();
+        for n in &mut self.namespaces {
+            if n.state == NspState::Connecting && !n.connect_sent && n.name != "/" {
+                n.connect_sent = true;
+                frames.push(encode_connect(&n.name, query.as_deref()));
+            } else if n.name == "/" && n.state == NspState::Connecting && self.root_connected {
+                // Joined `/` after its `40` arrived: it is connected already.
+                n.connect_sent = true;
+            }
+        }
+        self.transmits
+            .extend(frames.into_iter().map(Transmit::Text));
+        if self.root_connected {
+            self.on_namespace_connected("/");
+        }
+    }
+
+    fn handle_engine_packet(&mut self, now: Instant, packet: engine::Packet<'_>) {
+        let Engine::Open(hb) = &mut self.engine else {
+            match (&self.engine, packet) {
+                (Engine::Opening { .. }, engine::Packet::Open(json)) => {
+                    self.on_handshake(now, json)
+                }
+                (Engine::Opening { .. }, _) => {
+                    self.events
+                        .push_back(Event::ProtocolViolation(ProtocolViolation::OutOfOrder(
+                            "packet before the open packet",
+                        )))
+                }
+                // Stale frames from a websocket we already gave up on.
+                _ => {}
+            }
+            return;
+        };
+        // Any packet proves the server alive (onHeartbeat in engine.io-client).
+        hb.deadline = Some(now + hb.interval + hb.timeout);
+        match packet {
+            engine::Packet::Pong(_) => {
+                hb.next_ping = Some(now + hb.interval);
+                let latency = hb
+                    .last_ping
+                    .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
+                self.events.push_back(Event::Pong { latency });
+            }
+            engine::Packet::Message(text) => self.handle_socket_text(now, text),
+            engine::Packet::BinaryMessage(data) => self.handle_attachment(now, data.into_owned()),
+            engine::Packet::Open(_) => {
+                self.events
+                    .push_back(Event::ProtocolViolation(ProtocolViolation::OutOfOrder(
+                        "second open packet",
+                    )))
+            }
+            // A server ping (EIO4 style) is answered like engine.io would, harmlessly.
+            engine::Packet::Ping(data) => self.transmits.push_back(Transmit::Text(
+                engine::encode_text(engine::PacketKind::Pong, data),
+            )),
+            // Polling-only packets: liveness only.
+            engine::Packet::Close | engine::Packet::Upgrade | engine::Packet::Noop => {}
+        }
+    }
+
+    fn engine_violation(&mut self, now: Instant, violation: ProtocolViolation) {
+        let reason = DisconnectReason::TransportError(violation.to_string());
+        self.events.push_back(Event::ProtocolViolation(violation));
+        match self.engine {
+            Engine::Open(_) => {
+                self.transmits.push_back(Transmit::Close);
+                self.engine_closed(now, reason, false);
+            }
+            Engine::Opening { .. } => {
+                self.open_failed(
+                    now,
+                    ConnectFailure::BadHandshake(reason.as_str().to_owned()),
+                );
+            }
+            _ => {}
+        }
+    }
+
+    fn handle_socket_text(&mut self, now: Instant, text: &str) {
+        let packet = match socket::decode(text) {
+            Ok(p) => p,
+            Err(e) => {
+                self.events
+                    .push_back(Event::ProtocolViolation(ProtocolViolation::Socket(e)));
+                return;
+            }
+        };
+        if self.reassembly.take().is_some() {
+            self.events.push_back(Event::ProtocolViolation(
+                ProtocolViolation::IncompleteBinaryPacket,
+            ));
+        }
+        match packet.kind {
+            PacketKind::BinaryEvent | PacketKind::BinaryAck if packet.attachments > 0 => {
+                let elements = match &packet.payload {
+                    Payload::Array(a) => a.as_slice(),
+                    _ => &[],
+                };
+                if let Err(e) = socket::check_placeholders(elements, packet.attachments) {
+                    self.events
+                        .push_back(Event::ProtocolViolation(ProtocolViolation::Socket(e)));
+                    return;
+                }
+                let (name, args) = split_event(&packet);
+                self.reassembly = Some(Reassembly {
+                    kind: packet.kind,
+                    nsp: packet.nsp.to_owned(),
+                    id: packet.id,
+                    name,
+                    args,
+                    expected: packet.attachments,
+                    attachments: Vec::with_capacity(packet.attachments.min(16)),
+                });
+            }
+            _ => self.dispatch(now, &packet, Vec::new()),
+        }
+    }
+
+    fn handle_attachment(&mut self, now: Instant, data: Vec<u8>) {
+        let Some(r) = self.reassembly.as_mut() else {
+            self.events.push_back(Event::ProtocolViolation(
+                ProtocolViolation::UnexpectedAttachment,
+            ));
+            return;
+        };
+        r.attachments.push(data);
+        if r.attachments.len() < r.expected {
+            return;
+        }
+        let Some(r) = self.reassembly.take() else {
+            return;
+        };
+        let event_kind = r.kind == PacketKind::BinaryEvent;
+        self.deliver(now, event_kind, r.nsp, r.id, r.name, r.args, r.attachments);
+    }
+
+    fn dispatch(&mut self, now: Instant, packet: &socket::Packet<'_>, attachments: Vec<Vec<u8>>) {
+        match packet.kind {
+            PacketKind::Connect => {
+                if packet.nsp == "/" {
+                    self.root_connected = true;
+                }
+                self.on_namespace_connected(packet.nsp);
+            }
+            PacketKind::Disconnect => self.on_server_disconnect(now, packet.nsp),
+            PacketKind::Error => {
+                let data = match &packet.payload {
+                    Payload::Value(v) => v.get().to_owned(),
+                    Payload::Array(_) | Payload::None => "null".to_owned(),
+                };
+                if let Some(i) = self.nsp_index(packet.nsp) {
+                    let n = &mut self.namespaces[i];
+                    if n.state == NspState::Connecting {
+                        n.state = NspState::Refused;
+                    }
+                    self.events.push_back(Event::NamespaceError {
+                        nsp: packet.nsp.to_owned(),
+                        data,
+                    });
+                }
+            }
+            PacketKind::Event
+            | PacketKind::BinaryEvent
+            | PacketKind::Ack
+            | PacketKind::BinaryAck => {
+                let (name, args) = split_event(packet);
+                let is_event = matches!(packet.kind, PacketKind::Event | PacketKind::BinaryEvent);
+                self.deliver(
+                    now,
+                    is_event,
+                    packet.nsp.to_owned(),
+                    packet.id,
+                    name,
+                    args,
+                    attachments,
+                );
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)] // one call per packet shape; a struct would only rename these
+    fn deliver(
+        &mut self,
+        _now: Instant,
+        is_event: bool,
+        nsp: String,
+        id: Option<u64>,
+        name: Option<String>,
+        args: Args,
+        attachments: Vec<Vec<u8>>,
+    ) {
+        let Some(i) = self.nsp_index(&nsp) else {
+            // Not a namespace we joined (socket.io-client ignores these too).
+            return;
+        };
+        let n = &mut self.namespaces[i];
+        if is_event {
+            let Some(name) = name else { return };
+            if let Some(id) = id {
+                n.owed_acks.insert(id);
+            }
+            let event = Event::Message {
+                nsp,
+                name,
+                args,
+                attachments,
+                ack: id,
+            };
+            if n.state == NspState::Connected {
+                self.events.push_back(event);
+            } else if n.receive_buffer.len() < self.config.max_buffered {
+                n.receive_buffer.push_back(event);
+            } else {
+                self.events.push_back(event);
+            }
+            return;
+        }
+        let Some(id) = id else { return };
+        if n.pending_acks.remove(&id).is_some() {
+            self.events.push_back(Event::AckReceived {
+                nsp,
+                id,
+                args,
+                attachments,
+            });
+        } else {
+            self.events
+                .push_back(Event::ProtocolViolation(ProtocolViolation::UnknownAck(id)));
+        }
+    }
+
+    fn on_namespace_connected(&mut self, nsp: &str) {
+        let Some(i) = self.nsp_index(nsp) else { return };
+        let n = &mut self.namespaces[i];
+        if n.state == NspState::Connected || n.state == NspState::ServerClosed {
+            return;
+        }
+        n.state = NspState::Connected;
+        self.events.push_back(Event::Connected {
+            nsp: nsp.to_owned(),
+        });
+        // socket.io-client order: connect, buffered received events, then buffered sends.
+        self.events.extend(n.receive_buffer.drain(..));
+        for b in n.send_buffer.drain(..) {
+            if let Some(id) = b.ack {
+                if let Some(p) = n.pending_acks.get_mut(&id) {
+                    p.sent = true;
+                }
+            }
+            self.transmits.push_back(Transmit::Text(b.frame));
+            self.transmits.extend(
+                b.attachments
+                    .iter()
+                    .map(|a| Transmit::Binary(engine::encode_binary_message(a))),
+            );
+        }
+    }
+
+    fn on_server_disconnect(&mut self, now: Instant, nsp: &str) {
+        let Some(i) = self.nsp_index(nsp) else { return };
+        let mut n = self.namespaces.remove(i);
+        let was_connected = n.state == NspState::Connected;
+        n.state = NspState::ServerClosed;
+        n.connect_sent = false;
+        n.owed_acks.clear();
+        self.fail_pending_acks(&mut n, false);
+        if was_connected {
+            self.events.push_back(Event::Disconnected {
+                nsp: nsp.to_owned(),
+                reason: DisconnectReason::ServerDisconnect,
+            });
+        }
+        self.namespaces.insert(i, n);
+        let any_active = self
+            .namespaces
+            .iter()
+            .any(|n| n.state != NspState::ServerClosed);
+        if !any_active {
+            // socket.io-client closes the manager when its last socket is destroyed.
+            self.shut_down(now);
+        }
+    }
+
+    /// The engine session ended; reconnect unless told otherwise.
+    fn engine_closed(&mut self, now: Instant, reason: DisconnectReason, by_user: bool) {
+        self.engine = Engine::Idle;
+        self.reassembly = None;
+        self.root_connected = false;
+        self.backoff.reset();
+        let mut namespaces = std::mem::take(&mut self.namespaces);
+        for n in &mut namespaces {
+            if n.state == NspState::Connected {
+                self.events.push_back(Event::Disconnected {
+                    nsp: n.name.clone(),
+                    reason: reason.clone(),
+                });
+            }
+            if n.state != NspState::ServerClosed {
+                n.state = NspState::Connecting;
+            }
+            n.connect_sent = false;
+            n.owed_acks.clear();
+            self.fail_pending_acks(n, false);
+        }
+        self.namespaces = namespaces;
+        if by_user {
+            self.events.push_back(Event::Closed);
+        } else {
+            self.schedule_reconnect(now);
+        }
+    }
+
+    /// Closes the websocket (if any) for good.
+    fn shut_down(&mut self, now: Instant) {
+        match self.engine {
+            Engine::Open(_) => {
+                self.transmits.push_back(Transmit::Close);
+                self.engine_closed(now, DisconnectReason::ClientDisconnect, true);
+            }
+            Engine::Opening { .. } => {
+                self.transmits.push_back(Transmit::Close);
+                self.engine = Engine::Idle;
+                self.events.push_back(Event::Closed);
+            }
+            Engine::AwaitingQuery { .. } | Engine::Backoff { .. } => {
+                self.engine = Engine::Idle;
+                self.events.push_back(Event::Closed);
+            }
+            Engine::Idle => {}
+        }
+        self.reconnecting = false;
+        self.backoff.reset();
+    }
+
+    fn retire_namespace(&mut self, mut n: Namespace, send_disconnect: bool) {
+        if n.state == NspState::Connected {
+            if send_disconnect && n.name != "/" {
+                self.transmit_packet(PacketKind::Disconnect, &n.name, None);
+            }
+            self.events.push_back(Event::Disconnected {
+                nsp: n.name.clone(),
+                reason: DisconnectReason::ClientDisconnect,
+            });
+        }
+        self.discard_buffer(&mut n);
+        self.fail_pending_acks(&mut n, true);
+    }
+
+    fn discard_buffer(&mut self, n: &mut Namespace) {
+        if !n.send_buffer.is_empty() {
+            let packets = n.send_buffer.len();
+            n.send_buffer.clear();
+            self.events.push_back(Event::BufferDiscarded {
+                nsp: n.name.clone(),
+                packets,
+            });
+        }
+    }
+
+    /// Reports acks whose answer can no longer come: every sent one, or all when `all`.
+    fn fail_pending_acks(&mut self, n: &mut Namespace, all: bool) {
+        let lost: Vec<u64> = n
+            .pending_acks
+            .iter()
+            .filter(|(_, p)| all || p.sent)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in lost {
+            n.pending_acks.remove(&id);
+            self.events.push_back(Event::AckLost {
+                nsp: n.name.clone(),
+                id,
+            });
+        }
+    }
+
+    fn expire_acks(&mut self, now: Instant) {
+        for n in &mut self.namespaces {
+            let expired: Vec<u64> = n
+                .pending_acks
+                .iter()
+                .filter(|(_, p)| p.deadline.is_some_and(|d| now >= d))
+                .map(|(id, _)| *id)
+                .collect();
+            for id in expired {
+                n.pending_acks.remove(&id);
+                // A buffered emit whose ack expired is still sent later; its late answer is
+                // then reported as an unknown ack, which is the honest outcome.
+                self.events.push_back(Event::AckTimedOut {
+                    nsp: n.name.clone(),
+                    id,
+                });
+            }
+        }
+    }
+
+    fn transmit_packet(&mut self, kind: PacketKind, nsp: &str, data: Option<&str>) {
+        let frame = encode_frame(kind, nsp, None, 0, data);
+        self.transmits.push_back(Transmit::Text(frame));
+    }
+
+    fn emit_inner(
+        &mut self,
+        now: Instant,
+        nsp: &str,
+        name: &str,
+        args: &str,
+        attachments: Vec<Vec<u8>>,
+        want_ack: bool,
+    ) -> Result<Option<u64>, EmitError> {
+        if RESERVED_EVENTS.contains(&name) {
+            return Err(EmitError::ReservedEventName(name.to_owned()));
+        }
+        let elements = parse_args(args)?;
+        if !attachments.is_empty() {
+            socket::check_placeholders(&elements, attachments.len())
+                .map_err(|_| EmitError::BadAttachments(attachments.len()))?;
+        }
+        let ack_timeout = self.config.ack_timeout;
+        let max_buffered = self.config.max_buffered;
+        let max_acks = self.config.max_pending_acks;
+        let i = self
+            .nsp_index(nsp)
+            .ok_or_else(|| EmitError::UnknownNamespace(nsp.to_owned()))?;
+        let n = &mut self.namespaces[i];
+        let connected = n.state == NspState::Connected;
+        if !connected && n.send_buffer.len() >= max_buffered {
+            return Err(EmitError::BufferFull {
+                nsp: nsp.to_owned(),
+                limit: max_buffered,
+            });
+        }
+        if want_ack && n.pending_acks.len() >= max_acks {
+            return Err(EmitError::TooManyPendingAcks(nsp.to_owned()));
+        }
+        let id = want_ack.then(|| {
+            let id = n.next_ack_id;
+            n.next_ack_id = n.next_ack_id.wrapping_add(1);
+            n.pending_acks.insert(
+                id,
+                PendingAck {
+                    deadline: ack_timeout.map(|t| now + t),
+                    sent: connected,
+                },
+            );
+            id
+        });
+        let name_json = serde_json::to_string(name).unwrap_or_else(|_| "\"\"".to_owned());
+        let data = join_array(Some(&name_json), &elements);
+        let kind = if attachments.is_empty() {
+            PacketKind::Event
+        } else {
+            PacketKind::BinaryEvent
+        };
+        let frame = encode_frame(kind, nsp, id, attachments.len(), Some(&data));
+        if connected {
+            self.transmits.push_back(Transmit::Text(frame));
+            self.transmits.extend(
+                attachments
+                    .iter()
+                    .map(|a| Transmit::Binary(engine::encode_binary_message(a))),
+            );
+        } else {
+            n.send_buffer.push_back(Buffered {
+                frame,
+                attachments,
+                ack: id,
+            });
+        }
+        Ok(id)
+    }
+}
+
+fn min_opt(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+fn parse_args(args: &str) -> Result<Vec<&RawValue>, EmitError> {
+    serde_json::from_str::<Vec<&RawValue>>(args).map_err(|e| EmitError::BadArguments(e.to_string()))
+}
+
+/// `[first,e1,e2]` from already-valid JSON pieces.
+fn join_array(first: Option<&str>, elements: &[&RawValue]) -> String {
+    let len =
+        first.map_or(0, str::len) + elements.iter().map(|e| e.get().len() + 1).sum::<usize>() + 2;
+    let mut out = String::with_capacity(len);
+    out.push('[');
+    let mut sep = false;
+    if let Some(f) = first {
+        out.push_str(f);
+        sep = true;
+    }
+    for e in elements {
+        if sep {
+            out.push(',');
+        }
+        out.push_str(e.get());
+        sep = true;
+    }
+    out.push(']');
+    out
+}
+
+/// An Engine.IO message frame (`4` + Socket.IO packet).
+fn encode_frame(
+    kind: PacketKind,
+    nsp: &str,
+    id: Option<u64>,
+    attachments: usize,
+    data: Option<&str>,
+) -> String {
+    let mut out = String::with_capacity(8 + nsp.len() + data.map_or(0, str::len));
+    out.push('4');
+    socket::encode_into(&mut out, kind, nsp, None, id, attachments, data);
+    out
+}
+
+fn encode_connect(nsp: &str, query: Option<&str>) -> String {
+    let mut out = String::from("4");
+    socket::encode_into(&mut out, PacketKind::Connect, nsp, query, None, 0, None);
+    out
+}
+
+/// Splits an EVENT's array into its name and the remaining arguments; ACKs keep all.
+fn split_event(packet: &socket::Packet<'_>) -> (Option<String>, Args) {
+    let elements: &[&RawValue] = match &packet.payload {
+        Payload::Array(a) => a,
+        _ => &[],
+    };
+    match packet.kind {
+        PacketKind::Event | PacketKind::BinaryEvent => {
+            let name = packet.event_name().map(|n| n.into_owned());
+            let rest = elements.get(1..).unwrap_or(&[]);
+            (name, Args::from_elements(rest))
+        }
+        _ => (None, Args::from_elements(elements)),
+    }
+}

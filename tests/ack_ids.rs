@@ -1,0 +1,111 @@
+//! Ack ids count from 0 per namespace; answers resolve once; lost and timed-out acks are
+//! reported; server ack requests are answered once.
+mod harness;
+
+use std::time::Duration;
+
+use harness::Harness;
+use spaces_socket::client::{EmitError, Event, ProtocolViolation};
+
+fn connected(tweak: impl FnOnce(&mut spaces_socket::client::Config)) -> Harness {
+    let mut h = Harness::new("http://127.0.0.1:1/chat", tweak);
+    h.connect();
+    h.open(25_000, 60_000);
+    h.feed("40/chat,");
+    h.take();
+    h
+}
+
+#[test]
+fn ids_count_from_zero_and_answers_resolve_exactly_once() {
+    let mut h = connected(|_| {});
+    let a = h.client.emit_with_ack(h.now, "/chat", "q", "[]").unwrap();
+    h.client.emit(h.now, "/chat", "plain", "[]").unwrap();
+    let b = h.client.emit_with_ack(h.now, "/chat", "q", "[1]").unwrap();
+    assert_eq!((a, b), (0, 1));
+    assert_eq!(
+        h.take_texts(),
+        vec![
+            r#"42/chat,0["q"]"#,
+            r#"42/chat,["plain"]"#,
+            r#"42/chat,1["q",1]"#
+        ]
+    );
+    h.feed(r#"43/chat,1[1,"two"]"#);
+    h.feed(r#"43/chat,1["again"]"#);
+    let (_, events) = h.take();
+    let received: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::AckReceived { id, args, .. } => Some((*id, args.to_json())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(received, vec![(1, r#"[1,"two"]"#.to_owned())]);
+    assert!(events.contains(&Event::ProtocolViolation(ProtocolViolation::UnknownAck(1))));
+    assert_eq!(h.client.pending_acks("/chat"), 1);
+}
+
+#[test]
+fn acks_time_out_when_configured() {
+    let mut h = connected(|c| c.ack_timeout = Some(Duration::from_millis(100)));
+    let id = h.client.emit_with_ack(h.now, "/chat", "q", "[]").unwrap();
+    h.advance(99);
+    assert!(h.take().1.is_empty());
+    h.advance(1);
+    assert_eq!(
+        h.take().1,
+        vec![Event::AckTimedOut {
+            nsp: "/chat".into(),
+            id
+        }]
+    );
+    assert_eq!(h.client.pending_acks("/chat"), 0);
+}
+
+#[test]
+fn a_sent_ack_is_lost_when_the_connection_drops_but_a_buffered_one_survives() {
+    let mut h = connected(|_| {});
+    let sent = h.client.emit_with_ack(h.now, "/chat", "q", "[]").unwrap();
+    h.client.handle_closed(h.now, None);
+    h.drain();
+    let buffered = h.client.emit_with_ack(h.now, "/chat", "q", "[]").unwrap();
+    assert!(h.events.contains(&Event::AckLost {
+        nsp: "/chat".into(),
+        id: sent
+    }));
+    assert_eq!(h.client.pending_acks("/chat"), 1);
+    assert_eq!(buffered, 1, "ids are never reset");
+}
+
+#[test]
+fn server_ack_requests_are_answered_once() {
+    let mut h = connected(|_| {});
+    h.feed(r#"42/chat,7["ev","x"]"#);
+    let (_, events) = h.take();
+    assert!(matches!(&events[..], [Event::Message { ack: Some(7), name, .. }] if name == "ev"));
+    h.client.ack("/chat", 7, r#"["thanks"]"#).unwrap();
+    assert_eq!(h.take_texts(), vec![r#"43/chat,7["thanks"]"#]);
+    assert_eq!(
+        h.client.ack("/chat", 7, "[]"),
+        Err(EmitError::UnknownAck(7))
+    );
+    assert_eq!(
+        h.client.ack("/chat", 8, "[]"),
+        Err(EmitError::UnknownAck(8))
+    );
+}
+
+#[test]
+fn large_server_ack_ids_are_kept_as_u64() {
+    let mut h = connected(|_| {});
+    h.feed(r#"42/chat,9007199254740993["ev"]"#);
+    let (_, events) = h.take();
+    assert!(matches!(
+        &events[..],
+        [Event::Message {
+            ack: Some(9007199254740993),
+            ..
+        }]
+    ));
+}

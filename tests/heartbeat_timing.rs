@@ -1,0 +1,104 @@
+//! The client pings exactly as engine.io-client 3.1 does (protocol reference §1.5).
+mod harness;
+
+use harness::Harness;
+use spaces_socket::client::{DisconnectReason, Event, Transmit};
+
+fn pings_sent(h: &mut Harness) -> usize {
+    h.take_texts().iter().filter(|t| t.as_str() == "2").count()
+}
+
+#[test]
+fn first_ping_goes_out_exactly_one_interval_after_the_open_packet() {
+    let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
+    h.connect();
+    h.open(300, 200);
+    h.take();
+    h.advance_to(299);
+    assert_eq!(pings_sent(&mut h), 0, "no ping before the interval");
+    h.advance_to(300);
+    assert_eq!(pings_sent(&mut h), 1, "ping at exactly +300 ms");
+    assert!(h.events.iter().any(|e| matches!(e, Event::Ping)));
+}
+
+#[test]
+fn next_ping_is_one_interval_after_the_pong_not_after_the_ping() {
+    let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
+    h.connect();
+    h.open(300, 200);
+    h.advance_to(300);
+    assert_eq!(pings_sent(&mut h), 1);
+    h.advance_to(321);
+    h.feed("3");
+    let pong = h.events.iter().find_map(|e| match e {
+        Event::Pong { latency } => Some(*latency),
+        _ => None,
+    });
+    assert_eq!(pong.map(|d| d.as_millis()), Some(21));
+    h.advance_to(620);
+    assert_eq!(pings_sent(&mut h), 0, "not yet: pong at 321 + 300 = 621");
+    h.advance_to(621);
+    assert_eq!(pings_sent(&mut h), 1);
+}
+
+#[test]
+fn missing_pong_times_out_exactly_ping_timeout_after_the_ping() {
+    let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
+    h.connect();
+    h.open(300, 200);
+    h.feed("40/chat,");
+    h.take();
+    h.advance_to(300);
+    h.advance_to(499);
+    assert!(
+        !h.events
+            .iter()
+            .any(|e| matches!(e, Event::Disconnected { .. }))
+    );
+    h.advance_to(500);
+    let (transmits, events) = h.take();
+    assert!(transmits.contains(&Transmit::Close));
+    assert!(events.contains(&Event::Disconnected {
+        nsp: "/chat".into(),
+        reason: DisconnectReason::PingTimeout
+    }));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::ReconnectScheduled { attempt: 1, .. }))
+    );
+}
+
+#[test]
+fn any_packet_after_a_ping_pushes_the_deadline_to_interval_plus_timeout() {
+    let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
+    h.connect();
+    h.open(300, 200);
+    h.advance_to(300); // ping; deadline 500
+    h.advance_to(450);
+    h.feed("42/chat,[\"x\"]"); // deadline 450 + 500 = 950, and no new ping without a pong
+    h.take();
+    h.advance_to(949);
+    let (t, e) = h.take();
+    assert!(
+        !t.iter().any(|t| t == &Transmit::Text("2".into())),
+        "no ping without a pong"
+    );
+    assert!(!e.iter().any(|e| matches!(e, Event::Disconnected { .. })));
+    h.advance_to(950);
+    let (t, _) = h.take();
+    assert!(t.contains(&Transmit::Close), "timed out at 950");
+}
+
+#[test]
+fn no_liveness_deadline_before_the_first_packet_after_the_handshake() {
+    let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
+    h.connect();
+    h.open(1000, 50);
+    h.take();
+    // Only the ping timer runs until something arrives.
+    assert_eq!(
+        h.client.poll_timeout(),
+        Some(h.start + std::time::Duration::from_millis(1000))
+    );
+}
