@@ -1,0 +1,124 @@
+//! Wanted spaces are subscribed on every connection, and messages wait for their space.
+mod spaces_harness;
+
+use spaces_harness::{echo_of, SpacesHarness};
+use spaces_socket::spaces::{SendMessage, SpacesEvent};
+
+fn subscribe_frame(space: &str) -> String {
+    format!(r#"42/chat,["SUBSCRIBE_CHANNEL",{{"channel":{{"_id":"{space}","type":"topic"}}}}]"#)
+}
+
+#[test]
+fn subscriptions_are_replayed_after_every_reconnect() {
+    let mut h = SpacesHarness::new(|_| {});
+    h.spaces.subscribe(h.now, "s1", None);
+    h.spaces.subscribe(h.now, "s2", None);
+    h.spaces.connect(h.now);
+    h.connect_with("t");
+    let sent = h.take_texts();
+    assert!(sent.ends_with(&[subscribe_frame("s1"), subscribe_frame("s2")]), "{sent:?}");
+    h.server_event("CHANNEL_SUBSCRIBED", r#"{"channel":{"_id":"s1","type":"topic"}}"#);
+    assert!(h.spaces.is_subscribed("s1"));
+    for round in 0..3 {
+        h.drop_connection();
+        assert!(!h.spaces.is_subscribed("s1"));
+        h.connect_with("t");
+        let sent = h.take_texts();
+        assert!(
+            sent.ends_with(&[subscribe_frame("s1"), subscribe_frame("s2")]),
+            "round {round}: {sent:?}"
+        );
+    }
+}
+
+#[test]
+fn messages_sent_offline_are_delivered_in_order_after_resubscription() {
+    let mut h = SpacesHarness::new(|_| {});
+    h.spaces.subscribe(h.now, "s1", None);
+    h.spaces.connect(h.now);
+    h.connect_with("t");
+    h.server_event("CHANNEL_SUBSCRIBED", r#"{"channel":{"_id":"s1","type":"topic"}}"#);
+    h.take_texts();
+    h.drop_connection();
+    let ids: Vec<_> = (0..4)
+        .map(|i| h.spaces.send_message(h.now, SendMessage::chat("s1", format!("line {i}"))).unwrap())
+        .collect();
+    assert_eq!(h.spaces.unconfirmed(), 4);
+    h.connect_with("t");
+    let before = h.take_texts();
+    assert!(!before.iter().any(|f| f.contains("SEND_MESSAGE")), "held until subscribed: {before:?}");
+    h.server_event("CHANNEL_SUBSCRIBED", r#"{"channel":{"_id":"s1","type":"topic"}}"#);
+    let sends = h.take_texts();
+    assert_eq!(sends.len(), 4);
+    for (i, f) in sends.iter().enumerate() {
+        assert!(f.contains(&format!("line {i}")), "order: {sends:?}");
+    }
+    for (i, f) in sends.iter().enumerate() {
+        h.feed(&echo_of(f, &format!("m{i}")));
+    }
+    let confirmed: Vec<_> = h
+        .take_events()
+        .into_iter()
+        .filter_map(|e| match e {
+            SpacesEvent::Confirmed { id, message } => Some((id, message.id.clone())),
+            _ => None,
+        })
+        .collect();
+    let expected: Vec<_> = ids.iter().enumerate().map(|(i, id)| (*id, Some(format!("m{i}")))).collect();
+    assert_eq!(confirmed, expected);
+    assert_eq!(h.spaces.unconfirmed(), 0);
+}
+
+#[test]
+fn a_message_in_flight_when_the_link_drops_is_sent_again_and_confirmed_once() {
+    let mut h = SpacesHarness::new(|_| {});
+    h.spaces.subscribe(h.now, "s1", None);
+    h.spaces.connect(h.now);
+    h.connect_with("t");
+    h.server_event("CHANNEL_SUBSCRIBED", r#"{"channel":{"_id":"s1","type":"topic"}}"#);
+    h.take_texts();
+    let id = h.spaces.send_message(h.now, SendMessage::chat("s1", "hi")).unwrap();
+    let first = h.take_texts();
+    assert_eq!(first.len(), 1);
+    h.drop_connection();
+    h.connect_with("t");
+    h.server_event("CHANNEL_SUBSCRIBED", r#"{"channel":{"_id":"s1","type":"topic"}}"#);
+    let again = h.take_texts();
+    assert_eq!(again, first, "same frame, same loopbackMetadata");
+    h.feed(&echo_of(&again[0], "m1"));
+    h.feed(&echo_of(&again[0], "m1"));
+    let e = h.take_events();
+    let confirmations = e.iter().filter(|e| matches!(e, SpacesEvent::Confirmed { id: i, .. } if *i == id)).count();
+    assert_eq!(confirmations, 1);
+}
+
+#[test]
+fn the_own_loopback_value_of_the_caller_is_restored_in_the_confirmation() {
+    let mut h = SpacesHarness::new(|_| {});
+    h.spaces.subscribe(h.now, "s1", None);
+    h.spaces.connect(h.now);
+    h.connect_with("t");
+    h.server_event("CHANNEL_SUBSCRIBED", r#"{"channel":{"_id":"s1","type":"topic"}}"#);
+    h.take_texts();
+    let mut msg = SendMessage::chat("s1", "hi");
+    msg.loopback_metadata = Some("mine".into());
+    h.spaces.send_message(h.now, msg).unwrap();
+    let f = h.take_texts();
+    h.feed(&echo_of(&f[0], "m1"));
+    let e = h.take_events();
+    assert!(matches!(&e[..], [SpacesEvent::Confirmed { message, .. }] if message.loopback_metadata.as_deref() == Some("mine")));
+}
+
+#[test]
+fn others_messages_and_unknown_events_pass_through() {
+    let mut h = SpacesHarness::new(|_| {});
+    h.spaces.subscribe(h.now, "s1", None);
+    h.spaces.connect(h.now);
+    h.connect_with("t");
+    h.take_events();
+    h.server_event("MESSAGE_SENT", r#"{"_id":"x","topicId":"s1","category":"chat","content":{"bodyText":"yo"},"brandNew":1}"#);
+    h.server_event("SOMETHING_NEW", r#"{"a":[1,2]}"#);
+    let e = h.take_events();
+    assert!(matches!(&e[0], SpacesEvent::Message(m) if m.extra.get("brandNew").is_some()));
+    assert!(matches!(&e[1], SpacesEvent::Incoming(i) if i.name() == "SOMETHING_NEW"));
+}
