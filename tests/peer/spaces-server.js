@@ -366,8 +366,12 @@ function runCommand(line) {
     case 'drop': {
       const clients = engineClients();
       clients.forEach((c) => {
+        // Destroy the TCP socket itself: ws 1.x terminate() only half-closes and then
+        // waits up to 30 s for the peer, leaving the engine.io session counted meanwhile.
         const ws = c.transport && c.transport.socket;
-        if (ws && typeof ws.terminate === 'function') ws.terminate();
+        const tcp = ws && ws._socket;
+        if (tcp && typeof tcp.destroy === 'function') tcp.destroy();
+        else if (ws && typeof ws.terminate === 'function') ws.terminate();
         else c.close();
       });
       return out(`OK drop ${clients.length}`);
