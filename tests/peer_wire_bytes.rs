@@ -172,3 +172,34 @@ fn unknown_namespace_is_refused_with_invalid_namespace() {
         ws.close();
     }
 }
+
+/// socket.io#3082 (fixed in 2.1.0): `Namespace#use` after `attach` drops the root `40` on
+/// 2.0.4, while `/chat` still connects. `--late-middleware` reproduces it; 1.7.3 is immune.
+#[test]
+fn late_namespace_middleware_suppresses_the_root_connect_on_2_0_4_only() {
+    for (sio, root_connect_sent, ack) in
+        [(SIO_2_0_4, false, "40/chat,"), (SIO_1_7_3, true, "40/chat")]
+    {
+        let server = spaces_server_with(
+            sio,
+            PING_INTERVAL_MS,
+            PING_TIMEOUT_MS,
+            &["--late-middleware"],
+        );
+        let mut ws = RawWs::connect(server.port(), &server.ws_url("token=t1&tokenType=jwt"));
+        let open = ws.recv_text();
+        assert!(open_packet_sid(&open).is_some(), "{sio}: {open}");
+        ws.send("40/chat?token=t1&tokenType=jwt,");
+        let mut frames = vec![ws.recv_text()];
+        if root_connect_sent {
+            frames.push(ws.recv_text());
+            assert_eq!(frames, ["40", ack], "{sio}");
+        } else {
+            assert_eq!(frames, [ack], "{sio}");
+        }
+        // Nothing else (in particular no late `40`) follows.
+        ws.send("2");
+        assert_eq!(ws.recv_text(), "3", "{sio}");
+        ws.close();
+    }
+}
