@@ -17,5 +17,6 @@ pub mod engine;
 pub mod redact;
 mod rng;
 pub mod socket;
+pub mod spaces;
 
 pub use redact::Secret;
