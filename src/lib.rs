@@ -18,5 +18,6 @@ pub mod engine;
 pub mod redact;
 mod rng;
 pub mod socket;
+pub mod spaces;
 
 pub use redact::Secret;

@@ -20,8 +20,8 @@ fn scheduled(events: &[Event]) -> Vec<(u32, Duration)> {
 fn refuse_n(seed: u64, n: usize) -> Vec<(u32, Duration)> {
     let mut h = Harness::new("http://127.0.0.1:1/chat", |c| c.rng_seed = seed);
     h.connect();
+    h.transmits.clear();
     for _ in 0..n {
-        h.take();
         h.client.handle_open_failed(h.now, "refused");
         h.drain();
         let at = h.run_until_open(10_000_000).expect("retry scheduled");
@@ -82,6 +82,7 @@ fn the_retry_opens_exactly_when_the_delay_ends() {
 fn success_resets_the_schedule_and_reports_the_attempt() {
     let mut h = Harness::new("http://127.0.0.1:1/chat", |c| c.rng_seed = 1);
     h.connect();
+    h.transmits.clear();
     h.client.handle_open_failed(h.now, "refused");
     h.drain();
     h.run_until_open(100_000).unwrap();
@@ -110,6 +111,7 @@ fn exhausted_attempts_end_in_reconnect_failed_and_closed() {
         c.reconnection_attempts = Some(2)
     });
     h.connect();
+    h.transmits.clear();
     for _ in 0..3 {
         h.client.handle_open_failed(h.now, "refused");
         h.drain();

@@ -4,7 +4,7 @@ mod spaces_harness;
 
 use std::time::Duration;
 
-use spaces_harness::{loopback_of, SpacesHarness};
+use spaces_harness::{SpacesHarness, loopback_of};
 use spaces_socket::spaces::{SendError, SendFailure, SendMessage, SpacesEvent};
 
 fn subscribed(tweak: impl FnOnce(&mut spaces_socket::spaces::SpacesConfig)) -> SpacesHarness {
@@ -12,7 +12,10 @@ fn subscribed(tweak: impl FnOnce(&mut spaces_socket::spaces::SpacesConfig)) -> S
     h.spaces.subscribe(h.now, "s1", None);
     h.spaces.connect(h.now);
     h.connect_with("t");
-    h.server_event("CHANNEL_SUBSCRIBED", r#"{"channel":{"_id":"s1","type":"topic"}}"#);
+    h.server_event(
+        "CHANNEL_SUBSCRIBED",
+        r#"{"channel":{"_id":"s1","type":"topic"}}"#,
+    );
     h.take_texts();
     h.take_events();
     h
@@ -23,11 +26,17 @@ fn an_expired_jwt_is_an_authentication_failure_that_closes_the_session() {
     let mut h = SpacesHarness::new(|_| {});
     h.spaces.subscribe(h.now, "s1", None);
     h.spaces.connect(h.now);
-    let id = h.spaces.send_message(h.now, SendMessage::chat("s1", "queued")).unwrap();
-    h.spaces.handle_token(h.now, &spaces_socket::spaces::Token::jwt("old"));
+    let id = h
+        .spaces
+        .send_message(h.now, SendMessage::chat("s1", "queued"))
+        .unwrap();
+    h.spaces
+        .handle_token(h.now, &spaces_socket::spaces::Token::jwt("old"));
     h.spaces.handle_open(h.now);
     h.feed(spaces_harness::OPEN);
-    h.feed(r#"44/chat,{"message":"jwt expired","code":"invalid_token","type":"UnauthorizedError"}"#);
+    h.feed(
+        r#"44/chat,{"message":"jwt expired","code":"invalid_token","type":"UnauthorizedError"}"#,
+    );
     let e = h.take_events();
     let auth = e.iter().find_map(|e| match e {
         SpacesEvent::AuthFailed(a) => Some(a.clone()),
@@ -45,8 +54,14 @@ fn an_expired_jwt_is_an_authentication_failure_that_closes_the_session() {
 fn oversize_payloads_are_refused_before_sending() {
     let mut h = subscribed(|_| {});
     let big = "x".repeat(16 * 1024);
-    let err = h.spaces.send_message(h.now, SendMessage::chat("s1", big)).unwrap_err();
-    assert!(matches!(err, SendError::TooLarge { limit: 16384, size } if size > 16384), "{err:?}");
+    let err = h
+        .spaces
+        .send_message(h.now, SendMessage::chat("s1", big))
+        .unwrap_err();
+    assert!(
+        matches!(err, SendError::TooLarge { limit: 16384, size } if size > 16384),
+        "{err:?}"
+    );
     assert!(h.take_texts().is_empty());
     assert_eq!(h.spaces.unconfirmed(), 0);
 }
@@ -58,13 +73,27 @@ fn sends_over_the_rate_limit_are_refused_with_a_retry_time() {
         c.rate_window = Duration::from_secs(10);
     });
     for i in 0..3 {
-        h.spaces.send_message(h.now, SendMessage::chat("s1", format!("{i}"))).unwrap();
+        h.spaces
+            .send_message(h.now, SendMessage::chat("s1", format!("{i}")))
+            .unwrap();
         h.advance(1000);
     }
-    let err = h.spaces.send_message(h.now, SendMessage::chat("s1", "4")).unwrap_err();
-    assert_eq!(err, SendError::RateLimited { retry_after: Duration::from_secs(7) });
+    let err = h
+        .spaces
+        .send_message(h.now, SendMessage::chat("s1", "4"))
+        .unwrap_err();
+    assert_eq!(
+        err,
+        SendError::RateLimited {
+            retry_after: Duration::from_secs(7)
+        }
+    );
     h.advance(7000);
-    assert!(h.spaces.send_message(h.now, SendMessage::chat("s1", "5")).is_ok());
+    assert!(
+        h.spaces
+            .send_message(h.now, SendMessage::chat("s1", "5"))
+            .is_ok()
+    );
 }
 
 #[test]
@@ -72,23 +101,36 @@ fn the_offline_queue_is_bounded() {
     let mut h = subscribed(|c| c.max_held = 2);
     h.spaces.handle_closed(h.now, None);
     h.drain();
-    h.spaces.send_message(h.now, SendMessage::chat("s1", "a")).unwrap();
-    h.spaces.send_message(h.now, SendMessage::chat("s1", "b")).unwrap();
-    let err = h.spaces.send_message(h.now, SendMessage::chat("s1", "c")).unwrap_err();
+    h.spaces
+        .send_message(h.now, SendMessage::chat("s1", "a"))
+        .unwrap();
+    h.spaces
+        .send_message(h.now, SendMessage::chat("s1", "b"))
+        .unwrap();
+    let err = h
+        .spaces
+        .send_message(h.now, SendMessage::chat("s1", "c"))
+        .unwrap_err();
     assert_eq!(err, SendError::QueueFull { limit: 2 });
 }
 
 #[test]
 fn sending_to_a_space_not_subscribed_is_refused() {
     let mut h = subscribed(|_| {});
-    let err = h.spaces.send_message(h.now, SendMessage::chat("other", "a")).unwrap_err();
+    let err = h
+        .spaces
+        .send_message(h.now, SendMessage::chat("other", "a"))
+        .unwrap_err();
     assert_eq!(err, SendError::NotSubscribed("other".into()));
 }
 
 #[test]
 fn a_server_rejection_is_reported_for_that_message() {
     let mut h = subscribed(|_| {});
-    let id = h.spaces.send_message(h.now, SendMessage::chat("s1", "a")).unwrap();
+    let id = h
+        .spaces
+        .send_message(h.now, SendMessage::chat("s1", "a"))
+        .unwrap();
     let frame = h.take_texts().remove(0);
     let lb = loopback_of(&frame);
     h.server_event(
@@ -96,7 +138,10 @@ fn a_server_rejection_is_reported_for_that_message() {
         &format!(r#"{{"topicId":"s1","category":"chat","content":{{"bodyText":"a"}},"loopbackMetadata":"{lb}","error":"not.authorized.by.topic.policy"}}"#),
     );
     let e = h.take_events();
-    assert!(matches!(&e[..], [SpacesEvent::SendFailed { id: i, failure: SendFailure::Rejected(err), .. }] if *i == id && err.contains("not.authorized")), "{e:?}");
+    assert!(
+        matches!(&e[..], [SpacesEvent::SendFailed { id: i, failure: SendFailure::Rejected(err), .. }] if *i == id && err.contains("not.authorized")),
+        "{e:?}"
+    );
     assert_eq!(h.spaces.unconfirmed(), 0);
 }
 
@@ -105,7 +150,10 @@ fn a_refused_subscription_fails_the_messages_held_for_it() {
     let mut h = SpacesHarness::new(|_| {});
     h.spaces.subscribe(h.now, "locked", Some("0000"));
     h.spaces.connect(h.now);
-    let id = h.spaces.send_message(h.now, SendMessage::chat("locked", "a")).unwrap();
+    let id = h
+        .spaces
+        .send_message(h.now, SendMessage::chat("locked", "a"))
+        .unwrap();
     h.connect_with("t");
     h.server_event(
         "SUBSCRIBE_CHANNEL_FAILED",
@@ -122,10 +170,16 @@ fn unsubscribing_fails_held_messages_and_tells_the_server() {
     let mut h = subscribed(|_| {});
     h.spaces.subscribe(h.now, "s2", None);
     h.take_texts();
-    let id = h.spaces.send_message(h.now, SendMessage::chat("s2", "held")).unwrap();
+    let id = h
+        .spaces
+        .send_message(h.now, SendMessage::chat("s2", "held"))
+        .unwrap();
     h.spaces.unsubscribe(h.now, "s2");
     let sent = h.take_texts();
-    assert_eq!(sent, vec![r#"42/chat,["UNSUBSCRIBE_CHANNEL",{"channel":{"_id":"s2","type":"topic"}}]"#]);
+    assert_eq!(
+        sent,
+        vec![r#"42/chat,["UNSUBSCRIBE_CHANNEL",{"channel":{"_id":"s2","type":"topic"}}]"#]
+    );
     let e = h.take_events();
     assert!(e.iter().any(|e| matches!(e, SpacesEvent::SendFailed { id: i, failure: SendFailure::Unsubscribed, .. } if *i == id)));
 }

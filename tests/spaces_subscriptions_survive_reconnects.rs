@@ -1,7 +1,7 @@
 //! Wanted spaces are subscribed on every connection, and messages wait for their space.
 mod spaces_harness;
 
-use spaces_harness::{echo_of, SpacesHarness};
+use spaces_harness::{SpacesHarness, echo_of};
 use spaces_socket::spaces::{SendMessage, SpacesEvent};
 
 fn subscribe_frame(space: &str) -> String {
@@ -16,8 +16,14 @@ fn subscriptions_are_replayed_after_every_reconnect() {
     h.spaces.connect(h.now);
     h.connect_with("t");
     let sent = h.take_texts();
-    assert!(sent.ends_with(&[subscribe_frame("s1"), subscribe_frame("s2")]), "{sent:?}");
-    h.server_event("CHANNEL_SUBSCRIBED", r#"{"channel":{"_id":"s1","type":"topic"}}"#);
+    assert!(
+        sent.ends_with(&[subscribe_frame("s1"), subscribe_frame("s2")]),
+        "{sent:?}"
+    );
+    h.server_event(
+        "CHANNEL_SUBSCRIBED",
+        r#"{"channel":{"_id":"s1","type":"topic"}}"#,
+    );
     assert!(h.spaces.is_subscribed("s1"));
     for round in 0..3 {
         h.drop_connection();
@@ -37,17 +43,30 @@ fn messages_sent_offline_are_delivered_in_order_after_resubscription() {
     h.spaces.subscribe(h.now, "s1", None);
     h.spaces.connect(h.now);
     h.connect_with("t");
-    h.server_event("CHANNEL_SUBSCRIBED", r#"{"channel":{"_id":"s1","type":"topic"}}"#);
+    h.server_event(
+        "CHANNEL_SUBSCRIBED",
+        r#"{"channel":{"_id":"s1","type":"topic"}}"#,
+    );
     h.take_texts();
     h.drop_connection();
     let ids: Vec<_> = (0..4)
-        .map(|i| h.spaces.send_message(h.now, SendMessage::chat("s1", format!("line {i}"))).unwrap())
+        .map(|i| {
+            h.spaces
+                .send_message(h.now, SendMessage::chat("s1", format!("line {i}")))
+                .unwrap()
+        })
         .collect();
     assert_eq!(h.spaces.unconfirmed(), 4);
     h.connect_with("t");
     let before = h.take_texts();
-    assert!(!before.iter().any(|f| f.contains("SEND_MESSAGE")), "held until subscribed: {before:?}");
-    h.server_event("CHANNEL_SUBSCRIBED", r#"{"channel":{"_id":"s1","type":"topic"}}"#);
+    assert!(
+        !before.iter().any(|f| f.contains("SEND_MESSAGE")),
+        "held until subscribed: {before:?}"
+    );
+    h.server_event(
+        "CHANNEL_SUBSCRIBED",
+        r#"{"channel":{"_id":"s1","type":"topic"}}"#,
+    );
     let sends = h.take_texts();
     assert_eq!(sends.len(), 4);
     for (i, f) in sends.iter().enumerate() {
@@ -64,7 +83,11 @@ fn messages_sent_offline_are_delivered_in_order_after_resubscription() {
             _ => None,
         })
         .collect();
-    let expected: Vec<_> = ids.iter().enumerate().map(|(i, id)| (*id, Some(format!("m{i}")))).collect();
+    let expected: Vec<_> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (*id, Some(format!("m{i}"))))
+        .collect();
     assert_eq!(confirmed, expected);
     assert_eq!(h.spaces.unconfirmed(), 0);
 }
@@ -75,20 +98,33 @@ fn a_message_in_flight_when_the_link_drops_is_sent_again_and_confirmed_once() {
     h.spaces.subscribe(h.now, "s1", None);
     h.spaces.connect(h.now);
     h.connect_with("t");
-    h.server_event("CHANNEL_SUBSCRIBED", r#"{"channel":{"_id":"s1","type":"topic"}}"#);
+    h.server_event(
+        "CHANNEL_SUBSCRIBED",
+        r#"{"channel":{"_id":"s1","type":"topic"}}"#,
+    );
     h.take_texts();
-    let id = h.spaces.send_message(h.now, SendMessage::chat("s1", "hi")).unwrap();
+    let id = h
+        .spaces
+        .send_message(h.now, SendMessage::chat("s1", "hi"))
+        .unwrap();
     let first = h.take_texts();
     assert_eq!(first.len(), 1);
     h.drop_connection();
     h.connect_with("t");
-    h.server_event("CHANNEL_SUBSCRIBED", r#"{"channel":{"_id":"s1","type":"topic"}}"#);
+    h.take_texts();
+    h.server_event(
+        "CHANNEL_SUBSCRIBED",
+        r#"{"channel":{"_id":"s1","type":"topic"}}"#,
+    );
     let again = h.take_texts();
     assert_eq!(again, first, "same frame, same loopbackMetadata");
     h.feed(&echo_of(&again[0], "m1"));
     h.feed(&echo_of(&again[0], "m1"));
     let e = h.take_events();
-    let confirmations = e.iter().filter(|e| matches!(e, SpacesEvent::Confirmed { id: i, .. } if *i == id)).count();
+    let confirmations = e
+        .iter()
+        .filter(|e| matches!(e, SpacesEvent::Confirmed { id: i, .. } if *i == id))
+        .count();
     assert_eq!(confirmations, 1);
 }
 
@@ -98,15 +134,21 @@ fn the_own_loopback_value_of_the_caller_is_restored_in_the_confirmation() {
     h.spaces.subscribe(h.now, "s1", None);
     h.spaces.connect(h.now);
     h.connect_with("t");
-    h.server_event("CHANNEL_SUBSCRIBED", r#"{"channel":{"_id":"s1","type":"topic"}}"#);
+    h.server_event(
+        "CHANNEL_SUBSCRIBED",
+        r#"{"channel":{"_id":"s1","type":"topic"}}"#,
+    );
     h.take_texts();
+    h.take_events();
     let mut msg = SendMessage::chat("s1", "hi");
     msg.loopback_metadata = Some("mine".into());
     h.spaces.send_message(h.now, msg).unwrap();
     let f = h.take_texts();
     h.feed(&echo_of(&f[0], "m1"));
     let e = h.take_events();
-    assert!(matches!(&e[..], [SpacesEvent::Confirmed { message, .. }] if message.loopback_metadata.as_deref() == Some("mine")));
+    assert!(
+        matches!(&e[..], [SpacesEvent::Confirmed { message, .. }] if message.loopback_metadata.as_deref() == Some("mine"))
+    );
 }
 
 #[test]
@@ -116,7 +158,10 @@ fn others_messages_and_unknown_events_pass_through() {
     h.spaces.connect(h.now);
     h.connect_with("t");
     h.take_events();
-    h.server_event("MESSAGE_SENT", r#"{"_id":"x","topicId":"s1","category":"chat","content":{"bodyText":"yo"},"brandNew":1}"#);
+    h.server_event(
+        "MESSAGE_SENT",
+        r#"{"_id":"x","topicId":"s1","category":"chat","content":{"bodyText":"yo"},"brandNew":1}"#,
+    );
     h.server_event("SOMETHING_NEW", r#"{"a":[1,2]}"#);
     let e = h.take_events();
     assert!(matches!(&e[0], SpacesEvent::Message(m) if m.extra.get("brandNew").is_some()));

@@ -19,7 +19,10 @@ fn each_connection_uses_the_token_given_for_it() {
     );
     h.spaces.handle_open(h.now);
     h.feed(spaces_harness::OPEN);
-    assert_eq!(h.take_texts(), vec!["40/chat?tokenType=jwt&token=first.jwt.token,"]);
+    assert_eq!(
+        h.take_texts(),
+        vec!["40/chat?tokenType=jwt&token=first.jwt.token,"]
+    );
     h.feed("40/chat");
     assert!(h.spaces.is_connected());
 
@@ -37,9 +40,16 @@ fn a_token_error_fails_the_attempt_and_retries_later() {
     let err = spaces_socket::spaces::AuthError::Provider("key file unreadable".into());
     h.spaces.handle_token_error(h.now, &err);
     let e = h.take_events();
-    assert!(e.iter().any(|e| matches!(e, SpacesEvent::Connection(spaces_socket::client::Event::ConnectFailed { .. }))));
+    assert!(e.iter().any(|e| matches!(
+        e,
+        SpacesEvent::Connection(spaces_socket::client::Event::ConnectFailed { .. })
+    )));
     h.advance(2_000);
-    assert!(h.events.iter().any(|e| matches!(e, SpacesEvent::TokenNeeded { attempt: 1 })));
+    assert!(
+        h.events
+            .iter()
+            .any(|e| matches!(e, SpacesEvent::TokenNeeded { attempt: 1 }))
+    );
 }
 
 #[test]

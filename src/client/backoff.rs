@@ -49,7 +49,7 @@ impl Backoff {
         let ms = if self.jitter > 0.0 {
             let r = rng.next_f64();
             let deviation = (r * self.jitter * ms).floor();
-            if ((r * 10.0).floor() as u64) % 2 == 0 {
+            if ((r * 10.0).floor() as u64).is_multiple_of(2) {
                 ms - deviation
             } else {
                 ms + deviation

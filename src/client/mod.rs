@@ -890,10 +890,8 @@ impl Client {
         // socket.io-client order: connect, buffered received events, then buffered sends.
         self.events.extend(n.receive_buffer.drain(..));
         for b in n.send_buffer.drain(..) {
-            if let Some(id) = b.ack {
-                if let Some(p) = n.pending_acks.get_mut(&id) {
-                    p.sent = true;
-                }
+            if let Some(p) = b.ack.and_then(|id| n.pending_acks.get_mut(&id)) {
+                p.sent = true;
             }
             self.transmits.push_back(Transmit::Text(b.frame));
             self.transmits.extend(

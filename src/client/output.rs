@@ -71,7 +71,7 @@ impl fmt::Debug for Transmit {
                         let tail = rest.split_once(',').map_or("", |(_, t)| t);
                         format!("{head}?<redacted>,{tail}")
                     }
-                    _ => text.clone(),
+                    _ => crate::redact::redact_frame(text),
                 };
                 f.debug_tuple("Text").field(&redacted).finish()
             }

@@ -752,7 +752,8 @@ impl Args {
 
 impl fmt::Debug for Args {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Args({})", self.text)
+        // Event payloads may carry session ids or tokens (e.g. CHANNEL_SUBSCRIBED's sessionId).
+        write!(f, "Args({})", crate::redact::redact_frame(&self.text))
     }
 }
 

@@ -7,15 +7,12 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::client::{
-    Client, Config, ConfigError, DisconnectReason, EmitError, Event, Query,
-    Transmit,
+    Client, Config, ConfigError, DisconnectReason, EmitError, Event, Query, Transmit,
 };
 use crate::redact::Secret;
 
 use super::auth::{AuthError, Token};
-use super::events::{
-    self, Channel, Incoming, MessageSent, SendMessage, SendPresenceEvent,
-};
+use super::events::{self, Channel, Incoming, MessageSent, SendMessage, SendPresenceEvent};
 
 /// The Spaces socket namespace.
 pub const CHAT_NAMESPACE: &str = "/chat";
@@ -355,7 +352,11 @@ impl Spaces {
     ///
     /// If a connection drops while a message awaits its echo, the message is sent again after
     /// resubscription: delivery is at least once, confirmation exactly once.
-    pub fn send_message(&mut self, now: Instant, mut message: SendMessage) -> Result<SendId, SendError> {
+    pub fn send_message(
+        &mut self,
+        now: Instant,
+        mut message: SendMessage,
+    ) -> Result<SendId, SendError> {
         let space = message.topic_id.clone();
         if space.is_empty() {
             return Err(SendError::MissingTopic);
@@ -393,7 +394,11 @@ impl Spaces {
 
     /// Sends a presence event (online, leaves, request parties, typing) to a subscribed space.
     /// Presence is momentary, so it is never held: it fails unless connected and subscribed.
-    pub fn send_presence(&mut self, now: Instant, presence: &SendPresenceEvent) -> Result<(), SendError> {
+    pub fn send_presence(
+        &mut self,
+        now: Instant,
+        presence: &SendPresenceEvent,
+    ) -> Result<(), SendError> {
         let space = presence.topic_id.clone();
         if !self.chat_connected || !self.is_subscribed(&space) {
             return Err(SendError::NotConnected(space));
@@ -502,7 +507,9 @@ impl Spaces {
     }
 
     fn request_subscription(&mut self, now: Instant, space: &str) {
-        let Some(w) = self.wanted.get_mut(space) else { return };
+        let Some(w) = self.wanted.get_mut(space) else {
+            return;
+        };
         w.state = SubState::Requested;
         let mut channel = Channel::topic(space);
         channel.password = w.password.clone();
@@ -513,7 +520,10 @@ impl Spaces {
 
     fn transmit_message(&mut self, now: Instant, out: Outgoing) {
         let args = format!("[{}]", out.payload);
-        match self.client.emit(now, CHAT_NAMESPACE, events::SEND_MESSAGE, &args) {
+        match self
+            .client
+            .emit(now, CHAT_NAMESPACE, events::SEND_MESSAGE, &args)
+        {
             Ok(()) => {
                 self.in_flight.insert(out.id, out);
             }
@@ -605,7 +615,9 @@ impl Spaces {
                 self.client.close(now);
                 self.pump(now);
             }
-            Event::Message { nsp, name, args, .. } if nsp == CHAT_NAMESPACE => {
+            Event::Message {
+                nsp, name, args, ..
+            } if nsp == CHAT_NAMESPACE => {
                 self.on_server_event(now, &name, args.get(0));
             }
             Event::Closed => {
@@ -690,7 +702,10 @@ impl Spaces {
 
     /// The in-flight message an echo's `loopbackMetadata` names, if it is ours.
     fn take_own(&mut self, loopback: Option<&str>) -> Option<Outgoing> {
-        let id = loopback?.strip_prefix(LOOPBACK_PREFIX)?.parse::<u64>().ok()?;
+        let id = loopback?
+            .strip_prefix(LOOPBACK_PREFIX)?
+            .parse::<u64>()
+            .ok()?;
         self.in_flight.remove(&SendId(id))
     }
 }

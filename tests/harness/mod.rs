@@ -1,5 +1,5 @@
 //! A virtual-clock harness around the sans-IO client: it plays the server by hand.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::time::{Duration, Instant};
 

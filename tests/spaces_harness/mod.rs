@@ -1,5 +1,5 @@
 //! A virtual-clock harness around the sans-IO Spaces session; tests play the server by hand.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::time::{Duration, Instant};
 
@@ -109,6 +109,8 @@ impl SpacesHarness {
 
     /// Drops the connection and runs timers until the next `TokenNeeded`.
     pub fn drop_connection(&mut self) {
+        self.drain();
+        self.events.clear();
         self.spaces.handle_closed(self.now, None);
         self.drain();
         for _ in 0..100 {
@@ -129,7 +131,10 @@ impl SpacesHarness {
 pub fn loopback_of(frame: &str) -> String {
     let json = frame.trim_start_matches("42/chat,");
     let v: serde_json::Value = serde_json::from_str(json).expect("frame json");
-    v[1]["loopbackMetadata"].as_str().expect("loopback").to_owned()
+    v[1]["loopbackMetadata"]
+        .as_str()
+        .expect("loopback")
+        .to_owned()
 }
 
 /// A MESSAGE_SENT echo for a SEND_MESSAGE frame.
