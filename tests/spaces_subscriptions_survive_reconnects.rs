@@ -162,8 +162,16 @@ fn others_messages_and_unknown_events_pass_through() {
         "MESSAGE_SENT",
         r#"{"_id":"x","topicId":"s1","category":"chat","content":{"bodyText":"yo"},"brandNew":1}"#,
     );
-    h.server_event("SOMETHING_NEW", r#"{"a":[1,2]}"#);
+    h.feed(r#"42/chat,["SOMETHING_NEW",{"a":[1,2]},"second"]"#);
+    h.server_event("MESSAGE_SENT", r#""not an object""#);
     let e = h.take_events();
     assert!(matches!(&e[0], SpacesEvent::Message(m) if m.extra.get("brandNew").is_some()));
-    assert!(matches!(&e[1], SpacesEvent::Incoming(i) if i.name() == "SOMETHING_NEW"));
+    assert!(
+        matches!(&e[1], SpacesEvent::Unrecognized { name, args, malformed: false }
+            if name == "SOMETHING_NEW" && args.to_json() == r#"[{"a":[1,2]},"second"]"#),
+        "{e:?}"
+    );
+    assert!(
+        matches!(&e[2], SpacesEvent::Unrecognized { name, malformed: true, .. } if name == "MESSAGE_SENT")
+    );
 }

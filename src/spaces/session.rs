@@ -185,8 +185,18 @@ pub enum SpacesEvent {
     /// A message (chat, post, task, update) from someone else, or one of ours sent by another
     /// connection.
     Message(Box<MessageSent>),
-    /// Any other server event, typed when known (`PRESENCE_EVENT_RESPONSE`, …), raw otherwise.
+    /// Any other typed server event (`PRESENCE_EVENT_RESPONSE`, `MEDIA_SESSION_RESPONSE`, …).
     Incoming(Incoming),
+    /// A server event this crate has no type for, or a known event whose payload did not fit
+    /// its type (`malformed`), with all its arguments intact.
+    Unrecognized {
+        /// The event name.
+        name: String,
+        /// Every argument, as received.
+        args: crate::socket::Args,
+        /// True when the name is a known Spaces event but the payload did not match.
+        malformed: bool,
+    },
     /// A connection-level event passed through (reconnection progress, ping/pong, protocol
     /// violations, connect failures).
     Connection(Event),
@@ -618,7 +628,7 @@ impl Spaces {
             Event::Message {
                 nsp, name, args, ..
             } if nsp == CHAT_NAMESPACE => {
-                self.on_server_event(now, &name, args.get(0));
+                self.on_server_event(now, name, args);
             }
             Event::Closed => {
                 self.chat_connected = false;
@@ -632,8 +642,8 @@ impl Spaces {
         }
     }
 
-    fn on_server_event(&mut self, now: Instant, name: &str, arg: Option<&str>) {
-        match Incoming::decode(name, arg) {
+    fn on_server_event(&mut self, now: Instant, name: String, args: crate::socket::Args) {
+        match Incoming::decode(&name, args.get(0)) {
             Incoming::ChannelSubscribed(ev) => {
                 let space = ev.channel.id.clone();
                 if let Some(w) = self.wanted.get_mut(&space) {
@@ -695,6 +705,17 @@ impl Spaces {
                         .events
                         .push_back(SpacesEvent::Incoming(Incoming::SendMessageFailed(failed))),
                 }
+            }
+            Incoming::Other { .. } => {
+                let malformed = events::SERVER_EVENTS.contains(&name.as_str());
+                if malformed {
+                    log::warn!("spaces: {name} payload did not match its type; passed through raw");
+                }
+                self.events.push_back(SpacesEvent::Unrecognized {
+                    name,
+                    args,
+                    malformed,
+                });
             }
             other => self.events.push_back(SpacesEvent::Incoming(other)),
         }
