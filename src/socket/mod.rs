@@ -656,16 +656,27 @@ impl<'de> Visitor<'de> for KeySeed {
 
 /// The arguments of an event or ack, owned, kept as raw JSON until asked for.
 ///
-/// One allocation holds the text `[a,b,…]`, another the element spans. Build it from a decoded
-/// packet with [`Args::from_elements`] (`Args::from_elements(packet.elements())`), then read
-/// elements with [`Args::get`] (raw JSON) or [`Args::parse`] (typed).
+/// One allocation holds the text `[a,b,…]` (plus one for the element spans when there are
+/// several). Build it from a decoded packet with [`Args::from_elements`]
+/// (`Args::from_elements(packet.elements())`), then read elements with [`Args::get`] (raw JSON)
+/// or [`Args::parse`] (typed).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Args {
     /// A JSON array, rebuilt as `[` + elements joined by `,` + `]`.
     text: Box<str>,
-    /// Byte range of each element in `text`. `usize`, not `u32`, so no input length can
+    spans: Spans,
+}
+
+/// Where each element sits in [`Args::text`]. Always [`Spans::One`] for exactly one element, so
+/// that derived equality stays equality of contents.
+#[derive(Clone, PartialEq, Eq)]
+enum Spans {
+    /// Exactly one element: the text between the brackets. Spaces events carry one argument,
+    /// and this saves an allocation on that hot path.
+    One,
+    /// Zero or several elements: byte range of each. `usize`, not `u32`, so no input length can
     /// overflow it.
-    spans: Vec<(usize, usize)>,
+    Many(Vec<(usize, usize)>),
 }
 
 impl Args {
@@ -680,7 +691,11 @@ impl Args {
             + elements.len().saturating_sub(1)
             + elements.iter().map(|e| e.get().len()).sum::<usize>();
         let mut text = String::with_capacity(len);
-        let mut spans = Vec::with_capacity(elements.len());
+        let mut spans = Vec::with_capacity(if elements.len() == 1 {
+            0
+        } else {
+            elements.len()
+        });
         text.push('[');
         for (i, element) in elements.iter().enumerate() {
             if i > 0 {
@@ -688,12 +703,18 @@ impl Args {
             }
             let start = text.len();
             text.push_str(element.get());
-            spans.push((start, text.len()));
+            if elements.len() != 1 {
+                spans.push((start, text.len()));
+            }
         }
         text.push(']');
         Self {
             text: text.into_boxed_str(),
-            spans,
+            spans: if elements.len() == 1 {
+                Spans::One
+            } else {
+                Spans::Many(spans)
+            },
         }
     }
 
@@ -706,17 +727,24 @@ impl Args {
 
     /// Number of arguments.
     pub fn len(&self) -> usize {
-        self.spans.len()
+        match &self.spans {
+            Spans::One => 1,
+            Spans::Many(spans) => spans.len(),
+        }
     }
 
     /// Whether there are no arguments.
     pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
+        self.len() == 0
     }
 
     /// The raw JSON text of argument `i`, if it exists.
     pub fn get(&self, i: usize) -> Option<&str> {
-        let &(start, end) = self.spans.get(i)?;
+        let (start, end) = match &self.spans {
+            Spans::One if i == 0 => (1, self.text.len().saturating_sub(1)),
+            Spans::One => return None,
+            Spans::Many(spans) => *spans.get(i)?,
+        };
         self.text.get(start..end)
     }
 
@@ -734,9 +762,8 @@ impl Args {
 
     /// The raw JSON text of each argument, in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + DoubleEndedIterator + '_ {
-        self.spans
-            .iter()
-            .map(|&(start, end)| self.text.get(start..end).unwrap_or("null"))
+        // Every index below `len` has a span, so the fallback is never used.
+        (0..self.len()).map(|i| self.get(i).unwrap_or("null"))
     }
 
     /// The arguments as a JSON array text `[a,b,…]`, borrowed.
