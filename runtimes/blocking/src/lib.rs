@@ -2,3 +2,5 @@
 //! caller's thread, and serves the Spaces emulator on a loopback listener.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+pub mod emulator;
