@@ -8,17 +8,7 @@ use spaces_harness::{SpacesHarness, loopback_of};
 use spaces_socket::spaces::{SendError, SendFailure, SendMessage, SpacesEvent};
 
 fn subscribed(tweak: impl FnOnce(&mut spaces_socket::spaces::SpacesConfig)) -> SpacesHarness {
-    let mut h = SpacesHarness::new(tweak);
-    h.spaces.subscribe(h.now, "s1", None);
-    h.spaces.connect(h.now);
-    h.connect_with("t");
-    h.server_event(
-        "CHANNEL_SUBSCRIBED",
-        r#"{"channel":{"_id":"s1","type":"topic"}}"#,
-    );
-    h.take_texts();
-    h.take_events();
-    h
+    SpacesHarness::subscribed(tweak)
 }
 
 #[test]

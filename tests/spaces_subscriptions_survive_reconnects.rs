@@ -20,10 +20,7 @@ fn subscriptions_are_replayed_after_every_reconnect() {
         sent.ends_with(&[subscribe_frame("s1"), subscribe_frame("s2")]),
         "{sent:?}"
     );
-    h.server_event(
-        "CHANNEL_SUBSCRIBED",
-        r#"{"channel":{"_id":"s1","type":"topic"}}"#,
-    );
+    h.confirm_subscription("s1");
     assert!(h.spaces.is_subscribed("s1"));
     for round in 0..3 {
         h.drop_connection();
@@ -39,15 +36,7 @@ fn subscriptions_are_replayed_after_every_reconnect() {
 
 #[test]
 fn messages_sent_offline_are_delivered_in_order_after_resubscription() {
-    let mut h = SpacesHarness::new(|_| {});
-    h.spaces.subscribe(h.now, "s1", None);
-    h.spaces.connect(h.now);
-    h.connect_with("t");
-    h.server_event(
-        "CHANNEL_SUBSCRIBED",
-        r#"{"channel":{"_id":"s1","type":"topic"}}"#,
-    );
-    h.take_texts();
+    let mut h = SpacesHarness::subscribed(|_| {});
     h.drop_connection();
     let ids: Vec<_> = (0..4)
         .map(|i| {
@@ -63,10 +52,7 @@ fn messages_sent_offline_are_delivered_in_order_after_resubscription() {
         !before.iter().any(|f| f.contains("SEND_MESSAGE")),
         "held until subscribed: {before:?}"
     );
-    h.server_event(
-        "CHANNEL_SUBSCRIBED",
-        r#"{"channel":{"_id":"s1","type":"topic"}}"#,
-    );
+    h.confirm_subscription("s1");
     let sends = h.take_texts();
     assert_eq!(sends.len(), 4);
     for (i, f) in sends.iter().enumerate() {
@@ -94,15 +80,7 @@ fn messages_sent_offline_are_delivered_in_order_after_resubscription() {
 
 #[test]
 fn a_message_in_flight_when_the_link_drops_is_sent_again_and_confirmed_once() {
-    let mut h = SpacesHarness::new(|_| {});
-    h.spaces.subscribe(h.now, "s1", None);
-    h.spaces.connect(h.now);
-    h.connect_with("t");
-    h.server_event(
-        "CHANNEL_SUBSCRIBED",
-        r#"{"channel":{"_id":"s1","type":"topic"}}"#,
-    );
-    h.take_texts();
+    let mut h = SpacesHarness::subscribed(|_| {});
     let id = h
         .spaces
         .send_message(h.now, SendMessage::chat("s1", "hi"))
@@ -112,10 +90,7 @@ fn a_message_in_flight_when_the_link_drops_is_sent_again_and_confirmed_once() {
     h.drop_connection();
     h.connect_with("t");
     h.take_texts();
-    h.server_event(
-        "CHANNEL_SUBSCRIBED",
-        r#"{"channel":{"_id":"s1","type":"topic"}}"#,
-    );
+    h.confirm_subscription("s1");
     let again = h.take_texts();
     assert_eq!(again, first, "same frame, same loopbackMetadata");
     h.feed(&echo_of(&again[0], "m1"));
@@ -130,15 +105,7 @@ fn a_message_in_flight_when_the_link_drops_is_sent_again_and_confirmed_once() {
 
 #[test]
 fn the_own_loopback_value_of_the_caller_is_restored_in_the_confirmation() {
-    let mut h = SpacesHarness::new(|_| {});
-    h.spaces.subscribe(h.now, "s1", None);
-    h.spaces.connect(h.now);
-    h.connect_with("t");
-    h.server_event(
-        "CHANNEL_SUBSCRIBED",
-        r#"{"channel":{"_id":"s1","type":"topic"}}"#,
-    );
-    h.take_texts();
+    let mut h = SpacesHarness::subscribed(|_| {});
     h.take_events();
     let mut msg = SendMessage::chat("s1", "hi");
     msg.loopback_metadata = Some("mine".into());

@@ -32,6 +32,26 @@ impl SpacesHarness {
         }
     }
 
+    /// A session connected with token `t` and subscribed to `s1`, with everything drained.
+    pub fn subscribed(tweak: impl FnOnce(&mut SpacesConfig)) -> Self {
+        let mut h = Self::new(tweak);
+        h.spaces.subscribe(h.now, "s1", None);
+        h.spaces.connect(h.now);
+        h.connect_with("t");
+        h.confirm_subscription("s1");
+        h.take_texts();
+        h.take_events();
+        h
+    }
+
+    /// Feeds the server's CHANNEL_SUBSCRIBED for `space`.
+    pub fn confirm_subscription(&mut self, space: &str) {
+        self.server_event(
+            "CHANNEL_SUBSCRIBED",
+            &format!(r#"{{"channel":{{"_id":"{space}","type":"topic"}}}}"#),
+        );
+    }
+
     pub fn drain(&mut self) {
         while let Some(t) = self.spaces.poll_transmit() {
             self.transmits.push(t);
