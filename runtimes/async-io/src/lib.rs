@@ -297,8 +297,9 @@ impl SpacesHandle {
 
     /// Closes the session gracefully: `41/chat` and a websocket close frame go out, unconfirmed
     /// messages fail with [`SendFailure::Closed`](spaces_socket::spaces::SendFailure::Closed).
-    /// Returns once the socket is shut (at once if the session has already ended); the last
-    /// events, [`SpacesEvent::Closed`] included, remain readable on [`Events`].
+    /// Returns once the socket is shut (at once if the session has already ended; after a
+    /// connection attempt in progress, at most [`Options::connect_timeout`]); the last events,
+    /// [`SpacesEvent::Closed`] included, remain readable on [`Events`].
     pub async fn close(&self) {
         // An error means the driver is gone already; either way wait for it to be done.
         let _ = self.commands.send(Command::Close).await;
@@ -358,9 +359,10 @@ impl Stream for Events {
     }
 }
 
-/// The future that runs one session: spawn it on any executor whose tasks may use async-io
-/// (smol, async-std, or `async_io::block_on`). It ends after the session has closed and its
-/// last events are delivered (or the [`Events`] stream is dropped).
+/// The future that runs one session: spawn it on an executor (smol, async-std, or any other:
+/// async-io runs its reactor on a helper thread when the executor does not drive it). It ends
+/// after the session has closed and its last events are delivered (or the [`Events`] stream
+/// is dropped).
 ///
 /// Dropping it without running it ends the session: handle calls return [`ClientClosed`].
 #[must_use = "the session does nothing unless the driver is spawned or awaited"]
