@@ -1,0 +1,52 @@
+//! The driver's timer (`Timer::at(poll_timeout)`) keeps the Engine.IO heartbeat going: with a
+//! 200 ms ping interval and a 300 ms ping timeout the connection stays up, pinging steadily.
+mod async_support;
+mod support;
+
+use std::time::{Duration, Instant};
+
+use async_support::{subscribe, test_config, within};
+use futures_lite::StreamExt;
+use spaces_socket::client::Event;
+use spaces_socket::spaces::{SpacesEvent, Token};
+
+#[test]
+fn pings_go_out_on_time_and_the_connection_stays_up() {
+    let mut peer = support::spaces_server(support::SIO_2_0_4, 200, 300);
+    let (handle, mut events) =
+        spaces_socket_smol::connect(test_config(&peer.url("/chat")), Token::jwt("alice"))
+            .expect("valid config");
+    let watch = Duration::from_secs(2);
+    let (pongs, trouble) = smol::block_on(async {
+        subscribe(&handle, &mut events, "s1").await;
+        let until = Instant::now() + watch;
+        let mut pongs = 0;
+        let mut trouble = Vec::new();
+        let watching = async {
+            while let Some(event) = events.next().await {
+                match event {
+                    SpacesEvent::Connection(Event::Pong { .. }) => pongs += 1,
+                    SpacesEvent::Disconnected { .. } | SpacesEvent::Closed => {
+                        trouble.push(format!("{event:?}"));
+                    }
+                    _ => {}
+                }
+            }
+        };
+        future_or_deadline(watching, until).await;
+        within("close()", watch, handle.close()).await;
+        (pongs, trouble)
+    });
+    assert!(trouble.is_empty(), "the connection dropped: {trouble:?}");
+    // 2 s at one ping per 200 ms is about 10; allow for a slow machine.
+    assert!(pongs >= 5, "only {pongs} pongs in {watch:?}");
+    peer.wait_for_stats(|s| s["chatSockets"] == 0, Duration::from_secs(5));
+}
+
+/// Runs `fut` until it ends or `until` passes.
+async fn future_or_deadline(fut: impl Future<Output = ()>, until: Instant) {
+    futures_lite::future::or(fut, async {
+        async_io::Timer::at(until).await;
+    })
+    .await;
+}
