@@ -230,6 +230,9 @@ impl SpacesClient {
                     // A timer that does not move would make this loop spin; never let it.
                     std::thread::sleep(MIN_WAIT);
                 }
+                if self.events.is_empty() && give_up.is_some_and(|g| now >= g) {
+                    return None;
+                }
                 continue;
             }
             if give_up.is_some_and(|g| now >= g) {
