@@ -21,33 +21,52 @@ fn scenario(sio: &str) {
     wait_for(&mut alice, "alice", "Connected", STEP, |e| {
         matches!(e, SpacesEvent::Connected)
     });
-    wait_for(&mut alice, "alice", "Subscribed s1", STEP, |e| {
-        matches!(e, SpacesEvent::Subscribed { space } if space == "s1")
-    });
+    wait_for(
+        &mut alice,
+        "alice",
+        "Subscribed s1",
+        STEP,
+        |e| matches!(e, SpacesEvent::Subscribed { space } if space == "s1"),
+    );
     assert!(alice.core().is_subscribed("s1"));
     bob.subscribe("s1", None);
-    wait_for(&mut bob, "bob", "Subscribed s1", STEP, |e| {
-        matches!(e, SpacesEvent::Subscribed { space } if space == "s1")
-    });
+    wait_for(
+        &mut bob,
+        "bob",
+        "Subscribed s1",
+        STEP,
+        |e| matches!(e, SpacesEvent::Subscribed { space } if space == "s1"),
+    );
 
     // Alice's message is confirmed to her and delivered to Bob.
     let id = alice
         .send_message(SendMessage::chat("s1", "hello from alice"))
         .expect("send accepted");
-    let (confirmed, _) = wait_for(&mut alice, "alice", "Confirmed", STEP, |e| {
-        matches!(e, SpacesEvent::Confirmed { id: got, .. } if *got == id)
-    });
+    let (confirmed, _) = wait_for(
+        &mut alice,
+        "alice",
+        "Confirmed",
+        STEP,
+        |e| matches!(e, SpacesEvent::Confirmed { id: got, .. } if *got == id),
+    );
     let SpacesEvent::Confirmed { message, .. } = confirmed else {
         unreachable!()
     };
     assert_eq!(body(&message), Some("hello from alice"));
     assert_eq!(sender(&message), Some("alice"));
-    assert!(message.id.is_some(), "the server's _id is kept: {message:?}");
+    assert!(
+        message.id.is_some(),
+        "the server's _id is kept: {message:?}"
+    );
     assert_eq!(alice.core().unconfirmed(), 0);
 
-    let (got, _) = wait_for(&mut bob, "bob", "alice's message", STEP, |e| {
-        matches!(e, SpacesEvent::Message(m) if body(m) == Some("hello from alice"))
-    });
+    let (got, _) = wait_for(
+        &mut bob,
+        "bob",
+        "alice's message",
+        STEP,
+        |e| matches!(e, SpacesEvent::Message(m) if body(m) == Some("hello from alice")),
+    );
     let SpacesEvent::Message(m) = got else {
         unreachable!()
     };
@@ -57,12 +76,20 @@ fn scenario(sio: &str) {
     let bob_id = bob
         .send_message(SendMessage::chat("s1", "hi from bob"))
         .expect("send accepted");
-    wait_for(&mut bob, "bob", "Confirmed", STEP, |e| {
-        matches!(e, SpacesEvent::Confirmed { id, .. } if *id == bob_id)
-    });
-    let (got, skipped) = wait_for(&mut alice, "alice", "bob's message", STEP, |e| {
-        matches!(e, SpacesEvent::Message(m) if body(m) == Some("hi from bob"))
-    });
+    wait_for(
+        &mut bob,
+        "bob",
+        "Confirmed",
+        STEP,
+        |e| matches!(e, SpacesEvent::Confirmed { id, .. } if *id == bob_id),
+    );
+    let (got, skipped) = wait_for(
+        &mut alice,
+        "alice",
+        "bob's message",
+        STEP,
+        |e| matches!(e, SpacesEvent::Message(m) if body(m) == Some("hi from bob")),
+    );
     let SpacesEvent::Message(m) = got else {
         unreachable!()
     };
@@ -77,15 +104,23 @@ fn scenario(sio: &str) {
     // A message from the server side reaches both.
     assert_eq!(peer.command("say s1 from-the-bot"), "2");
     for (who, c) in [("alice", &mut alice), ("bob", &mut bob)] {
-        wait_for(c, who, "the bot's message", STEP, |e| {
-            matches!(e, SpacesEvent::Message(m) if sender(m) == Some("server-bot"))
-        });
+        wait_for(
+            c,
+            who,
+            "the bot's message",
+            STEP,
+            |e| matches!(e, SpacesEvent::Message(m) if sender(m) == Some("server-bot")),
+        );
     }
 
     alice.unsubscribe("s1");
-    wait_for(&mut alice, "alice", "Unsubscribed s1", STEP, |e| {
-        matches!(e, SpacesEvent::Unsubscribed { space } if space == "s1")
-    });
+    wait_for(
+        &mut alice,
+        "alice",
+        "Unsubscribed s1",
+        STEP,
+        |e| matches!(e, SpacesEvent::Unsubscribed { space } if space == "s1"),
+    );
     assert!(!alice.core().is_subscribed("s1"));
 
     alice.close();

@@ -43,10 +43,18 @@ fn reconnects_after(server_command: &str, expected: fn(&DisconnectReason) -> boo
     let (calls, provider) = counting("carol");
     let mut carol = client(&peer.url("/chat"), provider);
     carol.subscribe("s1", None);
-    wait_for(&mut carol, "carol", "Subscribed s1", STEP, |e| {
-        matches!(e, SpacesEvent::Subscribed { space } if space == "s1")
-    });
-    assert_eq!(calls.load(Ordering::SeqCst), 1, "one token for one connection");
+    wait_for(
+        &mut carol,
+        "carol",
+        "Subscribed s1",
+        STEP,
+        |e| matches!(e, SpacesEvent::Subscribed { space } if space == "s1"),
+    );
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "one token for one connection"
+    );
     // Heartbeats run through the adapter: a pong answers our ping within a few intervals.
     wait_for(&mut carol, "carol", "a pong", STEP, |e| {
         matches!(e, SpacesEvent::Connection(Event::Pong { .. }))
@@ -59,7 +67,10 @@ fn reconnects_after(server_command: &str, expected: fn(&DisconnectReason) -> boo
     let SpacesEvent::Disconnected { reason } = lost else {
         unreachable!()
     };
-    assert!(expected(&reason), "{server_command}: unexpected reason {reason:?}");
+    assert!(
+        expected(&reason),
+        "{server_command}: unexpected reason {reason:?}"
+    );
 
     // Offline now (the reconnection waits for its backoff timer, which only runs inside
     // next_event): this message is held, not lost.
@@ -69,9 +80,13 @@ fn reconnects_after(server_command: &str, expected: fn(&DisconnectReason) -> boo
         .expect("held while offline");
     assert_eq!(carol.core().unconfirmed(), 1);
 
-    let (_, before) = wait_for(&mut carol, "carol", "Confirmed after reconnect", STEP, |e| {
-        matches!(e, SpacesEvent::Confirmed { id: got, .. } if *got == id)
-    });
+    let (_, before) = wait_for(
+        &mut carol,
+        "carol",
+        "Confirmed after reconnect",
+        STEP,
+        |e| matches!(e, SpacesEvent::Confirmed { id: got, .. } if *got == id),
+    );
     let order: Vec<&str> = before
         .iter()
         .filter_map(|e| match e {
@@ -94,16 +109,24 @@ fn reconnects_after(server_command: &str, expected: fn(&DisconnectReason) -> boo
     assert_eq!(carol.core().unconfirmed(), 0);
     // The server saw the second token in the /chat CONNECT of the new session.
     assert!(
-        peer.wait_for_frame("in", |d| d.starts_with("40/chat?") && d.contains("token=carol~2"), STEP)
-            .is_some(),
+        peer.wait_for_frame(
+            "in",
+            |d| d.starts_with("40/chat?") && d.contains("token=carol~2"),
+            STEP
+        )
+        .is_some(),
         "no CONNECT with the fresh token in the server's frame log"
     );
 
     // Still subscribed on the new session: another user's message arrives.
     peer.command("say s1 after-the-reconnect");
-    wait_for(&mut carol, "carol", "a message after reconnecting", STEP, |e| {
-        matches!(e, SpacesEvent::Message(m) if body(m) == Some("after-the-reconnect"))
-    });
+    wait_for(
+        &mut carol,
+        "carol",
+        "a message after reconnecting",
+        STEP,
+        |e| matches!(e, SpacesEvent::Message(m) if body(m) == Some("after-the-reconnect")),
+    );
     carol.close();
     drain_until_closed(&mut carol, "carol", STEP);
 }
@@ -150,8 +173,15 @@ fn an_expired_token_fails_authentication_and_closes() {
         )),
         "the held message fails when the session closes: {rest:#?}"
     );
-    assert!(matches!(rest.last(), Some(SpacesEvent::Closed)), "{rest:#?}");
-    assert_eq!(calls.load(Ordering::SeqCst), 1, "no retry with a refused token");
+    assert!(
+        matches!(rest.last(), Some(SpacesEvent::Closed)),
+        "{rest:#?}"
+    );
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "no retry with a refused token"
+    );
     // Closed for good: no reconnection, nothing more to read, and the server is left alone.
     assert!(dave.next_event(Some(Duration::from_millis(300))).is_none());
     assert_eq!(calls.load(Ordering::SeqCst), 1);
@@ -176,9 +206,13 @@ fn a_token_that_expires_before_a_reconnect_ends_closed() {
         matches!(e, SpacesEvent::Subscribed { .. })
     });
     peer.command("kick");
-    wait_for(&mut erin, "erin", "AuthFailed on reconnect", STEP, |e| {
-        matches!(e, SpacesEvent::AuthFailed(f) if f.message == "jwt expired")
-    });
+    wait_for(
+        &mut erin,
+        "erin",
+        "AuthFailed on reconnect",
+        STEP,
+        |e| matches!(e, SpacesEvent::AuthFailed(f) if f.message == "jwt expired"),
+    );
     drain_until_closed(&mut erin, "erin", STEP);
     assert!(erin.is_closed());
     assert_eq!(calls.load(Ordering::SeqCst), 2);

@@ -45,7 +45,11 @@ pub fn wait_for(
 
 /// Reads every remaining event until the client reports closed, for at most `timeout`.
 #[track_caller]
-pub fn drain_until_closed(client: &mut SpacesClient, who: &str, timeout: Duration) -> Vec<SpacesEvent> {
+pub fn drain_until_closed(
+    client: &mut SpacesClient,
+    who: &str,
+    timeout: Duration,
+) -> Vec<SpacesEvent> {
     let deadline = Instant::now() + timeout;
     let mut seen = Vec::new();
     loop {

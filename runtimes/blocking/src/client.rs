@@ -508,10 +508,21 @@ fn connect_tcp(host: &str, port: u16, deadline: Instant) -> Result<TcpStream, St
     Err(last)
 }
 
+/// A one-line reason for the core (and from there the user's events and logs).
 fn describe(e: &tungstenite::Error) -> String {
     match e {
-        tungstenite::Error::Io(io) if io.kind() == io::ErrorKind::TimedOut => {
-            "connect timeout reached".to_owned()
+        tungstenite::Error::Io(io) => {
+            // rustls reports handshake failures (bad certificate, alert) through io::Error.
+            if let Some(tls) = io
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            {
+                return format!("TLS handshake failed: {tls}");
+            }
+            match io.kind() {
+                io::ErrorKind::TimedOut => "connect timeout reached".to_owned(),
+                _ => format!("IO error: {io}"),
+            }
         }
         other => other.to_string(),
     }

@@ -46,7 +46,8 @@ impl TimedStream {
 
     /// Switches to the open phase: writes may take at most `write_timeout` each.
     pub(crate) fn run(&mut self, write_timeout: Duration) -> io::Result<()> {
-        self.tcp.set_write_timeout(Some(write_timeout.max(MIN_WAIT)))?;
+        self.tcp
+            .set_write_timeout(Some(write_timeout.max(MIN_WAIT)))?;
         self.phase = Phase::Running { read_until: None };
         Ok(())
     }

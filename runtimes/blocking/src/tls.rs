@@ -159,9 +159,7 @@ fn native_connector(options: &TlsOptions) -> Result<native_tls::TlsConnector, Tl
             builder.add_root_certificate(cert);
         }
     }
-    builder
-        .build()
-        .map_err(|e| TlsError::Config(e.to_string()))
+    builder.build().map_err(|e| TlsError::Config(e.to_string()))
 }
 
 #[cfg(test)]
