@@ -536,3 +536,44 @@ fn scrub(text: String, url: &WsUrl) -> String {
         text
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spaces_socket::spaces::Token;
+
+    #[test]
+    fn the_client_can_move_to_another_thread() {
+        fn assert_send<T: Send>() {}
+        assert_send::<SpacesClient>();
+    }
+
+    #[test]
+    fn debug_shows_state_not_the_token() {
+        let config = SpacesConfig::new("http://127.0.0.1:9/chat?token=URL_SECRET").unwrap();
+        let mut c = SpacesClient::new(config, Token::jwt("TOKEN_SECRET")).unwrap();
+        c.subscribe("s1", Some("PIN_SECRET"));
+        let shown = format!("{c:?}");
+        assert!(
+            shown.contains("SpacesClient") && shown.contains("closed"),
+            "{shown}"
+        );
+        for secret in ["URL_SECRET", "TOKEN_SECRET", "PIN_SECRET"] {
+            assert!(!shown.contains(secret), "{secret} leaked: {shown}");
+        }
+    }
+
+    #[test]
+    fn scrub_replaces_the_credential_url() {
+        let config = SpacesConfig::new("http://h/chat").unwrap();
+        let mut core = Spaces::new(config).unwrap();
+        core.connect(Instant::now());
+        core.handle_token(Instant::now(), &Token::jwt("SECRET"));
+        let Some(Transmit::Open(url)) = core.poll_transmit() else {
+            panic!("no open transmit");
+        };
+        let text = scrub(format!("Unable to connect to {}", url.expose()), &url);
+        assert!(!text.contains("SECRET"), "{text}");
+        assert!(text.contains("token=<redacted>"), "{text}");
+    }
+}
