@@ -4,7 +4,7 @@
 mod blocking_support;
 mod support;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use blocking_support::{body, client, drain_until_closed, sender, wait_for};
 use spaces_socket::spaces::{SendMessage, SpacesEvent, Token};
@@ -39,6 +39,7 @@ fn scenario(sio: &str) {
     );
 
     // Alice's message is confirmed to her and delivered to Bob.
+    let sent_at = Instant::now();
     let id = alice
         .send_message(SendMessage::chat("s1", "hello from alice"))
         .expect("send accepted");
@@ -49,6 +50,7 @@ fn scenario(sio: &str) {
         STEP,
         |e| matches!(e, SpacesEvent::Confirmed { id: got, .. } if *got == id),
     );
+    eprintln!("{sio}: send -> Confirmed took {:?}", sent_at.elapsed());
     let SpacesEvent::Confirmed { message, .. } = confirmed else {
         unreachable!()
     };
@@ -123,7 +125,9 @@ fn scenario(sio: &str) {
     );
     assert!(!alice.core().is_subscribed("s1"));
 
+    let closing = Instant::now();
     alice.close();
+    eprintln!("{sio}: graceful close took {:?}", closing.elapsed());
     assert!(alice.is_closed());
     let rest = drain_until_closed(&mut alice, "alice", STEP);
     assert!(

@@ -211,9 +211,15 @@ impl SpacesClient {
     /// Drives the connection until the next event or until `max_wait` has passed
     /// (`None`: no limit). Returns `None` on timeout, or once the session is closed and
     /// every event was returned (then [`is_closed`](Self::is_closed) is true).
+    ///
+    /// `Some(Duration::ZERO)` polls: it runs due timers and takes what has already arrived
+    /// on the socket, without waiting (the first connection attempt, made by the first call,
+    /// still blocks for up to [`Options::connect_timeout`]).
     pub fn next_event(&mut self, max_wait: Option<Duration>) -> Option<SpacesEvent> {
         let give_up = max_wait.and_then(|w| Instant::now().checked_add(w));
         self.start();
+        // Read at least once per call, so that a zero `max_wait` still polls the socket.
+        let mut read = false;
         loop {
             if let Some(event) = self.events.pop_front() {
                 return Some(event);
@@ -235,7 +241,8 @@ impl SpacesClient {
                 }
                 continue;
             }
-            if give_up.is_some_and(|g| now >= g) {
+            let expired = give_up.is_some_and(|g| now >= g);
+            if expired && (read || self.ws.is_none()) {
                 return None;
             }
             let wake = match (deadline, give_up) {
@@ -243,7 +250,9 @@ impl SpacesClient {
                 (a, b) => a.or(b),
             };
             if self.ws.is_some() {
+                // With `wake` already past, this takes only what has arrived.
                 self.read_once(wake);
+                read = true;
             } else if let Some(wake) = wake {
                 // Backing off between attempts: nothing to read, just wait for the timer.
                 std::thread::sleep(wake.saturating_duration_since(now).max(MIN_WAIT));
@@ -472,8 +481,9 @@ impl SpacesClient {
         let until = Instant::now() + self.options.close_timeout;
         let Some(stream) = timed(&mut ws) else { return };
         stream.set_read_deadline(Some(until));
-        // Anything still arriving belongs to a session the core has closed.
-        while ws.read().is_ok() {}
+        // Anything still arriving belongs to a session the core has closed. The clock check
+        // stops a server that keeps talking past the deadline.
+        while Instant::now() < until && ws.read().is_ok() {}
     }
 }
 

@@ -111,8 +111,22 @@ fn remaining(deadline: Instant, kind: io::ErrorKind) -> io::Result<Duration> {
 
 impl Read for TimedStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.arm_read()?;
-        self.tcp.read(buf).map_err(|e| self.map_timeout(e))
+        match self.arm_read() {
+            Ok(()) => self.tcp.read(buf).map_err(|e| self.map_timeout(e)),
+            // Open and past the deadline: take what has already arrived, without waiting,
+            // so a caller polling with a zero wait still makes progress.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.read_now(buf),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl TimedStream {
+    fn read_now(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.tcp.set_nonblocking(true)?;
+        let result = self.tcp.read(buf);
+        self.tcp.set_nonblocking(false)?;
+        result.map_err(|e| self.map_timeout(e))
     }
 }
 
@@ -151,9 +165,39 @@ mod tests {
         assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
         assert!(took >= Duration::from_millis(75), "woke early: {took:?}");
         assert!(took < Duration::from_millis(1500), "woke late: {took:?}");
-        // Past the deadline the read fails at once, without a zero-timeout syscall.
+        // Past the deadline a read takes only what is there, without waiting.
+        let start = Instant::now();
         let err = s.read(&mut [0u8; 8]).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        assert!(start.elapsed() < Duration::from_millis(50));
+    }
+
+    #[test]
+    fn past_the_deadline_data_already_there_is_still_read() {
+        let (client, mut server) = pair();
+        let mut s = TimedStream::opening(client, Instant::now() + Duration::from_secs(5));
+        s.run(Duration::from_secs(1)).unwrap();
+        s.set_read_deadline(Some(Instant::now()));
+        server.write_all(b"late").unwrap();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        let mut buf = [0u8; 4];
+        // The bytes may take a moment to cross loopback; each read returns at once.
+        let n = loop {
+            match s.read(&mut buf) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    assert!(Instant::now() < deadline, "data never read");
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => panic!("{e}"),
+            }
+        };
+        assert_eq!(&buf[..n], &b"late"[..n]);
+        // Still a blocking socket for the next deadline.
+        s.set_read_deadline(Some(Instant::now() + Duration::from_millis(50)));
+        let start = Instant::now();
+        let _ = s.read(&mut buf);
+        assert!(start.elapsed() >= Duration::from_millis(40));
     }
 
     #[test]

@@ -204,6 +204,34 @@ fn an_idle_connection_sleeps_in_the_kernel() {
     assert!(c.is_closed());
 }
 
+#[test]
+fn a_zero_max_wait_polls_without_waiting() {
+    let port = fake_server(100, 1_000, true);
+    let mut c = client(port, Duration::from_secs(5));
+    events_until(&mut c, |e| matches!(e, SpacesEvent::Connected));
+    // A game-loop style caller: poll, do other work, poll again. Pongs still arrive.
+    let start = Instant::now();
+    let mut pongs = 0;
+    let mut slowest = Duration::ZERO;
+    while pongs < 3 {
+        assert!(start.elapsed() < BOUND, "no pongs while polling");
+        let t = Instant::now();
+        while let Some(e) = c.next_event(Some(Duration::ZERO)) {
+            if matches!(e, SpacesEvent::Connection(Event::Pong { .. })) {
+                pongs += 1;
+            }
+        }
+        slowest = slowest.max(t.elapsed());
+        thread::sleep(Duration::from_millis(10));
+    }
+    eprintln!("slowest zero-wait poll: {slowest:?}");
+    assert!(
+        slowest < Duration::from_millis(50),
+        "a poll waited: {slowest:?}"
+    );
+    c.close();
+}
+
 /// CPU time and wake-ups of the current thread (Linux: `/proc/thread-self/schedstat` and
 /// `status`); the checks are skipped where those files do not exist.
 struct ThreadCpu(Option<(Duration, u64)>);
