@@ -273,8 +273,10 @@ impl SpacesClient {
     /// Closes gracefully: the core leaves `/chat` (`41/chat`) and asks for the websocket to
     /// close; the close frame is flushed and the server's answer awaited for at most
     /// [`Options::close_timeout`]. Unconfirmed messages fail with `SendFailure::Closed`; the
-    /// remaining events (ending with [`SpacesEvent::Closed`]) can still be read with
-    /// [`next_event`](Self::next_event). Afterwards [`is_closed`](Self::is_closed) is true.
+    /// remaining events (ending with [`SpacesEvent::Closed`] unless the session was already
+    /// closed or never started) can still be read with [`next_event`](Self::next_event).
+    /// Afterwards [`is_closed`](Self::is_closed) is true; [`connect`](Self::connect) starts
+    /// again.
     pub fn close(&mut self) {
         self.started = true;
         self.graceful = true;
