@@ -213,8 +213,11 @@ impl SpacesClient {
     /// every event was returned (then [`is_closed`](Self::is_closed) is true).
     ///
     /// `Some(Duration::ZERO)` polls: it runs due timers and takes what has already arrived
-    /// on the socket, without waiting (the first connection attempt, made by the first call,
-    /// still blocks for up to [`Options::connect_timeout`]).
+    /// on the socket, without waiting.
+    ///
+    /// `max_wait` bounds the waiting for the network, not the work: when a (re)connection
+    /// attempt starts inside the call, opening the websocket may take up to
+    /// [`Options::connect_timeout`], and a write up to [`Options::write_timeout`].
     pub fn next_event(&mut self, max_wait: Option<Duration>) -> Option<SpacesEvent> {
         let give_up = max_wait.and_then(|w| Instant::now().checked_add(w));
         self.start();
