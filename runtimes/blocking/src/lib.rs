@@ -1,6 +1,62 @@
 //! Blocking runtime for [`spaces_socket`]: drives the sans-IO core over `tungstenite` on the
 //! caller's thread, and serves the Spaces emulator on a loopback listener.
+//!
+//! # The client
+//!
+//! [`SpacesClient`] is one Avaya Spaces connection driven on the calling thread: no
+//! background threads, no locks, no async runtime. It makes progress only inside its methods,
+//! chiefly [`SpacesClient::next_event`], which reads the websocket until the core's next
+//! deadline (a heartbeat, a reconnection delay) or the caller's `max_wait`, whichever comes
+//! first. Tokens come from a [`TokenProvider`](spaces_socket::spaces::TokenProvider), asked
+//! afresh before every connection; subscriptions are replayed and unconfirmed messages re-sent
+//! after every reconnection.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use spaces_socket_blocking::SpacesClient;
+//! use spaces_socket_blocking::spaces_socket::spaces::{
+//!     PRODUCTION_URL, SendMessage, SpacesConfig, SpacesEvent, Token,
+//! };
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = SpacesConfig::new(PRODUCTION_URL)?;
+//! let mut client = SpacesClient::new(config, Token::jwt("eyJ…"))?;
+//! client.subscribe("SPACE_ID", None);
+//! let id = client.send_message(SendMessage::chat("SPACE_ID", "Hello"))?;
+//! while let Some(event) = client.next_event(Some(Duration::from_secs(30))) {
+//!     match event {
+//!         SpacesEvent::Confirmed { id: sent, .. } if sent == id => println!("delivered"),
+//!         SpacesEvent::Message(m) => println!("{:?} says {:?}", m.sender, m.content),
+//!         SpacesEvent::AuthFailed(why) => eprintln!("refused: {}", why.message),
+//!         _ => {}
+//!     }
+//! }
+//! client.close();
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Every blocking call is bounded: [`Options::connect_timeout`] covers TCP, TLS and the
+//! websocket upgrade, [`Options::write_timeout`] each write, [`Options::close_timeout`] the
+//! graceful close, and reads end at the next deadline. Name resolution is the exception: it
+//! uses the system resolver and its configured timeouts.
+//!
+//! # TLS
+//!
+//! `wss://` (and `https://`) URLs use rustls with the aws-lc-rs provider, configured
+//! explicitly (never the process default), trusting the Mozilla roots from `webpki-roots` plus
+//! any [`TlsOptions::extra_roots_pem`]. Certificates and host names are always verified. With
+//! the `native-tls` cargo feature, `TlsBackend::NativeTls` uses the platform library and its
+//! trust store instead.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod client;
 pub mod emulator;
+mod stream;
+mod tls;
+
+pub use client::{BuildError, Options, SpacesClient};
+/// The sans-IO core this crate drives, re-exported so one dependency is enough.
+pub use spaces_socket;
+pub use tls::{TlsBackend, TlsError, TlsOptions};
