@@ -668,9 +668,12 @@ impl Spaces {
                     .as_ref()
                     .map_or_else(|| "null".to_owned(), |e| e.to_string());
                 self.wanted.remove(&space);
+                // The cause first, then what it means for the messages waiting on it.
+                self.events.push_back(SpacesEvent::SubscribeFailed {
+                    space: space.clone(),
+                    error,
+                });
                 self.fail_held(|o| o.space == space, SendFailure::SubscriptionFailed);
-                self.events
-                    .push_back(SpacesEvent::SubscribeFailed { space, error });
             }
             Incoming::ChannelUnsubscribed(ev) => {
                 let space = ev.channel.id.clone();
