@@ -65,7 +65,9 @@ impl Options {
                         "jwt" => false,
                         "oauth" => true,
                         other => {
-                            return Err(format!("unknown --token-type {other:?}: use jwt or oauth"));
+                            return Err(format!(
+                                "unknown --token-type {other:?}: use jwt or oauth"
+                            ));
                         }
                     }
                 }

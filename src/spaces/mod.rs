@@ -1,16 +1,72 @@
-//! The Avaya Spaces layer: credentials and typed events. Pure data: no IO, no clock.
+//! The Avaya Spaces layer, still sans-IO: the [`Spaces`] session on `/chat`, credentials and
+//! typed events.
 //!
+//! - [`Spaces`]: a [`Client`](crate::client::Client) on `/chat` that asks for a fresh token
+//!   before every (re)connection ([`SpacesEvent::TokenNeeded`] → [`Spaces::handle_token`]),
+//!   replays the wanted subscriptions after every reconnect, holds messages until their space is
+//!   subscribed, confirms each one by its own `MESSAGE_SENT` echo, and enforces the documented
+//!   limits (16 KB payload, send rate) as typed [`SendError`]s.
 //! - [`auth`]: what goes in the handshake query (`tokenType`, `token`). A [`TokenProvider`] is
 //!   asked for a fresh [`Token`] before every (re)connection, with the wall-clock time the
 //!   adapter read; [`ServiceKeyProvider`] mints service-app JWTs from a downloaded
 //!   [`ServiceKey`].
-//! - [`events`]: the `/chat` events. Build client payloads ([`SubscribeChannel`],
-//!   [`SendMessage`], [`SendPresenceEvent`], …) and emit them as
-//!   `(E::NAME, e.to_json())` via [`OutgoingEvent`]; turn every received event into an
-//!   [`Incoming`] with [`Incoming::decode`], which never loses a payload it cannot type.
+//! - [`events`]: the `/chat` payloads ([`SubscribeChannel`], [`SendMessage`],
+//!   [`SendPresenceEvent`], …) and [`Incoming`] for what the server sends, which never loses a
+//!   payload it cannot type.
 //!
-//! Payload sizes (the 16 KB limit), subscriptions, held sends and reconnects are handled by the
-//! Spaces state machine on top of these types.
+//! # One example per token type
+//!
+//! Each token goes in the handshake URL *and* in the `/chat` CONNECT query, because a 2.0.4
+//! server may drop the CONNECT query. The runtimes answer [`SpacesEvent::TokenNeeded`] from a
+//! [`TokenProvider`] for you; here the sans-IO session is driven by hand.
+//!
+//! A user JWT (`tokenType=jwt`):
+//! ```
+//! use std::time::Instant;
+//! use spaces_socket::client::Transmit;
+//! use spaces_socket::spaces::{Spaces, SpacesConfig, Token};
+//!
+//! let now = Instant::now();
+//! let mut spaces = Spaces::new(SpacesConfig::new("wss://spacesapis-socket.avayacloud.com/chat")?)?;
+//! spaces.connect(now);
+//! spaces.handle_token(now, &Token::jwt("eyJhbGciOi.payload.signature"));
+//! let Some(Transmit::Open(url)) = spaces.poll_transmit() else { unreachable!() };
+//! assert_eq!(
+//!     url.expose(),
+//!     "wss://spacesapis-socket.avayacloud.com/socket.io/?tokenType=jwt&token=eyJhbGciOi.payload.signature&EIO=3&transport=websocket"
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! An OAuth2 access token (`tokenType=oauth`):
+//! ```
+//! # use std::time::Instant;
+//! # use spaces_socket::client::Transmit;
+//! # use spaces_socket::spaces::{Spaces, SpacesConfig, Token, STAGING_URL};
+//! # let now = Instant::now();
+//! let mut spaces = Spaces::new(SpacesConfig::new(STAGING_URL)?)?;
+//! spaces.connect(now);
+//! spaces.handle_token(now, &Token::oauth("f746696f5de4528u128ae2f274eea253"));
+//! let Some(Transmit::Open(url)) = spaces.poll_transmit() else { unreachable!() };
+//! assert!(url.expose().contains("?tokenType=oauth&token=f746696f5de4528u128ae2f274eea253&EIO=3"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! A service app, minting a fresh RS256 JWT from its downloaded key file for every connection
+//! (`exp` at most 3600 s ahead):
+//! ```
+//! use std::time::{Duration, SystemTime};
+//! use spaces_socket::spaces::{ServiceKey, ServiceKeyProvider, TokenProvider, TokenType};
+//!
+//! let json = std::fs::read_to_string("tests/fixtures/test-service-key.json")?; // service-key-<kid>.json
+//! let key = ServiceKey::from_json(&json)?;
+//! let mut provider = ServiceKeyProvider::new(key, Duration::from_secs(600))?;
+//! let token = provider.token(SystemTime::now())?; // what a runtime does before each connection
+//! assert_eq!(token.token_type(), TokenType::Jwt);
+//! assert_eq!(token.expose().split('.').count(), 3);
+//! assert!(format!("{token:?}").contains("redacted"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod auth;
 pub mod events;
