@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 pub mod client;
+pub mod emulator;
 pub mod engine;
 pub mod redact;
 mod rng;
