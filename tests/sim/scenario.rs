@@ -207,6 +207,39 @@ impl Scenario {
         scenario
     }
 
+    /// A hand-written scenario: `clients`, a calm 20 ms network with no jitter, the default
+    /// server (1 s / 1.5 s heartbeat), no faults yet, `active` of activity, then the quiet
+    /// period and the final round. Push faults and actions, then call [`Scenario::settled`].
+    pub fn manual(clients: Vec<ClientPlan>, active: Duration) -> Self {
+        Self {
+            seed: 0,
+            clients,
+            net: NetPlan {
+                up_latency: Duration::from_millis(20),
+                down_latency: Duration::from_millis(20),
+                jitter: Duration::ZERO,
+            },
+            server: ServerPlan {
+                ping_interval: Duration::from_millis(1000),
+                ping_timeout: Duration::from_millis(1500),
+                send_root_connect: true,
+                namespace_comma: true,
+                seed: 7,
+            },
+            faults: Vec::new(),
+            active,
+            quiet: Duration::ZERO,
+            final_round: true,
+            replayable: false,
+        }
+    }
+
+    /// Sets the quiet period from the scenario as it is now (see [`Scenario::settle_time`]).
+    pub fn settled(mut self) -> Self {
+        self.quiet = self.settle_time();
+        self
+    }
+
     /// The largest one-way delay any message can see in this run (base latency, jitter and
     /// the worst slow-down).
     pub fn max_latency(&self) -> Duration {
