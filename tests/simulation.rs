@@ -67,6 +67,12 @@ fn seed_sweep_keeps_every_invariant() {
     println!("{totals}");
     assert!(totals.faults > 0, "the sweep injected no faults");
     assert!(totals.confirmed > 0, "the sweep confirmed no message");
+    if done >= MIN_SEEDS {
+        // A sweep this long exercises every path; if one count is zero, the model broke.
+        assert!(totals.restarts > 0 && totals.closes > 0 && totals.token_errors > 0);
+        assert!(totals.ping_timeouts > 0 && totals.server_ping_timeouts > 0);
+        assert!(totals.failed > 0 && totals.duplicates > 0 && totals.presence > 0);
+    }
 }
 
 /// What a sweep exercised, so a sweep that silently stopped exercising something shows.
@@ -82,6 +88,9 @@ struct Totals {
     failed: u32,
     refused: u32,
     duplicates: u32,
+    closes: u32,
+    token_errors: u32,
+    presence: u32,
     ping_timeouts: u32,
     server_ping_timeouts: u32,
 }
@@ -100,6 +109,9 @@ impl Totals {
             self.failed += c.failed;
             self.refused += c.sends_refused.values().sum::<u32>();
             self.duplicates += c.duplicate_texts;
+            self.closes += c.closes;
+            self.token_errors += c.token_errors;
+            self.presence += c.presence_sent;
             self.ping_timeouts += c.disconnects.get("ping timeout").copied().unwrap_or(0);
         }
     }
@@ -110,8 +122,9 @@ impl std::fmt::Display for Totals {
         write!(
             f,
             "virtual time {:.1} h, {} steps, {} faults ({} server restarts), {} reconnects, \
-             {} client ping timeouts, {} server ping timeouts; {} sends: {} confirmed, \
-             {} failed, {} refused, {} duplicate deliveries",
+             {} client ping timeouts, {} server ping timeouts, {} session closes, \
+             {} token errors; {} sends: {} confirmed, {} failed, {} refused, \
+             {} duplicate deliveries; {} presence events",
             self.virtual_time.as_secs_f64() / 3600.0,
             self.steps,
             self.faults,
@@ -119,11 +132,14 @@ impl std::fmt::Display for Totals {
             self.reconnects,
             self.ping_timeouts,
             self.server_ping_timeouts,
+            self.closes,
+            self.token_errors,
             self.sends,
             self.confirmed,
             self.failed,
             self.refused,
-            self.duplicates
+            self.duplicates,
+            self.presence
         )
     }
 }

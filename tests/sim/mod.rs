@@ -31,7 +31,8 @@ use spaces_socket::emulator::{
     CloseReason, ConnId, DemoAuth, Emulator, EmulatorConfig, EmulatorEvent, ServerOutput,
 };
 use spaces_socket::spaces::{
-    Incoming, SendError, SendFailure, SendId, SendMessage, Spaces, SpacesConfig, SpacesEvent, Token,
+    AuthError, Incoming, SendError, SendFailure, SendId, SendMessage, SendPresenceEvent, Spaces,
+    SpacesConfig, SpacesEvent, Token,
 };
 
 pub use rng::{SimRng, TraceHash};
@@ -127,6 +128,12 @@ struct Link {
     server_last_recv: Instant,
     /// Spaces the emulator has this connection subscribed to (from its events).
     server_rooms: BTreeSet<String>,
+    /// The handshake carried an expired token (the emulator must refuse it).
+    expired_token: bool,
+    /// The client sent its namespace DISCONNECT (`41/chat`) on it.
+    client_left: bool,
+    /// The server was told to disconnect the namespace on it.
+    server_left: bool,
 }
 
 // ----- the agenda -------------------------------------------------------------------------
@@ -192,6 +199,20 @@ struct SimClient {
     next_token_attempt: u32,
     /// Between `Connected` and `Disconnected`.
     connected: bool,
+    /// A `Closed` (and the failure of every unresolved send) is legitimate now: the user
+    /// closed, or an expired token is in use (a server namespace disconnect is told by
+    /// [`Link::server_left`]).
+    closing: bool,
+    /// The most recent link (events of a drain come from it even after it is closed).
+    last_link: Option<u64>,
+    /// The user closed the session (and reopens it on schedule).
+    user_closed: bool,
+    /// The next token handed over is `expired`.
+    expire_next_token: bool,
+    /// The last token handed over was `expired`.
+    expired_in_use: bool,
+    /// The last answer to `TokenNeeded` was an error.
+    token_failed: bool,
     /// Wanted spaces not yet `Subscribed` on this connection, with when they became due.
     awaiting_sub: BTreeMap<String, Instant>,
     /// Current link: when `Transmit::Open` was carried out.
@@ -228,6 +249,14 @@ pub struct ClientReport {
     pub connect_failures: u32,
     /// `ReconnectAttempt` events.
     pub reconnect_attempts: u32,
+    /// `connect` calls that started a connection (the first, and after each close).
+    pub connect_calls: u32,
+    /// Times the session closed (user close, auth failure, server disconnect).
+    pub closes: u32,
+    /// Token requests answered with an error.
+    pub token_errors: u32,
+    /// Presence sends accepted.
+    pub presence_sent: u32,
     /// `send_message` calls that returned `Ok`.
     pub sends_ok: u32,
     /// ... and those refused, by error.
@@ -274,6 +303,8 @@ pub struct Report {
 /// A server message, from the emulator's events.
 #[derive(Debug, Clone)]
 struct ServerMsg {
+    /// The link it was accepted on.
+    link: Option<u64>,
     sender: String,
     text: String,
     space: String,
@@ -298,10 +329,13 @@ struct ServerMsg {
 ///    connection within pingInterval + pingTimeout.
 /// 4. Every `ReconnectScheduled { attempt, delay }` lies in `reconnect_delay_bounds(attempt)`;
 ///    every connection attempt asks for exactly one fresh token, and opens only with one.
-/// 5. Messages: no server `_id` reaches a client twice (so at most once per connection), a
-///    client never gets its own message as someone else's, every copy is of a message the
-///    emulator accepted, and the copies of one text at a client never outnumber the times the
-///    emulator accepted it (resends after a lost echo are the only duplicates). In the final
+/// 5. Messages: no server `_id` reaches a client twice (so at most once per connection),
+///    every copy is of a message the emulator accepted, and the copies of one text at a client
+///    never outnumber the times the emulator accepted it (resends after a lost echo are the
+///    only duplicates). A client's own message comes back as a `Message` only from an older
+///    connection of its own that the server still had open (a late original racing its
+///    resend), never from the connection it is on. Order is not asserted: a resend after a
+///    lost echo can overtake later messages at other subscribers. In the final
 ///    round, with the network calm, each message reaches every other subscriber exactly once.
 /// 6. No panic, no protocol violation, no unexpected event (auth failure, subscribe failure,
 ///    closed session); bounded memory: `unconfirmed() <= max_held`, in-flight queues below
@@ -332,6 +366,8 @@ pub struct Sim {
     finals: Vec<(usize, String, String)>,
     /// Final-round sends not accepted yet.
     final_pending: u32,
+    /// When the last final-round send was accepted.
+    last_final_at: Instant,
     ping_total: Duration,
     max_latency: Duration,
     hash: TraceHash,
@@ -384,6 +420,7 @@ impl Sim {
             accepted: BTreeMap::new(),
             finals: Vec::new(),
             final_pending: 0,
+            last_final_at: base,
             hash: TraceHash::default(),
             line: String::new(),
             tail: VecDeque::new(),
@@ -406,10 +443,13 @@ impl Sim {
             self.schedule(self.now, Action::FinalRound);
             let settle = self.sc.calm_latency() * 4 + Duration::from_secs(2);
             let give_up = self.now + Duration::from_secs(120);
+            // Until every final send is accepted (some wait for the rate limit or for room),
+            // and for `settle` after the last one.
             loop {
                 let end = self.now + settle;
                 self.run_until(end);
-                if self.final_pending == 0 || self.now > give_up {
+                let settled = self.last_final_at + settle <= self.now;
+                if (self.final_pending == 0 && settled) || self.now > give_up {
                     break;
                 }
             }
@@ -541,14 +581,39 @@ impl Sim {
         match action {
             Action::Connect(i) => {
                 self.trace(format_args!("c{i} connect"));
-                self.clients[i].spaces.connect(now);
+                let c = &mut self.clients[i];
+                if c.spaces.client().is_closed() {
+                    c.report.connect_calls += 1;
+                    c.next_token_attempt = 0;
+                }
+                c.user_closed = false;
+                c.spaces.connect(now);
                 self.drain_client(i);
             }
             Action::Token(i) => {
-                let token = Token::jwt(self.clients[i].plan.user.clone());
-                self.trace(format_args!("c{i} token"));
-                self.clients[i].token_fresh = true;
-                self.clients[i].spaces.handle_token(now, &token);
+                let active = now < self.base + self.sc.active;
+                let one_in = self.clients[i].plan.token_failure_one_in;
+                if active && one_in > 0 && self.rng.chance(1, one_in) {
+                    self.trace(format_args!("c{i} token error"));
+                    let c = &mut self.clients[i];
+                    c.token_failed = true;
+                    c.report.token_errors += 1;
+                    let error = AuthError::Provider("simulated outage".to_owned());
+                    c.spaces.handle_token_error(now, &error);
+                } else {
+                    let c = &mut self.clients[i];
+                    c.expired_in_use = std::mem::take(&mut c.expire_next_token);
+                    let value = if c.expired_in_use {
+                        c.closing = true;
+                        "expired".to_owned()
+                    } else {
+                        c.plan.user.clone()
+                    };
+                    self.trace(format_args!("c{i} token {value}"));
+                    let c = &mut self.clients[i];
+                    c.token_fresh = true;
+                    c.spaces.handle_token(now, &Token::jwt(value));
+                }
                 self.drain_client(i);
             }
             Action::User(i, action) => self.user_action(i, action),
@@ -589,6 +654,7 @@ impl Sim {
                 match result {
                     Ok(id) => {
                         self.final_pending -= 1;
+                        self.last_final_at = now;
                         self.finals.push((i, space.clone(), text.clone()));
                         let record = SendRecord {
                             space,
@@ -686,6 +752,31 @@ impl Sim {
                 }
                 c.spaces.subscribe(now, &space, None);
             }
+            ClientAction::Presence(space) => {
+                let c = &mut self.clients[i];
+                let allowed = c.spaces.is_connected() && c.spaces.is_subscribed(&space);
+                let presence = SendPresenceEvent::typing(space.clone());
+                let result = c.spaces.send_presence(now, &presence);
+                self.trace(format_args!("c{i} presence to {space}: {result:?}"));
+                match result {
+                    Ok(()) if allowed => self.clients[i].report.presence_sent += 1,
+                    Err(SendError::NotConnected(_)) if !allowed => {}
+                    other => self.fail(
+                        6,
+                        format_args!("c{i}: presence {other:?} (connected+subscribed: {allowed})"),
+                    ),
+                }
+            }
+            ClientAction::Restart { offline } => {
+                self.trace(format_args!("c{i} close (back in {offline:?})"));
+                let c = &mut self.clients[i];
+                if !c.spaces.client().is_closed() {
+                    c.closing = true;
+                    c.user_closed = true;
+                }
+                c.spaces.close(now);
+                self.schedule(now + offline, Action::Connect(i));
+            }
             ClientAction::Unsubscribe(space) => {
                 self.trace(format_args!("c{i} unsubscribe {space}"));
                 let c = &mut self.clients[i];
@@ -726,6 +817,26 @@ impl Sim {
                 c.down_dead |= down;
                 if up && c.up_dead_at.is_none() {
                     c.up_dead_at = Some(now);
+                }
+            }
+            Fault::Kick { client } => {
+                if let Some(conn) = self.server_conn_of(client) {
+                    self.server.kick(now, conn);
+                    self.drain_server();
+                }
+            }
+            Fault::ServerDisconnect { client } => {
+                if let Some(conn) = self.server_conn_of(client) {
+                    if let Some(link) = self.conns.get(&conn).and_then(|l| self.links.get_mut(l)) {
+                        link.server_left = true;
+                    }
+                    self.server.disconnect_namespace(now, conn);
+                    self.drain_server();
+                }
+            }
+            Fault::ExpireToken { client } => {
+                if let Some(c) = self.clients.get_mut(client) {
+                    c.expire_next_token = true;
                 }
             }
             Fault::RestartServer { down_for } => {
@@ -785,6 +896,26 @@ impl Sim {
                 self.schedule(now + duration, Action::EndSilent);
             }
         }
+    }
+
+    /// The server disconnected `client`'s namespace on its most recent link.
+    fn server_left(&self, client: usize) -> bool {
+        self.clients[client]
+            .last_link
+            .and_then(|l| self.links.get(&l))
+            .is_some_and(|l| l.server_left)
+    }
+
+    /// A session close is expected now.
+    fn closing_legit(&self, client: usize) -> bool {
+        self.clients[client].closing || self.server_left(client)
+    }
+
+    /// The emulator's id for `client`'s current connection, if the emulator has it open.
+    fn server_conn_of(&self, client: usize) -> Option<ConnId> {
+        let l = self.clients.get(client)?.link?;
+        let link = self.links.get(&l)?;
+        link.conn.filter(|_| link.server_open)
     }
 
     /// Both ends are told at once; in-flight data is lost.
@@ -997,7 +1128,8 @@ impl Sim {
                 text,
                 message_id,
             } => {
-                if let Some(l) = conn.and_then(|c| link_of(self, c)) {
+                let link = conn.and_then(|c| link_of(self, c));
+                if let Some(l) = link {
                     let owner = self.links.get(&l).map(|k| k.client);
                     let user = owner.map(|c| self.clients[c].plan.user.clone());
                     if user.as_deref() != Some(sender.id.as_str()) {
@@ -1009,6 +1141,7 @@ impl Sim {
                 }
                 *self.accepted.entry(text.clone()).or_default() += 1;
                 let msg = ServerMsg {
+                    link,
                     sender: sender.id,
                     text,
                     space,
@@ -1036,10 +1169,27 @@ impl Sim {
                 }
             }
             EmulatorEvent::AuthFailed { conn, rejection } => {
-                self.fail(6, format_args!("emulator refused {conn:?}: {rejection:?}"));
+                let expired = link_of(self, conn)
+                    .and_then(|l| self.links.get(&l))
+                    .is_some_and(|l| l.expired_token);
+                if !expired {
+                    self.fail(6, format_args!("emulator refused {conn:?}: {rejection:?}"));
+                }
             }
-            EmulatorEvent::Left { conn, .. } => {
-                self.fail(6, format_args!("{conn:?} left the namespace"));
+            EmulatorEvent::Left {
+                conn, by_server, ..
+            } => {
+                let link = link_of(self, conn).and_then(|l| self.links.get(&l));
+                let legit = link.is_some_and(|l| {
+                    if by_server {
+                        l.server_left
+                    } else {
+                        l.client_left
+                    }
+                });
+                if !legit {
+                    self.fail(6, format_args!("{conn:?} left the namespace unasked"));
+                }
             }
             EmulatorEvent::Joined { conn, user } => {
                 let owner = link_of(self, conn)
@@ -1088,7 +1238,8 @@ impl Sim {
                 c.report.opens += 1;
                 let url = url.expose();
                 let token = format!("token={}", c.plan.user);
-                if !url.contains(&token) {
+                let expired_token = url.contains("token=expired&");
+                if !url.contains(&token) && !expired_token {
                     self.fail(4, format_args!("c{i} opened without its token"));
                 }
                 let uri = url
@@ -1113,10 +1264,14 @@ impl Sim {
                         down: Pipe::new(now),
                         server_last_recv: now,
                         server_rooms: BTreeSet::new(),
+                        expired_token,
+                        client_left: false,
+                        server_left: false,
                     },
                 );
                 let c = &mut self.clients[i];
                 c.link = Some(id);
+                c.last_link = Some(id);
                 c.opened_at = now;
                 c.last_recv = now;
                 c.down_dead = false;
@@ -1131,6 +1286,11 @@ impl Sim {
                 let Some(l) = self.clients[i].link else {
                     self.fail(6, format_args!("c{i} wrote with no websocket open"));
                 };
+                if text.starts_with("41/chat")
+                    && let Some(link) = self.links.get_mut(&l)
+                {
+                    link.client_left = true;
+                }
                 self.send(l, true, Packet::Text(text));
             }
             Transmit::Binary(data) => {
@@ -1169,6 +1329,7 @@ impl Sim {
                 let c = &mut self.clients[i];
                 c.report.tokens_asked += 1;
                 c.token_fresh = false;
+                c.token_failed = false;
                 if attempt != c.next_token_attempt {
                     let want = c.next_token_attempt;
                     self.fail(
@@ -1186,6 +1347,7 @@ impl Sim {
                     self.fail(2, format_args!("c{i}: Connected twice"));
                 }
                 c.connected = true;
+                c.closing = false;
                 c.report.connects += 1;
                 c.awaiting_sub = c.wanted.iter().map(|s| (s.clone(), now)).collect();
             }
@@ -1247,7 +1409,13 @@ impl Sim {
                     .unsubscribed_at
                     .get(&record.space)
                     .is_some_and(|t| *t >= record.at);
-                if failure != SendFailure::Unsubscribed || !unsubscribed || space != record.space {
+                let legit = match failure {
+                    SendFailure::Unsubscribed => unsubscribed,
+                    // Every unresolved send fails when the session closes.
+                    SendFailure::Closed => self.closing_legit(i),
+                    _ => false,
+                };
+                if !legit || space != record.space {
                     self.fail(
                         1,
                         format_args!("c{i}: {id:?} to {space} failed: {failure:?}"),
@@ -1268,7 +1436,10 @@ impl Sim {
                         format_args!("c{i}: message {server_id:?} the server never sent"),
                     );
                 };
-                if m.sender == user {
+                // Our own message comes back as someone else's only when an older connection
+                // of ours delivered it late (the server still had it open): never from the
+                // connection we are on.
+                if m.sender == user && (m.link.is_none() || m.link == self.clients[i].link) {
                     self.fail(
                         5,
                         format_args!("c{i}: got its own {:?} as a Message", m.text),
@@ -1297,6 +1468,28 @@ impl Sim {
                 }
             }
             SpacesEvent::Incoming(Incoming::PresenceEventResponse(_)) => {}
+            SpacesEvent::AuthFailed(failure) => {
+                if !self.clients[i].expired_in_use {
+                    self.fail(6, format_args!("c{i}: unexpected {failure:?}"));
+                }
+            }
+            SpacesEvent::Closed => {
+                let legit = self.closing_legit(i);
+                let c = &mut self.clients[i];
+                if !legit {
+                    self.fail(6, format_args!("c{i}: the session closed by itself"));
+                }
+                c.closing = false;
+                c.connected = false;
+                c.awaiting_sub.clear();
+                c.report.closes += 1;
+                if !c.user_closed {
+                    // Reopen it as an app would after an auth failure or a server disconnect.
+                    let reopen = self.rng.ms(500, 3_000);
+                    self.schedule(now + reopen, Action::Connect(i));
+                }
+                self.clients[i].user_closed = false;
+            }
             SpacesEvent::Connection(ev) => self.on_connection_event(i, ev),
             other => {
                 self.fail(6, format_args!("c{i}: unexpected {other:?}"));
@@ -1333,6 +1526,9 @@ impl Sim {
             }
             DisconnectReason::TransportClose => {}
             DisconnectReason::TransportError(e) if e == "reset" => {}
+            // The user closed, or the server disconnected the namespace.
+            DisconnectReason::ClientDisconnect if self.clients[i].closing => {}
+            DisconnectReason::ServerDisconnect if self.server_left(i) => {}
             other => self.fail(6, format_args!("c{i}: disconnected for {other:?}")),
         }
     }
@@ -1369,10 +1565,10 @@ impl Sim {
             }
             Event::ConnectFailed { failure } => {
                 self.clients[i].report.connect_failures += 1;
-                if !matches!(
-                    failure,
-                    ConnectFailure::Timeout | ConnectFailure::Transport(_)
-                ) {
+                let credentials = matches!(failure, ConnectFailure::Credentials(_));
+                let token_failed = self.clients[i].token_failed;
+                if credentials != token_failed || matches!(failure, ConnectFailure::BadHandshake(_))
+                {
                     self.fail(6, format_args!("c{i}: connect failed: {failure:?}"));
                 }
             }
@@ -1405,8 +1601,12 @@ impl Sim {
                     ),
                 );
             }
+            // Dead only towards the server: the emulator's silence timer closes it, and its
+            // close reaches the client (if the other direction dies too, the bound above
+            // applies instead).
             if open
                 && c.link.is_some()
+                && !c.down_dead
                 && let Some(dead) = c.up_dead_at
                 && now > dead + ping + self.max_latency
             {
@@ -1503,7 +1703,8 @@ impl Sim {
             }
             // One token per connection attempt: the first, then one per reconnection attempt.
             let r = &c.report;
-            if r.tokens_asked != 1 + r.reconnect_attempts || r.opens > r.tokens_asked {
+            if r.tokens_asked != r.connect_calls + r.reconnect_attempts || r.opens > r.tokens_asked
+            {
                 self.fail(4, format_args!("c{i}: tokens {r:?}"));
             }
         }
@@ -1629,6 +1830,12 @@ impl SimClient {
             token_fresh: false,
             next_token_attempt: 0,
             connected: false,
+            closing: false,
+            last_link: None,
+            user_closed: false,
+            expire_next_token: false,
+            expired_in_use: false,
+            token_failed: false,
             awaiting_sub: BTreeMap::new(),
             opened_at: base,
             last_recv: base,

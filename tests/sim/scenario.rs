@@ -61,6 +61,8 @@ pub struct ClientPlan {
     pub rate_limit: u32,
     /// A token is handed over this long (at most) after `TokenNeeded`.
     pub token_delay_max: Duration,
+    /// One token request in this many fails (`handle_token_error`); 0: never.
+    pub token_failure_one_in: u64,
 }
 
 /// A user command.
@@ -77,6 +79,13 @@ pub enum ClientAction {
     Subscribe(String),
     /// `unsubscribe(space)`.
     Unsubscribe(String),
+    /// `send_presence` (typing) to a space; refused unless connected and subscribed.
+    Presence(String),
+    /// The user closes the session, then calls `connect` again after `offline`.
+    Restart {
+        /// How long the session stays closed.
+        offline: Duration,
+    },
 }
 
 /// The network between every client and the server. Each connection is a TCP stream: per
@@ -152,13 +161,35 @@ pub enum Fault {
         /// How long.
         duration: Duration,
     },
+    /// The server closes the client's connection (`Emulator::kick`): a transport close, after
+    /// which the client reconnects by itself.
+    Kick {
+        /// Which client.
+        client: usize,
+    },
+    /// The server disconnects the client's namespace (`Emulator::disconnect_namespace`): the
+    /// session closes for good, and the user calls `connect` again.
+    ServerDisconnect {
+        /// Which client.
+        client: usize,
+    },
+    /// The next token handed to the client has expired: the server refuses it, the session
+    /// closes (`AuthFailed`), and the user calls `connect` again.
+    ExpireToken {
+        /// Which client.
+        client: usize,
+    },
 }
 
 impl Fault {
     /// How long the fault lasts as a window (zero for instantaneous ones).
     pub fn window(&self) -> Duration {
         match self {
-            Self::Reset { .. } | Self::HalfOpen { .. } => Duration::ZERO,
+            Self::Reset { .. }
+            | Self::HalfOpen { .. }
+            | Self::Kick { .. }
+            | Self::ServerDisconnect { .. }
+            | Self::ExpireToken { .. } => Duration::ZERO,
             Self::RestartServer { down_for } => *down_for,
             Self::RefuseConnects { duration, .. }
             | Self::Slow { duration, .. }
@@ -294,6 +325,7 @@ impl ClientPlan {
             max_held: 1000,
             rate_limit: 200,
             token_delay_max: Duration::ZERO,
+            token_failure_one_in: 0,
         }
     }
 
@@ -336,6 +368,18 @@ impl ClientPlan {
                 }
             }
         }
+        for _ in 0..r.range(0, 5) {
+            let at = r.ms(0, active_ms);
+            actions.push((at, ClientAction::Presence(r.pick(&spaces).clone())));
+        }
+        // Some users close and reopen the session.
+        if r.chance(1, 6) {
+            for _ in 0..r.range(1, 2) {
+                let at = r.ms(0, active_ms);
+                let offline = r.ms(0, 5_000);
+                actions.push((at, ClientAction::Restart { offline }));
+            }
+        }
         actions.sort_by_key(|(at, _)| *at);
         let reconnection_delay = r.ms(100, 1000);
         let reconnection_delay_max = reconnection_delay.max(r.ms(1000, 5000));
@@ -360,6 +404,7 @@ impl ClientPlan {
                 200
             },
             token_delay_max: r.ms(0, 300),
+            token_failure_one_in: if r.chance(1, 6) { r.range(2, 6) } else { 0 },
         }
     }
 }
@@ -378,10 +423,13 @@ fn random_faults(r: &mut SimRng, n_clients: usize, active: Duration) -> Vec<(Dur
     while t < last {
         let room = last - t;
         let fault = match r.range(0, 99) {
-            0..=29 => Fault::Reset {
+            0..=23 => Fault::Reset {
                 client: r.index(n_clients),
             },
-            30..=54 => {
+            24..=29 => Fault::Kick {
+                client: r.index(n_clients),
+            },
+            30..=49 => {
                 let (up, down) = *r.pick(&[(true, false), (false, true), (true, true)]);
                 Fault::HalfOpen {
                     client: r.index(n_clients),
@@ -389,7 +437,13 @@ fn random_faults(r: &mut SimRng, n_clients: usize, active: Duration) -> Vec<(Dur
                     down,
                 }
             }
-            55..=62 => Fault::RestartServer {
+            50..=52 => Fault::ServerDisconnect {
+                client: r.index(n_clients),
+            },
+            53..=55 => Fault::ExpireToken {
+                client: r.index(n_clients),
+            },
+            56..=62 => Fault::RestartServer {
                 down_for: Duration::from_millis(r.range(0, 8_000).min(room)),
             },
             63..=72 => Fault::RefuseConnects {
