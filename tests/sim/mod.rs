@@ -1117,7 +1117,7 @@ impl Sim {
 
     fn on_server_event(&mut self, ev: EmulatorEvent) {
         if self.verbose {
-            self.trace(format_args!("server {ev:?}"));
+            self.show(format_args!("server {ev:?}"));
         }
         let link_of = |sim: &Self, conn: ConnId| sim.conns.get(&conn).copied();
         match ev {
@@ -1281,7 +1281,7 @@ impl Sim {
             Transmit::Text(text) => {
                 self.hash.write(text.as_bytes());
                 if self.verbose {
-                    self.trace(format_args!("c{i} > {:?}", Transmit::Text(text.clone())));
+                    self.show(format_args!("c{i} > {:?}", Transmit::Text(text.clone())));
                 }
                 let Some(l) = self.clients[i].link else {
                     self.fail(6, format_args!("c{i} wrote with no websocket open"));
@@ -1757,11 +1757,13 @@ impl Sim {
         self.tail.push_back(self.line.clone());
     }
 
+    /// A delivery: hashed as its time and direction (frames are hashed when sent), shown in
+    /// full when verbose.
     fn trace_packet(&mut self, client: usize, up: bool, packet: &Packet) {
+        let t = (self.now - self.base).as_micros() as u64;
+        self.hash.write(&t.to_le_bytes());
+        self.hash.write(&[u8::from(up), client as u8]);
         if !self.verbose {
-            // Frames are hashed when sent; the delivery time is what matters here.
-            let t = (self.now - self.base).as_micros() as u64;
-            self.hash.write(&t.to_le_bytes());
             return;
         }
         let arrow = if up { "=> server" } else { "=> c" };
@@ -1771,10 +1773,22 @@ impl Sim {
             other => format!("{other:?}"),
         };
         if up {
-            self.trace(format_args!("c{client} {arrow} {shown}"));
+            self.show(format_args!("c{client} {arrow} {shown}"));
         } else {
-            self.trace(format_args!("{arrow}{client} {shown}"));
+            self.show(format_args!("{arrow}{client} {shown}"));
         }
+    }
+
+    /// A line for the printed trace only (not hashed), so that the trace hash of a run does
+    /// not depend on whether it is printed.
+    fn show(&mut self, what: fmt::Arguments<'_>) {
+        let t = self.now - self.base;
+        let line = format!("{:>9.3} {what}", t.as_secs_f64());
+        println!("{line}");
+        if self.tail.len() == TRACE_TAIL {
+            self.tail.pop_front();
+        }
+        self.tail.push_back(line);
     }
 
     fn fail(&self, invariant: u32, what: fmt::Arguments<'_>) -> ! {
