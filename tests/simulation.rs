@@ -70,6 +70,7 @@ fn seed_sweep_keeps_every_invariant() {
     if done >= MIN_SEEDS {
         // A sweep this long exercises every path; if one count is zero, the model broke.
         assert!(totals.restarts > 0 && totals.closes > 0 && totals.token_errors > 0);
+        assert!(totals.server_full > 0);
         assert!(totals.ping_timeouts > 0 && totals.server_ping_timeouts > 0);
         assert!(totals.failed > 0 && totals.duplicates > 0 && totals.presence > 0);
     }
@@ -82,6 +83,7 @@ struct Totals {
     steps: u64,
     faults: usize,
     restarts: u32,
+    server_full: u32,
     reconnects: u32,
     sends: u32,
     confirmed: u32,
@@ -101,6 +103,7 @@ impl Totals {
         self.steps += r.steps;
         self.faults += r.faults;
         self.restarts += r.server_restarts;
+        self.server_full += r.server_full;
         self.server_ping_timeouts += r.server_ping_timeouts;
         for c in &r.clients {
             self.reconnects += c.connects.saturating_sub(1);
@@ -121,7 +124,8 @@ impl std::fmt::Display for Totals {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "virtual time {:.1} h, {} steps, {} faults ({} server restarts), {} reconnects, \
+            "virtual time {:.1} h, {} steps, {} faults ({} server restarts, {} connects refused \
+             by a full server), {} reconnects, \
              {} client ping timeouts, {} server ping timeouts, {} session closes, \
              {} token errors; {} sends: {} confirmed, {} failed, {} refused, \
              {} duplicate deliveries; {} presence events",
@@ -129,6 +133,7 @@ impl std::fmt::Display for Totals {
             self.steps,
             self.faults,
             self.restarts,
+            self.server_full,
             self.reconnects,
             self.ping_timeouts,
             self.server_ping_timeouts,

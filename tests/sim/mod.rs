@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use spaces_socket::client::{ConnectFailure, DisconnectReason, Event, Transmit};
 use spaces_socket::emulator::{
-    CloseReason, ConnId, DemoAuth, Emulator, EmulatorConfig, EmulatorEvent, ServerOutput,
+    CloseReason, ConnId, DemoAuth, Emulator, EmulatorConfig, EmulatorEvent, Rejection, ServerOutput,
 };
 use spaces_socket::spaces::{
     AuthError, Incoming, SendError, SendFailure, SendId, SendMessage, SendPresenceEvent, Spaces,
@@ -199,9 +199,8 @@ struct SimClient {
     next_token_attempt: u32,
     /// Between `Connected` and `Disconnected`.
     connected: bool,
-    /// A `Closed` (and the failure of every unresolved send) is legitimate now: the user
-    /// closed, or an expired token is in use (a server namespace disconnect is told by
-    /// [`Link::server_left`]).
+    /// The user closed the session: a `Closed` (and the failure of every unresolved send) is
+    /// legitimate now (server disconnects and expired tokens are told by the link).
     closing: bool,
     /// The most recent link (events of a drain come from it even after it is closed).
     last_link: Option<u64>,
@@ -209,10 +208,10 @@ struct SimClient {
     user_closed: bool,
     /// The next token handed over is `expired`.
     expire_next_token: bool,
-    /// The last token handed over was `expired`.
-    expired_in_use: bool,
     /// The last answer to `TokenNeeded` was an error.
     token_failed: bool,
+    /// A `TokenNeeded` not answered yet, since then: the connect timeout covers the wait.
+    token_wait_since: Option<Instant>,
     /// Wanted spaces not yet `Subscribed` on this connection, with when they became due.
     awaiting_sub: BTreeMap<String, Instant>,
     /// Current link: when `Transmit::Open` was carried out.
@@ -294,6 +293,8 @@ pub struct Report {
     pub server_ping_timeouts: u32,
     /// Messages the emulator accepted (resends included).
     pub server_messages: u32,
+    /// Connects refused because the emulator was full (HTTP 503).
+    pub server_full: u32,
     /// Every event of each client, when [`Sim::record_events`] was set.
     pub events: Vec<Vec<SpacesEvent>>,
     /// Every send of each client.
@@ -377,6 +378,7 @@ pub struct Sim {
     same_instant: u64,
     server_restarts: u32,
     server_ping_timeouts: u32,
+    server_full: u32,
     /// Print the trace as it happens.
     pub verbose: bool,
     /// Keep every client event for the report.
@@ -428,6 +430,7 @@ impl Sim {
             same_instant: 0,
             server_restarts: 0,
             server_ping_timeouts: 0,
+            server_full: 0,
             verbose: false,
             record_events: false,
         }
@@ -596,15 +599,16 @@ impl Sim {
                 if active && one_in > 0 && self.rng.chance(1, one_in) {
                     self.trace(format_args!("c{i} token error"));
                     let c = &mut self.clients[i];
-                    c.token_failed = true;
+                    // A late answer (the attempt already timed out) fails nothing.
+                    c.token_failed = c.token_wait_since.is_some();
+                    c.token_wait_since = None;
                     c.report.token_errors += 1;
                     let error = AuthError::Provider("simulated outage".to_owned());
                     c.spaces.handle_token_error(now, &error);
                 } else {
                     let c = &mut self.clients[i];
-                    c.expired_in_use = std::mem::take(&mut c.expire_next_token);
-                    let value = if c.expired_in_use {
-                        c.closing = true;
+                    c.token_wait_since = None;
+                    let value = if std::mem::take(&mut c.expire_next_token) {
                         "expired".to_owned()
                     } else {
                         c.plan.user.clone()
@@ -898,17 +902,20 @@ impl Sim {
         }
     }
 
-    /// The server disconnected `client`'s namespace on its most recent link.
-    fn server_left(&self, client: usize) -> bool {
+    /// Whether `client`'s most recent link (the one a drain's events come from, even if the
+    /// client closed it earlier in the drain) has `what`.
+    fn last_link_had(&self, client: usize, what: impl Fn(&Link) -> bool) -> bool {
         self.clients[client]
             .last_link
             .and_then(|l| self.links.get(&l))
-            .is_some_and(|l| l.server_left)
+            .is_some_and(what)
     }
 
-    /// A session close is expected now.
+    /// A session close is expected now: the user closed, the server disconnected the
+    /// namespace, or the connection's token had expired.
     fn closing_legit(&self, client: usize) -> bool {
-        self.clients[client].closing || self.server_left(client)
+        self.clients[client].closing
+            || self.last_link_had(client, |l| l.server_left || l.expired_token)
     }
 
     /// The emulator's id for `client`'s current connection, if the emulator has it open.
@@ -1061,6 +1068,11 @@ impl Sim {
                 self.conns.insert(conn, l);
                 self.send(l, false, Packet::Accepted);
                 self.drain_server();
+            }
+            // HTTP 503: the client hears a failed open.
+            Err(Rejection::TooManyConnections) => {
+                self.server_full += 1;
+                self.send(l, false, Packet::Refused);
             }
             Err(rejection) => {
                 self.fail(
@@ -1330,6 +1342,7 @@ impl Sim {
                 c.report.tokens_asked += 1;
                 c.token_fresh = false;
                 c.token_failed = false;
+                c.token_wait_since = Some(now);
                 if attempt != c.next_token_attempt {
                     let want = c.next_token_attempt;
                     self.fail(
@@ -1337,8 +1350,16 @@ impl Sim {
                         format_args!("c{i}: TokenNeeded attempt {attempt}, want {want}"),
                     );
                 }
-                let max = self.clients[i].plan.token_delay_max.as_millis() as u64;
-                let delay = self.rng.ms(0, max);
+                // Slow token providers are a fault: the quiet period answers promptly.
+                let max = if now < self.base + self.sc.active {
+                    self.clients[i].plan.token_delay_max
+                } else {
+                    self.clients[i]
+                        .plan
+                        .token_delay_max
+                        .min(Duration::from_millis(300))
+                };
+                let delay = self.rng.ms(0, max.as_millis() as u64);
                 self.schedule(now + delay, Action::Token(i));
             }
             SpacesEvent::Connected => {
@@ -1469,7 +1490,7 @@ impl Sim {
             }
             SpacesEvent::Incoming(Incoming::PresenceEventResponse(_)) => {}
             SpacesEvent::AuthFailed(failure) => {
-                if !self.clients[i].expired_in_use {
+                if !self.last_link_had(i, |l| l.expired_token) {
                     self.fail(6, format_args!("c{i}: unexpected {failure:?}"));
                 }
             }
@@ -1481,6 +1502,7 @@ impl Sim {
                 }
                 c.closing = false;
                 c.connected = false;
+                c.token_wait_since = None;
                 c.awaiting_sub.clear();
                 c.report.closes += 1;
                 if !c.user_closed {
@@ -1528,7 +1550,7 @@ impl Sim {
             DisconnectReason::TransportError(e) if e == "reset" => {}
             // The user closed, or the server disconnected the namespace.
             DisconnectReason::ClientDisconnect if self.clients[i].closing => {}
-            DisconnectReason::ServerDisconnect if self.server_left(i) => {}
+            DisconnectReason::ServerDisconnect if self.last_link_had(i, |l| l.server_left) => {}
             other => self.fail(6, format_args!("c{i}: disconnected for {other:?}")),
         }
     }
@@ -1564,11 +1586,16 @@ impl Sim {
                 }
             }
             Event::ConnectFailed { failure } => {
-                self.clients[i].report.connect_failures += 1;
-                let credentials = matches!(failure, ConnectFailure::Credentials(_));
-                let token_failed = self.clients[i].token_failed;
-                if credentials != token_failed || matches!(failure, ConnectFailure::BadHandshake(_))
-                {
+                let c = &mut self.clients[i];
+                c.report.connect_failures += 1;
+                c.token_wait_since = None;
+                let token_failed = std::mem::take(&mut c.token_failed);
+                let legit = match failure {
+                    ConnectFailure::Credentials(_) => token_failed,
+                    ConnectFailure::Timeout | ConnectFailure::Transport(_) => !token_failed,
+                    _ => false,
+                };
+                if !legit {
                     self.fail(6, format_args!("c{i}: connect failed: {failure:?}"));
                 }
             }
@@ -1619,6 +1646,14 @@ impl Sim {
                 self.fail(
                     3,
                     format_args!("c{i}: connect not given up after its timeout"),
+                );
+            }
+            if let Some(since) = c.token_wait_since
+                && now > since + c.plan.connect_timeout
+            {
+                self.fail(
+                    3,
+                    format_args!("c{i}: waited for a token past the connect timeout"),
                 );
             }
             let healthy = !c.down_dead && c.up_dead_at.is_none();
@@ -1817,6 +1852,7 @@ impl Sim {
             server_restarts: self.server_restarts,
             server_ping_timeouts: self.server_ping_timeouts,
             server_messages: self.accepted.values().sum(),
+            server_full: self.server_full,
             events: self.clients.iter().map(|c| c.recorded.clone()).collect(),
             sends: self.clients.iter().map(|c| c.sends.clone()).collect(),
             clients: self.clients.into_iter().map(|c| c.report).collect(),
@@ -1848,8 +1884,8 @@ impl SimClient {
             last_link: None,
             user_closed: false,
             expire_next_token: false,
-            expired_in_use: false,
             token_failed: false,
+            token_wait_since: None,
             awaiting_sub: BTreeMap::new(),
             opened_at: base,
             last_recv: base,
@@ -1874,6 +1910,7 @@ fn emulator_config(plan: &ServerPlan, generation: u64) -> EmulatorConfig {
         send_root_connect: plan.send_root_connect,
         namespace_comma: plan.namespace_comma,
         seed: plan.seed ^ generation.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        max_connections: plan.max_connections,
         ..EmulatorConfig::default()
     }
 }

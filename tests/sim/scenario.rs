@@ -59,7 +59,8 @@ pub struct ClientPlan {
     pub max_held: usize,
     /// `rate_limit` (per minute).
     pub rate_limit: u32,
-    /// A token is handed over this long (at most) after `TokenNeeded`.
+    /// A token is handed over this long (at most) after `TokenNeeded` (at most 300 ms once
+    /// the active period is over).
     pub token_delay_max: Duration,
     /// One token request in this many fails (`handle_token_error`); 0: never.
     pub token_failure_one_in: u64,
@@ -113,6 +114,8 @@ pub struct ServerPlan {
     pub namespace_comma: bool,
     /// Seed of the first emulator; each restart derives a new one.
     pub seed: u64,
+    /// Most simultaneous connections; more are refused (HTTP 503).
+    pub max_connections: usize,
 }
 
 /// Something that goes wrong.
@@ -217,6 +220,12 @@ impl Scenario {
             send_root_connect: r.chance(3, 4),
             namespace_comma: r.chance(1, 2),
             seed: r.next_u64(),
+            // Sometimes barely room for everyone: stale half-open connections then fill it.
+            max_connections: if r.chance(1, 5) {
+                n_clients + r.index(3)
+            } else {
+                1024
+            },
         };
         let mut text_counter = 0u32;
         let clients = (0..n_clients)
@@ -256,6 +265,7 @@ impl Scenario {
                 send_root_connect: true,
                 namespace_comma: true,
                 seed: 7,
+                max_connections: 1024,
             },
             faults: Vec::new(),
             active,
@@ -403,7 +413,12 @@ impl ClientPlan {
             } else {
                 200
             },
-            token_delay_max: r.ms(0, 300),
+            // Some token providers are slower than the connect timeout.
+            token_delay_max: if r.chance(1, 10) {
+                r.ms(1_000, 10_000)
+            } else {
+                r.ms(0, 300)
+            },
             token_failure_one_in: if r.chance(1, 6) { r.range(2, 6) } else { 0 },
         }
     }
