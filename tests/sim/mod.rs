@@ -116,8 +116,6 @@ struct Link {
     client: usize,
     /// The emulator's id, once the connect was accepted.
     conn: Option<ConnId>,
-    /// Server generation the connect was accepted by.
-    generation: u64,
     /// The client still reads this link (it is the client's current one).
     client_open: bool,
     /// The emulator knows this connection.
@@ -1061,7 +1059,6 @@ impl Sim {
             Ok(conn) => {
                 if let Some(link) = self.links.get_mut(&l) {
                     link.conn = Some(conn);
-                    link.generation = self.generation;
                     link.server_open = true;
                     link.server_last_recv = now;
                 }
@@ -1269,7 +1266,6 @@ impl Sim {
                     Link {
                         client: i,
                         conn: None,
-                        generation: self.generation,
                         client_open: true,
                         server_open: false,
                         up: Pipe::new(now),

@@ -184,23 +184,6 @@ pub enum Fault {
     },
 }
 
-impl Fault {
-    /// How long the fault lasts as a window (zero for instantaneous ones).
-    pub fn window(&self) -> Duration {
-        match self {
-            Self::Reset { .. }
-            | Self::HalfOpen { .. }
-            | Self::Kick { .. }
-            | Self::ServerDisconnect { .. }
-            | Self::ExpireToken { .. } => Duration::ZERO,
-            Self::RestartServer { down_for } => *down_for,
-            Self::RefuseConnects { duration, .. }
-            | Self::Slow { duration, .. }
-            | Self::Silent { duration } => *duration,
-        }
-    }
-}
-
 impl Scenario {
     /// Draws a scenario from `seed`: 2–3 clients on 1–2 spaces each, up to 20 messages each,
     /// 1.5–4 virtual minutes of faults, then a quiet period and a final round.
