@@ -328,8 +328,9 @@ struct ServerMsg {
 ///    connection within pingInterval + pingTimeout.
 /// 4. Every `ReconnectScheduled { attempt, delay }` lies in `reconnect_delay_bounds(attempt)`;
 ///    every connection attempt asks for exactly one fresh token, and opens only with one.
-/// 5. Messages: no server `_id` reaches a client twice (so at most once per connection),
-///    every copy is of a message the emulator accepted, and the copies of one text at a client
+/// 5. Messages: the emulator accepts a message only from a connection in that space's room
+///    and attributes it to the right user; no server `_id` reaches a client twice (so at most
+///    once per connection), every copy is of a message the emulator accepted, and the copies of one text at a client
 ///    never outnumber the times the emulator accepted it (resends after a lost echo are the
 ///    only duplicates). A client's own message comes back as a `Message` only from an older
 ///    connection of its own that the server still had open (a late original racing its
@@ -1145,6 +1146,16 @@ impl Sim {
                         self.fail(
                             5,
                             format_args!("emulator attributed {text:?} to {:?}", sender.id),
+                        );
+                    }
+                    let in_room = self
+                        .links
+                        .get(&l)
+                        .is_some_and(|k| k.server_rooms.contains(&space));
+                    if !in_room {
+                        self.fail(
+                            5,
+                            format_args!("emulator took {text:?} from outside {space}"),
                         );
                     }
                 }
