@@ -206,7 +206,10 @@ pub struct Config {
     /// Jitter factor in `(0, 1]`, default 0.5; anything else disables jitter.
     pub randomization_factor: f64,
     /// Time allowed from opening a websocket to the Engine.IO open packet (default 20 s);
-    /// `None` disables the timer.
+    /// `None` disables the timer. With
+    /// [`fresh_query_per_connection`](Self::fresh_query_per_connection) it also covers the wait
+    /// for the query (token), so it must exceed the token provider's latency: an attempt whose
+    /// token comes later fails with a timeout, and the next attempt asks again.
     pub connect_timeout: Option<Duration>,
     /// Time allowed for a server ack before [`Event::AckTimedOut`](crate::client::Event::AckTimedOut);
     /// `None` (default, as in 2.0.4) waits for as long as the connection lives.

@@ -110,7 +110,8 @@ pub enum SendFailure {
     Rejected(String),
     /// Subscribing to the message's space failed.
     SubscriptionFailed,
-    /// The user unsubscribed from the space before the message could be sent.
+    /// The user unsubscribed from the space before the message could be sent, or before its
+    /// echo came back on a connection that then dropped (it may have been delivered).
     Unsubscribed,
     /// The session closed for good (by the user, an authentication failure, or exhausted
     /// reconnection attempts).
@@ -339,7 +340,8 @@ impl Spaces {
     }
 
     /// Stops wanting `space`: sends UNSUBSCRIBE_CHANNEL if connected; messages still held for
-    /// it fail with [`SendFailure::Unsubscribed`].
+    /// it fail with [`SendFailure::Unsubscribed`], and so do those awaiting their echo if the
+    /// connection drops before it arrives (they are not sent again).
     pub fn unsubscribe(&mut self, now: Instant, space: &str) {
         if self.wanted.remove(space).is_none() {
             return;
@@ -583,9 +585,19 @@ impl Spaces {
     }
 
     /// Moves messages awaiting an echo back to the front of the held queue, in send order.
+    /// Those whose space was unsubscribed meanwhile fail instead: nothing would ever flush them.
     fn requeue_in_flight(&mut self) {
-        let in_flight: Vec<Outgoing> = std::mem::take(&mut self.in_flight).into_values().collect();
-        for o in in_flight.into_iter().rev() {
+        let in_flight = std::mem::take(&mut self.in_flight).into_values();
+        let (keep, dropped): (Vec<Outgoing>, Vec<Outgoing>) =
+            in_flight.partition(|o| self.wanted.contains_key(&o.space));
+        for o in dropped {
+            self.events.push_back(SpacesEvent::SendFailed {
+                id: o.id,
+                space: o.space,
+                failure: SendFailure::Unsubscribed,
+            });
+        }
+        for o in keep.into_iter().rev() {
             self.held.push_front(o);
         }
     }

@@ -1,0 +1,150 @@
+//! Seed sweep of the deterministic simulation (see `tests/sim/mod.rs` for the model and the
+//! invariants).
+//!
+//! * `cargo test --test simulation`: seeds `0..1000`.
+//! * `SIM_SEEDS=N`: seeds `0..N`. Past 1000 seeds the sweep stops early (and passes, saying
+//!   so) once `SIM_BUDGET_SECS` (default 60) of wall-clock time is spent; a large sweep such
+//!   as 100,000 seeds is a job for `cargo test --release` with a larger budget.
+//! * `SIM_SEED=k cargo test --test simulation -- --nocapture`: runs seed `k` alone and prints
+//!   its trace.
+//!
+//! A failure names the seed and the command replaying it.
+
+mod sim;
+
+use std::panic::{self, AssertUnwindSafe};
+use std::time::{Duration, Instant};
+
+/// Seeds that must always pass before a wall-clock budget may cut a sweep short.
+const MIN_SEEDS: u64 = 1000;
+
+fn env_u64(name: &str) -> Option<u64> {
+    let value = std::env::var(name).ok()?;
+    match value.trim().parse() {
+        Ok(v) => Some(v),
+        Err(_) => panic!("{name}={value:?} is not a number"),
+    }
+}
+
+#[test]
+fn seed_sweep_keeps_every_invariant() {
+    if let Some(seed) = env_u64("SIM_SEED") {
+        let report = sim::run_seed(seed, true);
+        println!("{report:#?}");
+        return;
+    }
+    let seeds = env_u64("SIM_SEEDS").unwrap_or(MIN_SEEDS);
+    let budget = Duration::from_secs(env_u64("SIM_BUDGET_SECS").unwrap_or(60));
+    let started = Instant::now();
+    let mut done = 0u64;
+    let mut totals = Totals::default();
+    for seed in 0..seeds {
+        if done >= MIN_SEEDS && started.elapsed() > budget {
+            println!(
+                "note: stopped after {done} of {seeds} seeds: the {budget:?} budget is spent \
+                 (raise SIM_BUDGET_SECS, or use --release)"
+            );
+            break;
+        }
+        let result = panic::catch_unwind(AssertUnwindSafe(|| sim::run_seed(seed, false)));
+        match result {
+            Ok(report) => totals.add(&report),
+            Err(cause) => {
+                eprintln!(
+                    "simulation failed for seed {seed}; replay with:\n    {}",
+                    sim::replay_hint(seed)
+                );
+                panic::resume_unwind(cause);
+            }
+        }
+        done += 1;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "simulated {done} seeds in {secs:.1} s ({:.1} seeds/s)",
+        done as f64 / secs.max(1e-9)
+    );
+    println!("{totals}");
+    assert!(totals.faults > 0, "the sweep injected no faults");
+    assert!(totals.confirmed > 0, "the sweep confirmed no message");
+    if done >= MIN_SEEDS {
+        // A sweep this long exercises every path; if one count is zero, the model broke.
+        assert!(totals.restarts > 0 && totals.closes > 0 && totals.token_errors > 0);
+        assert!(totals.server_full > 0);
+        assert!(totals.ping_timeouts > 0 && totals.server_ping_timeouts > 0);
+        assert!(totals.failed > 0 && totals.duplicates > 0 && totals.presence > 0);
+    }
+}
+
+/// What a sweep exercised, so a sweep that silently stopped exercising something shows.
+#[derive(Default)]
+struct Totals {
+    virtual_time: Duration,
+    steps: u64,
+    faults: usize,
+    restarts: u32,
+    server_full: u32,
+    reconnects: u32,
+    sends: u32,
+    confirmed: u32,
+    failed: u32,
+    refused: u32,
+    duplicates: u32,
+    closes: u32,
+    token_errors: u32,
+    presence: u32,
+    ping_timeouts: u32,
+    server_ping_timeouts: u32,
+}
+
+impl Totals {
+    fn add(&mut self, r: &sim::Report) {
+        self.virtual_time += r.virtual_time;
+        self.steps += r.steps;
+        self.faults += r.faults;
+        self.restarts += r.server_restarts;
+        self.server_full += r.server_full;
+        self.server_ping_timeouts += r.server_ping_timeouts;
+        for c in &r.clients {
+            self.reconnects += c.connects.saturating_sub(1);
+            self.sends += c.sends_ok;
+            self.confirmed += c.confirmed;
+            self.failed += c.failed;
+            self.refused += c.sends_refused.values().sum::<u32>();
+            self.duplicates += c.duplicate_texts;
+            self.closes += c.closes;
+            self.token_errors += c.token_errors;
+            self.presence += c.presence_sent;
+            self.ping_timeouts += c.disconnects.get("ping timeout").copied().unwrap_or(0);
+        }
+    }
+}
+
+impl std::fmt::Display for Totals {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "virtual time {:.1} h, {} steps, {} faults ({} server restarts, {} connects refused \
+             by a full server), {} reconnects, \
+             {} client ping timeouts, {} server ping timeouts, {} session closes, \
+             {} token errors; {} sends: {} confirmed, {} failed, {} refused, \
+             {} duplicate deliveries; {} presence events",
+            self.virtual_time.as_secs_f64() / 3600.0,
+            self.steps,
+            self.faults,
+            self.restarts,
+            self.server_full,
+            self.reconnects,
+            self.ping_timeouts,
+            self.server_ping_timeouts,
+            self.closes,
+            self.token_errors,
+            self.sends,
+            self.confirmed,
+            self.failed,
+            self.refused,
+            self.duplicates,
+            self.presence
+        )
+    }
+}
