@@ -283,6 +283,20 @@ impl Config {
         if !self.path.starts_with('/') {
             return Err(ConfigError::BadOption("path must start with '/'"));
         }
+        // Longer than a day is a mistake, and `Instant + Duration` must never overflow.
+        let day = Duration::from_secs(24 * 3600);
+        if self.reconnection_delay > day || self.reconnection_delay_max > day {
+            return Err(ConfigError::BadOption(
+                "reconnection delays must be at most one day",
+            ));
+        }
+        if self.connect_timeout.is_some_and(|t| t > day)
+            || self.ack_timeout.is_some_and(|t| t > day)
+        {
+            return Err(ConfigError::BadOption(
+                "timeouts must be at most one day (or None)",
+            ));
+        }
         if self.max_buffered == 0 {
             return Err(ConfigError::BadOption("max_buffered must be positive"));
         }
@@ -430,6 +444,19 @@ mod tests {
             Config::new("http://h/a,b"),
             Err(ConfigError::BadNamespace(_))
         ));
+    }
+
+    #[test]
+    fn durations_that_could_overflow_a_deadline_are_refused() {
+        let mut c = Config::new("http://h/").unwrap();
+        c.connect_timeout = Some(Duration::MAX);
+        assert!(matches!(c.validate(), Err(ConfigError::BadOption(_))));
+        let mut c = Config::new("http://h/").unwrap();
+        c.reconnection_delay_max = Duration::MAX;
+        assert!(matches!(c.validate(), Err(ConfigError::BadOption(_))));
+        let mut c = Config::new("http://h/").unwrap();
+        c.ack_timeout = Some(Duration::from_secs(3600));
+        assert_eq!(c.validate(), Ok(()));
     }
 
     #[test]

@@ -263,6 +263,11 @@ impl Spaces {
     /// A session for `config`, not connected yet: [`subscribe`](Self::subscribe) to spaces and
     /// call [`connect`](Self::connect).
     pub fn new(config: SpacesConfig) -> Result<Self, ConfigError> {
+        if config.rate_window > Duration::from_secs(24 * 3600) {
+            return Err(ConfigError::BadOption(
+                "rate_window must be at most one day",
+            ));
+        }
         let mut client_config = config.client;
         client_config.namespace = CHAT_NAMESPACE.to_owned();
         client_config.fresh_query_per_connection = true;
