@@ -78,6 +78,13 @@
 //!
 //! [`Spaces`]: spaces_socket::spaces::Spaces
 //! [`TokenProvider`]: spaces_socket::spaces::TokenProvider
+//!
+//! # Logging
+//!
+//! This crate logs through `log` and never writes a token, a space PIN or a session id, at any
+//! level (`tests/no_secrets_in_logs.rs` checks it). tungstenite, below it, logs the raw
+//! websocket upgrade request at `trace` level, and that request's query carries the token (the
+//! Spaces protocol puts it there): keep `tungstenite=trace` off outside a debugging session.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
