@@ -43,10 +43,11 @@ fn capture() -> &'static Capture {
 fn wait_for(client: &mut SpacesClient, what: &str, pred: impl Fn(&SpacesEvent) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(15);
     while Instant::now() < deadline {
-        if let Some(e) = client.next_event(Some(Duration::from_millis(100))) {
-            if pred(&e) {
-                return;
-            }
+        if client
+            .next_event(Some(Duration::from_millis(100)))
+            .is_some_and(|e| pred(&e))
+        {
+            return;
         }
     }
     panic!("timed out waiting for {what}");
