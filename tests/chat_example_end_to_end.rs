@@ -3,45 +3,12 @@
 mod support;
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// `target/<profile>/examples/chat`, rebuilt first: `cargo test --test …` alone does not build
-/// examples, and a stale binary would test old code.
-fn chat_binary() -> PathBuf {
-    static BUILD: std::sync::Once = std::sync::Once::new();
-    BUILD.call_once(|| {
-        let mut cargo = Command::new(env!("CARGO"));
-        cargo.args(["build", "--quiet", "--example", "chat"]);
-        if !cfg!(debug_assertions) {
-            cargo.arg("--release");
-        }
-        let status = cargo
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("run cargo build --example chat");
-        assert!(status.success(), "cargo build --example chat failed");
-    });
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps");
-    let bin = profile_dir
-        .join("examples")
-        .join(format!("chat{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "{} is missing after cargo build --example chat",
-        bin.display()
-    );
-    bin
-}
-
 /// Runs the chat example with `stdin`, killing it after `limit`.
 fn run_chat(args: &[&str], stdin: &str, limit: Duration) -> Output {
-    let mut child = Command::new(chat_binary())
+    let mut child = Command::new(support::example_binary("chat"))
         .args(args)
         .env_remove("SPACES_TOKEN")
         .stdin(Stdio::piped())

@@ -646,3 +646,37 @@ pub fn js_client_events(lines: &[String]) -> Vec<(String, serde_json::Value)> {
 pub fn js_client_result(lines: &[String]) -> Option<&str> {
     lines.last().and_then(|l| l.strip_prefix("RESULT "))
 }
+
+/// `target/<profile>/examples/<name>`, rebuilt first: `cargo test --test …` alone does not
+/// build examples, and a stale binary would test old code.
+pub fn example_binary(name: &str) -> PathBuf {
+    static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if !built.iter().any(|b| b == name) {
+        let mut cargo = Command::new(env!("CARGO"));
+        cargo.args(["build", "--quiet", "--example", name]);
+        if !cfg!(debug_assertions) {
+            cargo.arg("--release");
+        }
+        let status = cargo
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("run cargo build --example");
+        assert!(status.success(), "cargo build --example {name} failed");
+        built.push(name.to_owned());
+    }
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps");
+    let bin = profile_dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} is missing after cargo build --example {name}",
+        bin.display()
+    );
+    bin
+}
