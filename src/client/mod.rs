@@ -296,7 +296,9 @@ impl Client {
     }
 
     /// Joins `nsp` (e.g. `/chat`): its CONNECT is sent now if the session is open, else when it
-    /// opens. Joining a namespace again after a server DISCONNECT rejoins it.
+    /// opens. Joining a namespace again after a server DISCONNECT rejoins it. When the client is
+    /// idle (never connected, or closed), this also starts connecting, as socket.io-client's
+    /// `io.socket(nsp)` does; drain next.
     pub fn join(&mut self, now: Instant, nsp: &str) -> Result<(), ConfigError> {
         config::validate_namespace(nsp)?;
         match self.nsp_index(nsp) {
