@@ -45,6 +45,11 @@
 //! process-wide default provider) and Mozilla's roots from `webpki-roots`; certificates are
 //! always verified. Add a private CA with [`TlsOptions::extra_roots_pem`].
 //!
+//! The optional cargo feature **`native-tls`** (off by default; OpenSSL on Linux, so it needs
+//! libssl-dev and pkg-config to build) adds `TlsBackend::NativeTls`: the platform TLS library,
+//! trusting the system's roots plus the extra ones. Select it with [`TlsOptions::backend`]. The
+//! runtime crates forward the feature under the same name.
+//!
 //! # Example
 //!
 //! ```no_run
@@ -144,13 +149,32 @@ impl Default for Options {
     }
 }
 
-/// TLS settings: Mozilla's roots (`webpki-roots`) are always trusted; add more here.
+/// Which TLS library secures `wss://` connections. Certificates are verified by either.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TlsBackend {
+    /// rustls with the aws-lc-rs provider, trusting Mozilla's roots (`webpki-roots`) plus
+    /// [`TlsOptions::extra_roots_pem`] (the default; no system library needed).
+    #[default]
+    Rustls,
+    /// The platform library through `native-tls` (OpenSSL on Linux, Secure Transport on macOS,
+    /// SChannel on Windows), trusting the system's roots plus [`TlsOptions::extra_roots_pem`].
+    /// Needs this crate's `native-tls` feature.
+    #[cfg(feature = "native-tls")]
+    NativeTls,
+}
+
+/// TLS settings for `wss://` URLs. Start from [`TlsOptions::default`] (rustls, Mozilla's roots)
+/// and add a private CA or choose another [`TlsBackend`]. Certificates are always verified.
 #[non_exhaustive]
 #[derive(Clone, Default)]
 pub struct TlsOptions {
     /// Extra trusted root certificates, as PEM text holding one or more `CERTIFICATE` blocks
     /// (for a private CA, e.g. a staging server or a TLS-terminating proxy). `None` by default.
+    /// Both backends trust them in addition to their usual roots.
     pub extra_roots_pem: Option<Vec<u8>>,
+    /// The TLS library (default [`TlsBackend::Rustls`]).
+    pub backend: TlsBackend,
 }
 
 impl fmt::Debug for TlsOptions {
@@ -163,6 +187,7 @@ impl fmt::Debug for TlsOptions {
                     .as_ref()
                     .map(|pem| format!("{} bytes", pem.len())),
             )
+            .field("backend", &self.backend)
             .finish()
     }
 }
@@ -195,6 +220,10 @@ pub enum TlsError {
     /// The crypto provider refused the protocol versions (should not happen with aws-lc-rs).
     #[error("crypto provider: {0}")]
     Provider(String),
+    /// The platform TLS library refused the configuration ([`TlsBackend::NativeTls`] only).
+    #[cfg(feature = "native-tls")]
+    #[error("native TLS library: {0}")]
+    NativeTls(String),
 }
 
 /// The session has ended (closed by the user, by the server refusing the credentials, or after

@@ -10,6 +10,14 @@
 //! [`spaces_socket_async_io`] on async-io's reactor, which async-std 1.x itself uses.
 //! Back-pressure, shutdown and TLS are described there.
 //!
+//! # TLS
+//!
+//! `wss://` uses rustls with Mozilla's roots by default, certificates always verified; add a
+//! private CA with [`TlsOptions::extra_roots_pem`]. The optional cargo feature **`native-tls`**
+//! (off by default; OpenSSL on Linux, needs libssl-dev and pkg-config) forwards to
+//! `spaces-socket-async-io/native-tls` and lets [`TlsOptions::backend`] select
+//! `TlsBackend::NativeTls`, the platform TLS library.
+//!
 //! # Example
 //!
 //! ```no_run
@@ -41,7 +49,8 @@ use spaces_socket::spaces::{SpacesConfig, TokenProvider};
 
 pub use spaces_socket;
 pub use spaces_socket_async_io::{
-    ClientClosed, Events, Options, RuntimeSendError, SpacesHandle, StartError, TlsError, TlsOptions,
+    ClientClosed, Events, Options, RuntimeSendError, SpacesHandle, StartError, TlsBackend,
+    TlsError, TlsOptions,
 };
 
 /// Starts a session with [`Options::default`] and spawns its driver with
