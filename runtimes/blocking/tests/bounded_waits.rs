@@ -1,6 +1,9 @@
 //! Every wait of the blocking client is bounded, and waiting costs no CPU: silent servers,
 //! refused ports, a server that stops answering pings, and an idle connection.
 
+mod common;
+
+use common::{BOUND, events_until};
 use std::net::TcpListener;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -10,8 +13,6 @@ use spaces_socket::spaces::{SpacesConfig, SpacesEvent, Token};
 use spaces_socket_blocking::{Options, SpacesClient};
 use tungstenite::Message;
 
-const BOUND: Duration = Duration::from_secs(10);
-
 fn client(port: u16, connect_timeout: Duration) -> SpacesClient {
     let mut config = SpacesConfig::new(&format!("http://127.0.0.1:{port}/chat")).expect("url");
     config.client.reconnection = false;
@@ -20,30 +21,6 @@ fn client(port: u16, connect_timeout: Duration) -> SpacesClient {
         ..Options::default()
     };
     SpacesClient::with_options(config, Token::jwt("u"), options).expect("client builds")
-}
-
-/// Events until `pred` matches or the session closes, within [`BOUND`].
-fn events_until(c: &mut SpacesClient, pred: impl Fn(&SpacesEvent) -> bool) -> Vec<SpacesEvent> {
-    let deadline = Instant::now() + BOUND;
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        assert!(
-            !left.is_zero(),
-            "nothing decisive within {BOUND:?}: {seen:#?}"
-        );
-        match c.next_event(Some(left)) {
-            Some(e) => {
-                let done = pred(&e);
-                seen.push(e);
-                if done {
-                    return seen;
-                }
-            }
-            None if c.is_closed() => return seen,
-            None => {}
-        }
-    }
 }
 
 /// A one-connection Engine.IO/`/chat` server over plain websocket: open packet with the

@@ -2,11 +2,14 @@
 //! certificate generated at test time: trusted through `extra_roots_pem`, refused (as a typed
 //! `ConnectFailed`) without it or when the name does not match.
 
+mod common;
+
+use common::{BOUND, events_until};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use spaces_socket::client::{ConnectFailure, Event};
@@ -15,7 +18,6 @@ use spaces_socket_blocking::{Options, SpacesClient, TlsOptions};
 use tungstenite::Message;
 
 const OPEN: &str = r#"0{"sid":"tls-test","upgrades":[],"pingInterval":25000,"pingTimeout":60000}"#;
-const BOUND: Duration = Duration::from_secs(10);
 
 struct Cert {
     pem: String,
@@ -100,30 +102,6 @@ fn client(url: &str, tls: TlsOptions) -> SpacesClient {
         ..Options::default()
     };
     SpacesClient::with_options(config, Token::jwt("tls-user"), options).expect("client builds")
-}
-
-/// Events until `pred` matches or the session closes, bounded by [`BOUND`].
-fn events_until(c: &mut SpacesClient, pred: impl Fn(&SpacesEvent) -> bool) -> Vec<SpacesEvent> {
-    let deadline = Instant::now() + BOUND;
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        assert!(
-            !left.is_zero(),
-            "nothing decisive within {BOUND:?}: {seen:#?}"
-        );
-        match c.next_event(Some(left)) {
-            Some(e) => {
-                let done = pred(&e);
-                seen.push(e);
-                if done {
-                    return seen;
-                }
-            }
-            None if c.is_closed() => return seen,
-            None => {}
-        }
-    }
 }
 
 fn transport_failure(events: &[SpacesEvent]) -> Option<&str> {
