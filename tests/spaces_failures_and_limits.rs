@@ -173,3 +173,53 @@ fn unsubscribing_fails_held_messages_and_tells_the_server() {
     let e = h.take_events();
     assert!(e.iter().any(|e| matches!(e, SpacesEvent::SendFailed { id: i, failure: SendFailure::Unsubscribed, .. } if *i == id)));
 }
+
+#[test]
+fn with_a_confirm_timeout_a_message_without_its_echo_fails_as_unconfirmed() {
+    let mut h = subscribed(|c| c.confirm_timeout = Some(Duration::from_secs(5)));
+    let lost = h
+        .spaces
+        .send_message(h.now, SendMessage::chat("s1", "lost"))
+        .unwrap();
+    h.advance(1000);
+    let echoed = h
+        .spaces
+        .send_message(h.now, SendMessage::chat("s1", "ok"))
+        .unwrap();
+    let frames = h.take_texts();
+    h.feed(&spaces_harness::echo_of(&frames[1], "m2"));
+    h.advance(3999);
+    assert!(
+        !h.take_events()
+            .iter()
+            .any(|e| matches!(e, SpacesEvent::SendFailed { .. })),
+        "not before five seconds"
+    );
+    h.advance(1);
+    let e = h.take_events();
+    let failed: Vec<_> = e
+        .iter()
+        .filter_map(|e| match e {
+            SpacesEvent::SendFailed { id, failure, .. } => Some((*id, failure.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failed, vec![(lost, SendFailure::Unconfirmed)]);
+    assert_ne!(lost, echoed);
+    assert_eq!(h.spaces.unconfirmed(), 0);
+}
+
+#[test]
+fn without_a_confirm_timeout_a_message_waits_for_its_echo() {
+    let mut h = subscribed(|_| {});
+    h.spaces
+        .send_message(h.now, SendMessage::chat("s1", "slow"))
+        .unwrap();
+    h.advance(20_000);
+    assert!(
+        !h.take_events()
+            .iter()
+            .any(|e| matches!(e, SpacesEvent::SendFailed { .. }))
+    );
+    assert_eq!(h.spaces.unconfirmed(), 1);
+}

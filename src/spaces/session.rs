@@ -42,6 +42,10 @@ pub struct SpacesConfig {
     /// Most messages kept while their space is not (yet) subscribed, over all spaces
     /// (default 1000); more are refused with [`SendError::QueueFull`].
     pub max_held: usize,
+    /// How long a message on the wire may wait for its echo before it fails with
+    /// [`SendFailure::Unconfirmed`]; `None` (default) waits as long as the connection lives (a
+    /// drop re-sends it).
+    pub confirm_timeout: Option<Duration>,
 }
 
 impl SpacesConfig {
@@ -59,6 +63,7 @@ impl SpacesConfig {
             rate_window: Duration::from_secs(60),
             max_payload: MAX_PAYLOAD_BYTES,
             max_held: 1000,
+            confirm_timeout: None,
         })
     }
 }
@@ -116,6 +121,9 @@ pub enum SendFailure {
     /// The session closed for good (by the user, an authentication failure, or exhausted
     /// reconnection attempts).
     Closed,
+    /// No echo within [`SpacesConfig::confirm_timeout`] while connected: the server may or may
+    /// not have delivered it (Spaces does not say what it does with events over its limits).
+    Unconfirmed,
 }
 
 /// An authentication failure reported by the server (`44/chat,{…}`).
@@ -228,6 +236,8 @@ struct Outgoing {
     payload: String,
     /// The caller's own loopbackMetadata, restored in the confirmation.
     user_loopback: Option<String>,
+    /// When it was last put on the wire (for [`SpacesConfig::confirm_timeout`]).
+    sent_at: Option<Instant>,
 }
 
 /// A sans-IO Avaya Spaces session over one Socket.IO client.
@@ -246,6 +256,7 @@ pub struct Spaces {
     rate_window: Duration,
     max_payload: usize,
     max_held: usize,
+    confirm_timeout: Option<Duration>,
     wanted: BTreeMap<String, Wanted>,
     /// Messages waiting for their space's subscription, in send order.
     held: VecDeque<Outgoing>,
@@ -263,9 +274,10 @@ impl Spaces {
     /// A session for `config`, not connected yet: [`subscribe`](Self::subscribe) to spaces and
     /// call [`connect`](Self::connect).
     pub fn new(config: SpacesConfig) -> Result<Self, ConfigError> {
-        if config.rate_window > Duration::from_secs(24 * 3600) {
+        let day = Duration::from_secs(24 * 3600);
+        if config.rate_window > day || config.confirm_timeout.is_some_and(|t| t > day) {
             return Err(ConfigError::BadOption(
-                "rate_window must be at most one day",
+                "rate_window and confirm_timeout must be at most one day",
             ));
         }
         let mut client_config = config.client;
@@ -277,6 +289,7 @@ impl Spaces {
             rate_window: config.rate_window,
             max_payload: config.max_payload,
             max_held: config.max_held,
+            confirm_timeout: config.confirm_timeout,
             wanted: BTreeMap::new(),
             held: VecDeque::new(),
             in_flight: BTreeMap::new(),
@@ -399,6 +412,7 @@ impl Spaces {
             space: space.clone(),
             payload,
             user_loopback,
+            sent_at: None,
         };
         if self.chat_connected && self.is_subscribed(&space) {
             self.transmit_message(now, out);
@@ -466,6 +480,7 @@ impl Spaces {
     /// See [`Client::handle_timeout`].
     pub fn handle_timeout(&mut self, now: Instant) {
         self.client.handle_timeout(now);
+        self.expire_unconfirmed(now);
         self.pump(now);
     }
 
@@ -484,7 +499,17 @@ impl Spaces {
     /// The next deadline; see [`Client::poll_timeout`].
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.client.poll_timeout()
+        let confirm = self.confirm_timeout.and_then(|t| {
+            self.in_flight
+                .values()
+                .filter_map(|o| o.sent_at)
+                .min()
+                .and_then(|sent| sent.checked_add(t))
+        });
+        match (self.client.poll_timeout(), confirm) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     // ----- internals -------------------------------------------------------------------------
@@ -535,7 +560,8 @@ impl Spaces {
         }
     }
 
-    fn transmit_message(&mut self, now: Instant, out: Outgoing) {
+    fn transmit_message(&mut self, now: Instant, mut out: Outgoing) {
+        out.sent_at = Some(now);
         let args = format!("[{}]", out.payload);
         match self
             .client
@@ -587,6 +613,31 @@ impl Spaces {
             });
         }
         self.fail_held(|_| true, failure);
+    }
+
+    /// Fails messages whose echo is overdue (only with [`SpacesConfig::confirm_timeout`]).
+    fn expire_unconfirmed(&mut self, now: Instant) {
+        let Some(timeout) = self.confirm_timeout else {
+            return;
+        };
+        let overdue: Vec<SendId> = self
+            .in_flight
+            .values()
+            .filter(|o| {
+                o.sent_at
+                    .is_some_and(|t| now.saturating_duration_since(t) >= timeout)
+            })
+            .map(|o| o.id)
+            .collect();
+        for id in overdue {
+            if let Some(o) = self.in_flight.remove(&id) {
+                self.events.push_back(SpacesEvent::SendFailed {
+                    id,
+                    space: o.space,
+                    failure: SendFailure::Unconfirmed,
+                });
+            }
+        }
     }
 
     /// Moves messages awaiting an echo back to the front of the held queue, in send order.
