@@ -324,8 +324,8 @@ impl Client {
         let i = self
             .nsp_index(nsp)
             .ok_or_else(|| EmitError::UnknownNamespace(nsp.to_owned()))?;
-        let n = self.namespaces.remove(i);
-        self.retire_namespace(n, true);
+        let mut n = self.namespaces.remove(i);
+        self.disconnect_by_user(&mut n);
         if self.namespaces.is_empty() {
             self.shut_down(now);
         }
@@ -338,18 +338,7 @@ impl Client {
         let namespaces = std::mem::take(&mut self.namespaces);
         let mut kept = Vec::with_capacity(namespaces.len());
         for mut n in namespaces {
-            let was_connected = n.state == NspState::Connected;
-            if was_connected && n.name != "/" {
-                self.transmit_packet(PacketKind::Disconnect, &n.name, None);
-            }
-            if was_connected {
-                self.events.push_back(Event::Disconnected {
-                    nsp: n.name.clone(),
-                    reason: DisconnectReason::ClientDisconnect,
-                });
-            }
-            self.discard_buffer(&mut n);
-            self.fail_pending_acks(&mut n, true);
+            self.disconnect_by_user(&mut n);
             n.state = NspState::Connecting;
             n.connect_sent = false;
             kept.push(n);
@@ -692,7 +681,7 @@ impl Client {
                 self.events.push_back(Event::Pong { latency });
             }
             engine::Packet::Message(text) => self.handle_socket_text(now, text),
-            engine::Packet::BinaryMessage(data) => self.handle_attachment(now, data.into_owned()),
+            engine::Packet::BinaryMessage(data) => self.handle_attachment(data.into_owned()),
             engine::Packet::Open(_) => {
                 self.events
                     .push_back(Event::ProtocolViolation(ProtocolViolation::OutOfOrder(
@@ -762,11 +751,11 @@ impl Client {
                     attachments: Vec::with_capacity(packet.attachments.min(16)),
                 });
             }
-            _ => self.dispatch(now, &packet, Vec::new()),
+            _ => self.dispatch(now, &packet),
         }
     }
 
-    fn handle_attachment(&mut self, now: Instant, data: Vec<u8>) {
+    fn handle_attachment(&mut self, data: Vec<u8>) {
         let Some(r) = self.reassembly.as_mut() else {
             self.events.push_back(Event::ProtocolViolation(
                 ProtocolViolation::UnexpectedAttachment,
@@ -781,10 +770,11 @@ impl Client {
             return;
         };
         let event_kind = r.kind == PacketKind::BinaryEvent;
-        self.deliver(now, event_kind, r.nsp, r.id, r.name, r.args, r.attachments);
+        self.deliver(event_kind, r.nsp, r.id, r.name, r.args, r.attachments);
     }
 
-    fn dispatch(&mut self, now: Instant, packet: &socket::Packet<'_>, attachments: Vec<Vec<u8>>) {
+    /// A complete text packet (binary ones arrive through [`Self::handle_attachment`]).
+    fn dispatch(&mut self, now: Instant, packet: &socket::Packet<'_>) {
         match packet.kind {
             PacketKind::Connect => {
                 if packet.nsp == "/" {
@@ -816,13 +806,12 @@ impl Client {
                 let (name, args) = split_event(packet);
                 let is_event = matches!(packet.kind, PacketKind::Event | PacketKind::BinaryEvent);
                 self.deliver(
-                    now,
                     is_event,
                     packet.nsp.to_owned(),
                     packet.id,
                     name,
                     args,
-                    attachments,
+                    Vec::new(),
                 );
             }
         }
@@ -831,7 +820,6 @@ impl Client {
     #[allow(clippy::too_many_arguments)] // one call per packet shape; a struct would only rename these
     fn deliver(
         &mut self,
-        _now: Instant,
         is_event: bool,
         nsp: String,
         id: Option<u64>,
@@ -980,9 +968,11 @@ impl Client {
         self.backoff.reset();
     }
 
-    fn retire_namespace(&mut self, mut n: Namespace, send_disconnect: bool) {
+    /// The user leaves `n`: DISCONNECT if connected (never for `/`), the event, and nothing
+    /// left pending (buffered packets and awaited acks are reported, not dropped silently).
+    fn disconnect_by_user(&mut self, n: &mut Namespace) {
         if n.state == NspState::Connected {
-            if send_disconnect && n.name != "/" {
+            if n.name != "/" {
                 self.transmit_packet(PacketKind::Disconnect, &n.name, None);
             }
             self.events.push_back(Event::Disconnected {
@@ -990,8 +980,8 @@ impl Client {
                 reason: DisconnectReason::ClientDisconnect,
             });
         }
-        self.discard_buffer(&mut n);
-        self.fail_pending_acks(&mut n, true);
+        self.discard_buffer(n);
+        self.fail_pending_acks(n, true);
     }
 
     fn discard_buffer(&mut self, n: &mut Namespace) {
