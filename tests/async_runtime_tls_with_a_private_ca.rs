@@ -72,7 +72,7 @@ fn a_private_ca_added_to_the_roots_is_trusted() {
     let peer = support::spaces_server(support::SIO_2_0_4, 25_000, 60_000);
     let port = tls_proxy(peer.port());
     let mut options = Options::default();
-    options.tls.extra_roots_pem = Some(CA.to_vec());
+    options.tls.extra_roots_pem = vec![CA.to_vec()];
     let url = format!("https://localhost:{port}/chat");
     let (handle, mut events) =
         spaces_socket_smol::connect_with(test_config(&url), Token::jwt("alice"), options)

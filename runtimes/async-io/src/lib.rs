@@ -42,13 +42,17 @@
 //! # TLS
 //!
 //! `wss://` URLs use rustls with the **aws-lc-rs** provider passed explicitly (never a
-//! process-wide default provider) and Mozilla's roots from `webpki-roots`; certificates are
-//! always verified. Add a private CA with [`TlsOptions::extra_roots_pem`].
+//! process-wide default provider) and Mozilla's roots from `webpki-roots` (unless
+//! [`TlsOptions::webpki_roots`] is off); certificates are always verified. Add a private CA
+//! with [`TlsOptions::extra_roots_pem`] (or [`TlsOptions::with_extra_root`]).
 //!
 //! The optional cargo feature **`native-tls`** (off by default; OpenSSL on Linux, so it needs
 //! libssl-dev and pkg-config to build) adds `TlsBackend::NativeTls`: the platform TLS library,
 //! trusting the system's roots plus the extra ones. Select it with [`TlsOptions::backend`]. The
 //! runtime crates forward the feature under the same name.
+//!
+//! [`TlsOptions`], [`TlsBackend`] and [`TlsError`] come from `spaces-socket-tls`: the blocking
+//! runtime re-exports the same types, so TLS settings carry over between runtimes.
 //!
 //! # Example
 //!
@@ -111,6 +115,8 @@ use spaces_socket::spaces::{
 };
 
 pub use spaces_socket;
+/// The TLS settings, shared with every spaces-socket runtime (see `spaces-socket-tls`).
+pub use spaces_socket_tls::{TlsBackend, TlsError, TlsOptions};
 
 use driver::Command;
 
@@ -149,49 +155,6 @@ impl Default for Options {
     }
 }
 
-/// Which TLS library secures `wss://` connections. Certificates are verified by either.
-#[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TlsBackend {
-    /// rustls with the aws-lc-rs provider, trusting Mozilla's roots (`webpki-roots`) plus
-    /// [`TlsOptions::extra_roots_pem`] (the default; no system library needed).
-    #[default]
-    Rustls,
-    /// The platform library through `native-tls` (OpenSSL on Linux, Secure Transport on macOS,
-    /// SChannel on Windows), trusting the system's roots plus [`TlsOptions::extra_roots_pem`].
-    /// Needs this crate's `native-tls` feature.
-    #[cfg(feature = "native-tls")]
-    NativeTls,
-}
-
-/// TLS settings for `wss://` URLs. Start from [`TlsOptions::default`] (rustls, Mozilla's roots)
-/// and add a private CA or choose another [`TlsBackend`]. Certificates are always verified.
-#[non_exhaustive]
-#[derive(Clone, Default)]
-pub struct TlsOptions {
-    /// Extra trusted root certificates, as PEM text holding one or more `CERTIFICATE` blocks
-    /// (for a private CA, e.g. a staging server or a TLS-terminating proxy). `None` by default.
-    /// Both backends trust them in addition to their usual roots.
-    pub extra_roots_pem: Option<Vec<u8>>,
-    /// The TLS library (default [`TlsBackend::Rustls`]).
-    pub backend: TlsBackend,
-}
-
-impl fmt::Debug for TlsOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TlsOptions")
-            .field(
-                "extra_roots_pem",
-                &self
-                    .extra_roots_pem
-                    .as_ref()
-                    .map(|pem| format!("{} bytes", pem.len())),
-            )
-            .field("backend", &self.backend)
-            .finish()
-    }
-}
-
 /// Why [`start`] refused to build a session.
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
@@ -202,28 +165,6 @@ pub enum StartError {
     /// The TLS configuration could not be built.
     #[error("TLS setup failed: {0}")]
     Tls(#[from] TlsError),
-}
-
-/// Why the TLS configuration could not be built from [`TlsOptions`].
-#[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TlsError {
-    /// [`TlsOptions::extra_roots_pem`] is not valid PEM.
-    #[error("extra_roots_pem is not valid PEM: {0}")]
-    Pem(String),
-    /// [`TlsOptions::extra_roots_pem`] holds no `CERTIFICATE` block.
-    #[error("extra_roots_pem holds no CERTIFICATE block")]
-    NoCertificates,
-    /// A certificate in [`TlsOptions::extra_roots_pem`] cannot be used as a trust anchor.
-    #[error("extra_roots_pem holds an unusable certificate: {0}")]
-    BadCertificate(String),
-    /// The crypto provider refused the protocol versions (should not happen with aws-lc-rs).
-    #[error("crypto provider: {0}")]
-    Provider(String),
-    /// The platform TLS library refused the configuration ([`TlsBackend::NativeTls`] only).
-    #[cfg(feature = "native-tls")]
-    #[error("native TLS library: {0}")]
-    NativeTls(String),
 }
 
 /// The session has ended (closed by the user, by the server refusing the credentials, or after

@@ -1,11 +1,10 @@
-//! Opening a websocket: TCP with async-net, TLS with futures-rustls (aws-lc-rs provider,
-//! webpki roots) or, with the `native-tls` feature, async-native-tls (the platform library),
+//! Opening a websocket: TCP with async-net, TLS with futures-rustls or, with the `native-tls`
+//! feature, async-native-tls (configured by the shared `spaces-socket-tls` builders),
 //! the HTTP upgrade with async-tungstenite. Errors become short descriptions
 //! that never contain the URL (its query carries the token).
 
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use async_net::TcpStream;
@@ -16,9 +15,7 @@ use async_tungstenite::tungstenite::protocol::WebSocketConfig;
 use futures_lite::io::{AsyncRead, AsyncWrite};
 use futures_rustls::TlsConnector;
 use futures_rustls::client::TlsStream;
-use futures_rustls::pki_types::pem::PemObject;
-use futures_rustls::pki_types::{CertificateDer, ServerName};
-use futures_rustls::rustls::{ClientConfig, RootCertStore, crypto};
+use futures_rustls::pki_types::ServerName;
 
 use crate::{TlsBackend, TlsError, TlsOptions};
 
@@ -92,11 +89,17 @@ enum Tls {
 impl Tls {
     fn new(options: &TlsOptions) -> Result<Self, TlsError> {
         match options.backend {
-            TlsBackend::Rustls => Ok(Self::Rustls(TlsConnector::from(Arc::new(client_config(
-                options,
-            )?)))),
+            // futures-rustls 0.26 is on rustls 0.23: the shared config is its type.
+            TlsBackend::Rustls => spaces_socket_tls::rustls_client_config(options)
+                .map(|config| Self::Rustls(TlsConnector::from(config))),
+            // async-native-tls 0.6 wraps only a builder and builds a connector per
+            // connection; the shared builder has built one already, so a refused
+            // configuration fails `start` with a typed error instead.
             #[cfg(feature = "native-tls")]
-            TlsBackend::NativeTls => native_connector(options).map(Self::Native),
+            TlsBackend::NativeTls => spaces_socket_tls::native_tls_builder(options)
+                .map(|builder| Self::Native(async_native_tls::TlsConnector::from(builder))),
+            // Another crate may turn on a backend this crate was built without.
+            other => Err(TlsError::BackendUnavailable(other)),
         }
     }
 
@@ -172,55 +175,6 @@ impl Connector {
     }
 }
 
-/// rustls with the aws-lc-rs provider given explicitly (a process-default provider may be
-/// missing or ambiguous, and rustls panics then), Mozilla's roots plus the user's.
-fn client_config(options: &TlsOptions) -> Result<ClientConfig, TlsError> {
-    let mut roots = RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    for cert in extra_roots(options)? {
-        roots
-            .add(cert)
-            .map_err(|e| TlsError::BadCertificate(e.to_string()))?;
-    }
-    let provider = Arc::new(crypto::aws_lc_rs::default_provider());
-    Ok(ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| TlsError::Provider(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
-}
-
-/// The certificates of [`TlsOptions::extra_roots_pem`], parsed the same way for both backends:
-/// none when it is unset, an error when it is set but holds no certificate.
-fn extra_roots(options: &TlsOptions) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let Some(pem) = &options.extra_roots_pem else {
-        return Ok(Vec::new());
-    };
-    let certs = CertificateDer::pem_slice_iter(pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| TlsError::Pem(e.to_string()))?;
-    if certs.is_empty() {
-        return Err(TlsError::NoCertificates);
-    }
-    Ok(certs)
-}
-
-/// The platform library with the system's roots plus the extra ones. The connector is built
-/// once here so that a configuration the library refuses fails [`start`](crate::start) with a
-/// typed error; async-native-tls then builds its own from the same builder per connection.
-#[cfg(feature = "native-tls")]
-fn native_connector(options: &TlsOptions) -> Result<async_native_tls::TlsConnector, TlsError> {
-    let mut builder = native_tls::TlsConnector::builder();
-    for der in extra_roots(options)? {
-        let cert = native_tls::Certificate::from_der(der.as_ref())
-            .map_err(|e| TlsError::BadCertificate(e.to_string()))?;
-        builder.add_root_certificate(cert);
-    }
-    builder
-        .build()
-        .map_err(|e| TlsError::NativeTls(e.to_string()))?;
-    Ok(async_native_tls::TlsConnector::from(builder))
-}
-
 /// A websocket error as text for logs and [`ConnectFailure`]s, without the URL.
 ///
 /// [`ConnectFailure`]: spaces_socket::client::ConnectFailure
@@ -239,30 +193,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn default_tls_options_build_a_config() {
-        assert!(client_config(&TlsOptions::default()).is_ok());
-    }
-
-    #[test]
-    fn unusable_extra_roots_are_typed_errors() {
-        let none = TlsOptions {
-            extra_roots_pem: Some(b"no pem here".to_vec()),
-            ..TlsOptions::default()
-        };
-        assert_eq!(client_config(&none).err(), Some(TlsError::NoCertificates));
-        let garbage = TlsOptions {
-            extra_roots_pem: Some(
-                b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".to_vec(),
-            ),
-            ..TlsOptions::default()
-        };
-        assert!(matches!(
-            client_config(&garbage),
-            Err(TlsError::BadCertificate(_) | TlsError::Pem(_))
-        ));
-    }
-
-    #[test]
     fn each_backend_gets_its_own_connector() {
         assert!(matches!(
             Tls::new(&TlsOptions::default()),
@@ -270,12 +200,9 @@ mod tests {
         ));
         #[cfg(feature = "native-tls")]
         {
-            let options = TlsOptions {
-                backend: TlsBackend::NativeTls,
-                extra_roots_pem: Some(
-                    include_bytes!("../../../tests/fixtures/tls-test-ca.pem").to_vec(),
-                ),
-            };
+            let options = TlsOptions::default()
+                .with_backend(TlsBackend::NativeTls)
+                .with_extra_root(&include_bytes!("../../../tests/fixtures/tls-test-ca.pem")[..]);
             assert!(matches!(Tls::new(&options), Ok(Tls::Native(_))));
         }
     }

@@ -90,7 +90,7 @@ fn serve_once() -> (u16, async_channel::Receiver<Result<String, String>>) {
 /// certificate must end the session rather than retry), its driver on a thread of its own.
 fn start(
     url: &str,
-    extra_roots_pem: Option<Vec<u8>>,
+    extra_roots_pem: Vec<Vec<u8>>,
 ) -> (spaces_socket_async_io::SpacesHandle, Events) {
     let mut config = SpacesConfig::new(url).expect("url");
     config.client.reconnection = false;
@@ -129,7 +129,7 @@ async fn events_until(
 #[test]
 fn native_tls_trusts_the_private_ca_given_in_extra_roots_pem() {
     let (port, server) = serve_once();
-    let (handle, mut events) = start(&format!("wss://localhost:{port}/chat"), Some(CA.to_vec()));
+    let (handle, mut events) = start(&format!("wss://localhost:{port}/chat"), vec![CA.to_vec()]);
     async_io::block_on(async {
         let seen = events_until(&mut events, |e| matches!(e, SpacesEvent::Connected)).await;
         assert!(
@@ -153,7 +153,7 @@ fn native_tls_trusts_the_private_ca_given_in_extra_roots_pem() {
 #[test]
 fn native_tls_without_the_private_ca_refuses_the_certificate() {
     let (port, _server) = serve_once();
-    let (handle, mut events) = start(&format!("wss://localhost:{port}/chat"), None);
+    let (handle, mut events) = start(&format!("wss://localhost:{port}/chat"), Vec::new());
     async_io::block_on(async {
         let seen = events_until(&mut events, |e| matches!(e, SpacesEvent::Closed)).await;
         let reason = seen
@@ -200,14 +200,12 @@ fn native_tls_refuses_an_unusable_extra_root_at_start() {
     ] {
         let mut tls = TlsOptions::default();
         tls.backend = TlsBackend::NativeTls;
-        tls.extra_roots_pem = Some(pem.to_vec());
+        tls.extra_roots_pem = vec![pem.to_vec()];
         let mut options = Options::default();
         options.tls = tls;
         let config = SpacesConfig::new("wss://localhost:9/chat").expect("url");
         match spaces_socket_async_io::start(config, Token::jwt(TOKEN), options) {
-            Err(StartError::Tls(
-                TlsError::NoCertificates | TlsError::Pem(_) | TlsError::BadCertificate(_),
-            )) => {}
+            Err(StartError::Tls(TlsError::BadRoot { index: 0, .. })) => {}
             Err(e) => panic!("{what}: unexpected error {e}"),
             Ok(_) => panic!("{what}: accepted"),
         }

@@ -24,7 +24,8 @@ use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Connector, HandshakeError, Message, WebSocket};
 
 use crate::stream::{MIN_WAIT, TimedStream};
-use crate::tls::{Tls, TlsError, TlsOptions};
+use crate::tls::Tls;
+use crate::{TlsError, TlsOptions};
 
 type Ws = WebSocket<MaybeTlsStream<TimedStream>>;
 

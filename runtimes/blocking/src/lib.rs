@@ -44,10 +44,14 @@
 //! # TLS
 //!
 //! `wss://` (and `https://`) URLs use rustls with the aws-lc-rs provider, configured
-//! explicitly (never the process default), trusting the Mozilla roots from `webpki-roots` plus
-//! any [`TlsOptions::extra_roots_pem`]. Certificates and host names are always verified. With
-//! the `native-tls` cargo feature, `TlsBackend::NativeTls` uses the platform library and its
-//! trust store instead.
+//! explicitly (never the process default), trusting the Mozilla roots from `webpki-roots`
+//! (unless [`TlsOptions::webpki_roots`] is off) plus any [`TlsOptions::extra_roots_pem`].
+//! Certificates and host names are always verified. With the `native-tls` cargo feature,
+//! `TlsBackend::NativeTls` uses the platform library and its trust store plus the extra roots
+//! instead.
+//!
+//! [`TlsOptions`], [`TlsBackend`] and [`TlsError`] come from `spaces-socket-tls` and are the
+//! same types the async runtimes re-export, so TLS settings carry over between runtimes.
 //!
 //! # Logging
 //!
@@ -66,4 +70,4 @@ mod tls;
 pub use client::{BuildError, Options, SpacesClient};
 /// The sans-IO core this crate drives, re-exported so one dependency is enough.
 pub use spaces_socket;
-pub use tls::{TlsBackend, TlsError, TlsOptions};
+pub use spaces_socket_tls::{TlsBackend, TlsError, TlsOptions};

@@ -117,12 +117,10 @@ fn transport_failure(events: &[SpacesEvent]) -> Option<&str> {
 fn a_private_root_given_in_extra_roots_pem_is_trusted() {
     let cert = self_signed(&["localhost", "127.0.0.1"]);
     let (port, server) = serve_once(&cert);
-    let tls = TlsOptions {
-        extra_roots_pem: vec![cert.pem.clone().into_bytes()],
-        // The private root alone must be enough.
-        webpki_roots: false,
-        ..TlsOptions::default()
-    };
+    // The private root alone must be enough.
+    let tls = TlsOptions::default()
+        .with_extra_root(cert.pem.clone())
+        .without_webpki_roots();
     let mut c = client(&format!("https://127.0.0.1:{port}/chat"), tls);
     let seen = events_until(&mut c, |e| matches!(e, SpacesEvent::Connected));
     assert!(
@@ -169,10 +167,7 @@ fn an_unknown_issuer_is_refused_with_a_typed_connect_failure() {
 fn a_trusted_certificate_for_another_name_is_refused() {
     let cert = self_signed(&["spaces.example.test"]);
     let (port, server) = serve_once(&cert);
-    let tls = TlsOptions {
-        extra_roots_pem: vec![cert.pem.clone().into_bytes()],
-        ..TlsOptions::default()
-    };
+    let tls = TlsOptions::default().with_extra_root(cert.pem.clone());
     let mut c = client(&format!("wss://127.0.0.1:{port}/chat"), tls);
     let seen = events_until(&mut c, |_| false);
     let reason = transport_failure(&seen)
@@ -189,12 +184,8 @@ fn a_trusted_certificate_for_another_name_is_refused() {
 
 #[test]
 fn a_malformed_extra_root_is_refused_when_building() {
-    let tls = TlsOptions {
-        extra_roots_pem: vec![
-            b"-----BEGIN CERTIFICATE-----\n%%%\n-----END CERTIFICATE-----\n".to_vec(),
-        ],
-        ..TlsOptions::default()
-    };
+    let tls = TlsOptions::default()
+        .with_extra_root(&b"-----BEGIN CERTIFICATE-----\n%%%\n-----END CERTIFICATE-----\n"[..]);
     let config = SpacesConfig::new("wss://127.0.0.1:9/chat").expect("url");
     let options = Options {
         tls,
@@ -223,11 +214,9 @@ mod native {
     fn native_tls_trusts_an_extra_root() {
         let cert = self_signed(&["localhost", "127.0.0.1"]);
         let (port, server) = serve_once(&cert);
-        let tls = TlsOptions {
-            extra_roots_pem: vec![cert.pem.clone().into_bytes()],
-            backend: TlsBackend::NativeTls,
-            ..TlsOptions::default()
-        };
+        let tls = TlsOptions::default()
+            .with_extra_root(cert.pem.clone())
+            .with_backend(TlsBackend::NativeTls);
         let mut c = client(&format!("wss://127.0.0.1:{port}/chat"), tls);
         let seen = events_until(&mut c, |e| matches!(e, SpacesEvent::Connected));
         assert!(
@@ -245,10 +234,7 @@ mod native {
     fn native_tls_refuses_an_unknown_issuer() {
         let cert = self_signed(&["localhost", "127.0.0.1"]);
         let (port, _server) = serve_once(&cert);
-        let tls = TlsOptions {
-            backend: TlsBackend::NativeTls,
-            ..TlsOptions::default()
-        };
+        let tls = TlsOptions::default().with_backend(TlsBackend::NativeTls);
         let mut c = client(&format!("wss://127.0.0.1:{port}/chat"), tls);
         let seen = events_until(&mut c, |_| false);
         let reason = transport_failure(&seen)

@@ -12,7 +12,8 @@
 //! private CA with [`TlsOptions::extra_roots_pem`]. The optional cargo feature **`native-tls`**
 //! (off by default; OpenSSL on Linux, needs libssl-dev and pkg-config) forwards to
 //! `spaces-socket-async-io/native-tls` and lets [`TlsOptions::backend`] select
-//! `TlsBackend::NativeTls`, the platform TLS library.
+//! `TlsBackend::NativeTls`, the platform TLS library. These TLS types come from
+//! `spaces-socket-tls`, the same ones the blocking runtime re-exports.
 //!
 //! # Example
 //!
