@@ -1,7 +1,7 @@
 //! BINARY_EVENT and BINARY_ACK headers wait for exactly their attachments.
 mod harness;
 
-use harness::Harness;
+use harness::{Harness, raw};
 use spaces_socket::client::{Event, ProtocolViolation, Transmit};
 
 fn connected() -> Harness {
@@ -44,15 +44,19 @@ fn a_binary_event_is_delivered_once_all_attachments_arrived() {
 #[test]
 fn a_binary_ack_resolves_the_emit() {
     let mut h = connected();
-    let id = h.client.emit_with_ack(h.now, "/chat", "q", "[]").unwrap();
+    let id = h
+        .client
+        .emit_with_ack(h.now, "/chat", "q", &raw("[]"))
+        .unwrap();
     h.take();
     h.feed(&format!(
-        r#"461-/chat,{id}["ok",{{"_placeholder":true,"num":0}}]"#
+        r#"461-/chat,{}["ok",{{"_placeholder":true,"num":0}}]"#,
+        id.get()
     ));
     h.feed_binary(&[4, 9, 8]);
     let (_, events) = h.take();
     assert!(
-        matches!(&events[..], [Event::AckReceived { id: 0, attachments, .. }] if attachments == &vec![vec![9u8, 8]])
+        matches!(&events[..], [Event::AckReceived { id: got, attachments, .. }] if *got == id && attachments == &vec![vec![9u8, 8]])
     );
 }
 
@@ -109,9 +113,9 @@ fn binary_emits_send_the_header_then_each_attachment_with_the_0x04_byte() {
     let args = format!(r#"["hello",{}]"#, spaces_socket::socket::placeholder(0));
     let id = h
         .client
-        .emit_binary(h.now, "/chat", "up", &args, vec![vec![0xde, 0xad]], true)
+        .emit_binary_with_ack(h.now, "/chat", "up", &raw(&args), vec![vec![0xde, 0xad]])
         .unwrap();
-    assert_eq!(id, Some(0));
+    assert_eq!(id.get(), 0);
     let (t, _) = h.take();
     assert_eq!(
         t,

@@ -2,20 +2,20 @@
 //! connects again.
 mod harness;
 
-use harness::Harness;
+use harness::{Harness, raw};
 use spaces_socket::client::{EmitError, Event};
 
 #[test]
 fn emits_before_connect_are_sent_after_the_namespace_connects_in_order() {
     let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
     h.connect();
-    h.client.emit(h.now, "/chat", "a", r#"[1]"#).unwrap();
+    h.client.emit(h.now, "/chat", "a", &raw(r#"[1]"#)).unwrap();
     let id = h
         .client
-        .emit_with_ack(h.now, "/chat", "b", r#"["x",{"y":2}]"#)
+        .emit_with_ack(h.now, "/chat", "b", &raw(r#"["x",{"y":2}]"#))
         .unwrap();
-    assert_eq!(id, 0);
-    h.client.emit(h.now, "/chat", "c", "[]").unwrap();
+    assert_eq!(id.get(), 0);
+    h.client.emit(h.now, "/chat", "c", &raw("[]")).unwrap();
     assert_eq!(h.client.buffered("/chat"), 3);
     h.open(25_000, 60_000);
     assert_eq!(
@@ -45,9 +45,7 @@ fn emits_made_while_disconnected_are_delivered_after_the_reconnect() {
     h.client.handle_closed(h.now, None);
     h.drain();
     for i in 0..5 {
-        h.client
-            .emit(h.now, "/chat", "m", &format!("[{i}]"))
-            .unwrap();
+        h.client.emit(h.now, "/chat", "m", &(i,)).unwrap();
     }
     assert!(
         h.take_texts().is_empty(),
@@ -66,9 +64,9 @@ fn emits_made_while_disconnected_are_delivered_after_the_reconnect() {
 fn a_full_buffer_is_an_error_not_a_drop() {
     let mut h = Harness::new("http://127.0.0.1:1/chat", |c| c.max_buffered = 2);
     h.connect();
-    h.client.emit(h.now, "/chat", "a", "[]").unwrap();
-    h.client.emit(h.now, "/chat", "b", "[]").unwrap();
-    let err = h.client.emit(h.now, "/chat", "c", "[]").unwrap_err();
+    h.client.emit(h.now, "/chat", "a", &raw("[]")).unwrap();
+    h.client.emit(h.now, "/chat", "b", &raw("[]")).unwrap();
+    let err = h.client.emit(h.now, "/chat", "c", &raw("[]")).unwrap_err();
     assert_eq!(
         err,
         EmitError::BufferFull {
@@ -83,19 +81,20 @@ fn a_full_buffer_is_an_error_not_a_drop() {
 fn bad_arguments_and_reserved_names_are_refused() {
     let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
     assert!(matches!(
-        h.client.emit(h.now, "/chat", "a", "{}"),
+        h.client.emit(h.now, "/chat", "a", &raw("{}")),
         Err(EmitError::BadArguments(_))
     ));
     assert!(matches!(
+        // Text is a JSON string, not an argument array.
         h.client.emit(h.now, "/chat", "a", "[1"),
         Err(EmitError::BadArguments(_))
     ));
     assert_eq!(
-        h.client.emit(h.now, "/chat", "connect", "[]"),
+        h.client.emit(h.now, "/chat", "connect", &raw("[]")),
         Err(EmitError::ReservedEventName("connect".into()))
     );
     assert_eq!(
-        h.client.emit(h.now, "/other", "a", "[]"),
+        h.client.emit(h.now, "/other", "a", &raw("[]")),
         Err(EmitError::UnknownNamespace("/other".into()))
     );
     assert_eq!(h.client.buffered("/chat"), 0);
@@ -105,7 +104,7 @@ fn bad_arguments_and_reserved_names_are_refused() {
 fn closing_reports_discarded_buffered_packets() {
     let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
     h.connect();
-    h.client.emit(h.now, "/chat", "a", "[]").unwrap();
+    h.client.emit(h.now, "/chat", "a", &raw("[]")).unwrap();
     h.client.close(h.now);
     h.drain();
     assert!(h.events.contains(&Event::BufferDiscarded {

@@ -9,12 +9,19 @@ mod output;
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
+use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::engine::{self, Handshake};
 use crate::rng::Rng;
-use crate::socket::{self, Args, PacketKind, Payload};
+use crate::socket::{self, PacketKind, Payload};
 
+/// Why an Engine.IO frame could not be decoded (in [`ProtocolViolation::Engine`]).
+pub use crate::engine::DecodeError as FrameError;
+/// Event arguments as received: raw JSON, parsed only when asked.
+pub use crate::socket::Args;
+/// Why a Socket.IO packet could not be decoded (in [`ProtocolViolation::Socket`]).
+pub use crate::socket::DecodeError as PacketError;
 use backoff::Backoff;
 pub use config::{Config, ConfigError, Endpoint, Query};
 pub use output::{ConnectFailure, DisconnectReason, Event, ProtocolViolation, Transmit, WsUrl};
@@ -51,6 +58,19 @@ pub enum EmitError {
     /// A placeholder in the arguments points past the attachments given.
     #[error("placeholders do not match the {0} attachments")]
     BadAttachments(usize),
+}
+
+/// Identifies one acknowledgement: an answer we await ([`Client::emit_with_ack`]) or one the
+/// server awaits from us ([`Event::Message::ack`], answered with [`Client::ack`]). Only the
+/// client makes them, so an id always names an ack that really was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AckId(u64);
+
+impl AckId {
+    /// The number on the wire (for logs and comparisons).
+    pub fn get(self) -> u64 {
+        self.0
+    }
 }
 
 /// Event names socket.io-client 2.0.4 keeps for itself.
@@ -347,14 +367,20 @@ impl Client {
         self.shut_down(now);
     }
 
-    /// Sends event `name` with `args` (a JSON array, e.g. `[{"a":1}]`) on `nsp`, or buffers it
-    /// while `nsp` is not connected. Drain next.
-    pub fn emit(
+    /// Sends event `name` with `args` on `nsp`, or buffers it while `nsp` is not connected.
+    /// `args` is anything that serializes to a JSON array: a tuple such as `(&payload,)`, a
+    /// `Vec`, `serde_json::json!([…])`, or a [`RawValue`] holding array text. It is encoded
+    /// once, straight into the frame. Drain next.
+    ///
+    /// # Errors
+    /// [`EmitError`]: unknown namespace, full buffer, reserved name, arguments that are not an
+    /// array. Nothing was sent or buffered then.
+    pub fn emit<A: Serialize + ?Sized>(
         &mut self,
         now: Instant,
         nsp: &str,
         name: &str,
-        args: &str,
+        args: &A,
     ) -> Result<(), EmitError> {
         self.emit_inner(now, nsp, name, args, Vec::new(), false)
             .map(|_| ())
@@ -363,43 +389,76 @@ impl Client {
     /// Like [`emit`](Self::emit), asking the server for an answer: expect
     /// [`Event::AckReceived`] with the returned id (or [`Event::AckTimedOut`] /
     /// [`Event::AckLost`]).
-    pub fn emit_with_ack(
+    ///
+    /// # Errors
+    /// As [`emit`](Self::emit), and [`EmitError::TooManyPendingAcks`].
+    pub fn emit_with_ack<A: Serialize + ?Sized>(
         &mut self,
         now: Instant,
         nsp: &str,
         name: &str,
-        args: &str,
-    ) -> Result<u64, EmitError> {
-        self.emit_inner(now, nsp, name, args, Vec::new(), true)
-            .map(|id| id.unwrap_or_default())
+        args: &A,
+    ) -> Result<AckId, EmitError> {
+        let id = self.emit_inner(now, nsp, name, args, Vec::new(), true)?;
+        Ok(AckId(id.unwrap_or_default()))
     }
 
     /// Sends a BINARY_EVENT: `args` holds `{"_placeholder":true,"num":N}` objects (see
-    /// [`socket::placeholder`]) for each of `attachments`. Returns the ack id if `want_ack`.
-    pub fn emit_binary(
+    /// [`socket::placeholder`]) for each of `attachments`.
+    ///
+    /// # Errors
+    /// As [`emit`](Self::emit), and [`EmitError::BadAttachments`].
+    pub fn emit_binary<A: Serialize + ?Sized>(
         &mut self,
         now: Instant,
         nsp: &str,
         name: &str,
-        args: &str,
+        args: &A,
         attachments: Vec<Vec<u8>>,
-        want_ack: bool,
-    ) -> Result<Option<u64>, EmitError> {
-        self.emit_inner(now, nsp, name, args, attachments, want_ack)
+    ) -> Result<(), EmitError> {
+        self.emit_inner(now, nsp, name, args, attachments, false)
+            .map(|_| ())
+    }
+
+    /// [`emit_binary`](Self::emit_binary) asking for an answer, like
+    /// [`emit_with_ack`](Self::emit_with_ack).
+    ///
+    /// # Errors
+    /// As [`emit_binary`](Self::emit_binary) and [`emit_with_ack`](Self::emit_with_ack).
+    pub fn emit_binary_with_ack<A: Serialize + ?Sized>(
+        &mut self,
+        now: Instant,
+        nsp: &str,
+        name: &str,
+        args: &A,
+        attachments: Vec<Vec<u8>>,
+    ) -> Result<AckId, EmitError> {
+        let id = self.emit_inner(now, nsp, name, args, attachments, true)?;
+        Ok(AckId(id.unwrap_or_default()))
     }
 
     /// Answers the server's ack request `id` (from [`Event::Message::ack`]) with `args`
-    /// (a JSON array). Each request can be answered once, on the session it arrived on.
-    pub fn ack(&mut self, nsp: &str, id: u64, args: &str) -> Result<(), EmitError> {
-        let elements = parse_args(args)?;
+    /// (anything that serializes to a JSON array, as for [`emit`](Self::emit)). Each request
+    /// can be answered once, on the session it arrived on. Drain next.
+    ///
+    /// # Errors
+    /// [`EmitError::UnknownNamespace`], [`EmitError::UnknownAck`] (answered already, or from a
+    /// connection that has ended), [`EmitError::BadArguments`].
+    pub fn ack<A: Serialize + ?Sized>(
+        &mut self,
+        _now: Instant,
+        nsp: &str,
+        id: AckId,
+        args: &A,
+    ) -> Result<(), EmitError> {
         let i = self
             .nsp_index(nsp)
             .ok_or_else(|| EmitError::UnknownNamespace(nsp.to_owned()))?;
-        if !self.namespaces[i].owed_acks.remove(&id) {
-            return Err(EmitError::UnknownAck(id));
+        if !self.namespaces[i].owed_acks.contains(&id.0) {
+            return Err(EmitError::UnknownAck(id.0));
         }
-        let data = join_array(None, &elements);
-        let frame = encode_frame(PacketKind::Ack, nsp, Some(id), 0, Some(&data));
+        let frame = encode_args_frame(PacketKind::Ack, nsp, Some(id.0), 0, None, args)?;
+        self.namespaces[i].owed_acks.remove(&id.0);
         self.transmits.push_back(Transmit::Text(frame));
         Ok(())
     }
@@ -557,8 +616,10 @@ impl Client {
         self.engine = Engine::Opening { deadline };
         self.reassembly = None;
         self.root_connected = false;
-        self.transmits
-            .push_back(Transmit::Open(WsUrl::new(self.config.handshake_url())));
+        self.transmits.push_back(Transmit::Open(WsUrl::new(
+            self.config.handshake_url(),
+            self.config.endpoint.clone(),
+        )));
     }
 
     fn open_failed(&mut self, now: Instant, failure: ConnectFailure) {
@@ -842,7 +903,7 @@ impl Client {
                 name,
                 args,
                 attachments,
-                ack: id,
+                ack: id.map(AckId),
             };
             if n.state == NspState::Connected {
                 self.events.push_back(event);
@@ -857,7 +918,7 @@ impl Client {
         if n.pending_acks.remove(&id).is_some() {
             self.events.push_back(Event::AckReceived {
                 nsp,
-                id,
+                id: AckId(id),
                 args,
                 attachments,
             });
@@ -1007,7 +1068,7 @@ impl Client {
             n.pending_acks.remove(&id);
             self.events.push_back(Event::AckLost {
                 nsp: n.name.clone(),
-                id,
+                id: AckId(id),
             });
         }
     }
@@ -1026,7 +1087,7 @@ impl Client {
                 // then reported as an unknown ack, which is the honest outcome.
                 self.events.push_back(Event::AckTimedOut {
                     nsp: n.name.clone(),
-                    id,
+                    id: AckId(id),
                 });
             }
         }
@@ -1037,22 +1098,17 @@ impl Client {
         self.transmits.push_back(Transmit::Text(frame));
     }
 
-    fn emit_inner(
+    fn emit_inner<A: Serialize + ?Sized>(
         &mut self,
         now: Instant,
         nsp: &str,
         name: &str,
-        args: &str,
+        args: &A,
         attachments: Vec<Vec<u8>>,
         want_ack: bool,
     ) -> Result<Option<u64>, EmitError> {
         if RESERVED_EVENTS.contains(&name) {
             return Err(EmitError::ReservedEventName(name.to_owned()));
-        }
-        let elements = parse_args(args)?;
-        if !attachments.is_empty() {
-            socket::check_placeholders(&elements, attachments.len())
-                .map_err(|_| EmitError::BadAttachments(attachments.len()))?;
         }
         let ack_timeout = self.config.ack_timeout;
         let max_buffered = self.config.max_buffered;
@@ -1071,8 +1127,19 @@ impl Client {
         if want_ack && n.pending_acks.len() >= max_acks {
             return Err(EmitError::TooManyPendingAcks(nsp.to_owned()));
         }
-        let id = want_ack.then(|| {
-            let id = n.next_ack_id;
+        let id = want_ack.then_some(n.next_ack_id);
+        let kind = if attachments.is_empty() {
+            PacketKind::Event
+        } else {
+            PacketKind::BinaryEvent
+        };
+        let frame = encode_args_frame(kind, nsp, id, attachments.len(), Some(name), args)?;
+        if !attachments.is_empty() {
+            // Only binary emits look inside the arguments again: their placeholders must
+            // match the attachments, and the user wrote them.
+            check_frame_placeholders(&frame, attachments.len())?;
+        }
+        if let Some(id) = id {
             n.next_ack_id = n.next_ack_id.wrapping_add(1);
             n.pending_acks.insert(
                 id,
@@ -1081,16 +1148,7 @@ impl Client {
                     sent: connected,
                 },
             );
-            id
-        });
-        let name_json = serde_json::to_string(name).unwrap_or_else(|_| "\"\"".to_owned());
-        let data = join_array(Some(&name_json), &elements);
-        let kind = if attachments.is_empty() {
-            PacketKind::Event
-        } else {
-            PacketKind::BinaryEvent
-        };
-        let frame = encode_frame(kind, nsp, id, attachments.len(), Some(&data));
+        }
         if connected {
             self.transmits.push_back(Transmit::Text(frame));
             self.transmits.extend(
@@ -1117,30 +1175,58 @@ fn min_opt(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
     }
 }
 
-fn parse_args(args: &str) -> Result<Vec<&RawValue>, EmitError> {
-    serde_json::from_str::<Vec<&RawValue>>(args).map_err(|e| EmitError::BadArguments(e.to_string()))
+/// An Engine.IO message frame carrying an EVENT or ACK: the header, then `args` serialized
+/// straight into the frame with the event name (if any) spliced in as the first element.
+fn encode_args_frame<A: Serialize + ?Sized>(
+    kind: PacketKind,
+    nsp: &str,
+    id: Option<u64>,
+    attachments: usize,
+    name: Option<&str>,
+    args: &A,
+) -> Result<String, EmitError> {
+    let mut out = String::with_capacity(128);
+    out.push('4');
+    socket::encode_into(&mut out, kind, nsp, None, id, attachments, None);
+    let mut bytes = out.into_bytes();
+    let head = bytes.len();
+    if let Some(name) = name {
+        bytes.push(b'[');
+        serde_json::to_writer(&mut bytes, name).map_err(bad_args)?;
+    }
+    let start = bytes.len();
+    serde_json::to_writer(&mut bytes, args).map_err(bad_args)?;
+    if bytes.get(start) != Some(&b'[') {
+        return Err(EmitError::BadArguments(
+            "the arguments must serialize to a JSON array".to_owned(),
+        ));
+    }
+    if name.is_some() {
+        if bytes.len() - start == 2 {
+            // `[]`: the name alone.
+            bytes.truncate(start);
+            bytes.push(b']');
+        } else {
+            bytes[start] = b',';
+        }
+    }
+    debug_assert!(bytes.len() > head);
+    // serde_json writes UTF-8 only, and the header is ASCII.
+    String::from_utf8(bytes).map_err(|e| bad_args(e.to_string()))
 }
 
-/// `[first,e1,e2]` from already-valid JSON pieces.
-fn join_array(first: Option<&str>, elements: &[&RawValue]) -> String {
-    let len =
-        first.map_or(0, str::len) + elements.iter().map(|e| e.get().len() + 1).sum::<usize>() + 2;
-    let mut out = String::with_capacity(len);
-    out.push('[');
-    let mut sep = false;
-    if let Some(f) = first {
-        out.push_str(f);
-        sep = true;
-    }
-    for e in elements {
-        if sep {
-            out.push(',');
-        }
-        out.push_str(e.get());
-        sep = true;
-    }
-    out.push(']');
-    out
+fn bad_args(e: impl ToString) -> EmitError {
+    EmitError::BadArguments(e.to_string())
+}
+
+/// Checks the placeholders of a binary frame we just encoded against its attachments.
+fn check_frame_placeholders(frame: &str, attachments: usize) -> Result<(), EmitError> {
+    let packet = frame
+        .get(1..)
+        .and_then(|p| socket::decode(p).ok())
+        .ok_or(EmitError::BadAttachments(attachments))?;
+    socket::check_placeholders(packet.elements(), attachments)
+        .map_err(|_| EmitError::BadAttachments(attachments))
 }
 
 /// An Engine.IO message frame (`4` + Socket.IO packet).

@@ -3,28 +3,37 @@
 use core::fmt;
 use std::time::Duration;
 
+use crate::client::{AckId, Endpoint};
 use crate::socket::Args;
 
 /// A websocket URL that may carry credentials in its query: `Debug` shows only the part
 /// before `?` and the query keys.
 #[derive(Clone, PartialEq, Eq)]
-pub struct WsUrl(String);
+pub struct WsUrl {
+    url: String,
+    endpoint: Endpoint,
+}
 
 impl WsUrl {
-    pub(crate) fn new(url: String) -> Self {
-        Self(url)
+    pub(crate) fn new(url: String, endpoint: Endpoint) -> Self {
+        Self { url, endpoint }
     }
 
     /// The full URL, credentials included: pass it to the websocket library, never to a log.
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.url
+    }
+
+    /// Where to dial: host, port and whether TLS is needed, already parsed.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
     }
 }
 
 impl fmt::Debug for WsUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0.split_once('?') {
-            None => write!(f, "{:?}", self.0),
+        match self.url.split_once('?') {
+            None => write!(f, "{:?}", self.url),
             Some((base, query)) => {
                 write!(f, "\"{base}?")?;
                 for (i, pair) in query.split('&').enumerate() {
@@ -205,14 +214,14 @@ pub enum Event {
         attachments: Vec<Vec<u8>>,
         /// Set when the server wants an answer: call
         /// [`Client::ack`](crate::client::Client::ack) with it.
-        ack: Option<u64>,
+        ack: Option<AckId>,
     },
     /// The server answered one of our emits.
     AckReceived {
         /// The namespace.
         nsp: String,
         /// The id [`Client::emit_with_ack`](crate::client::Client::emit_with_ack) returned.
-        id: u64,
+        id: AckId,
         /// The answer's arguments.
         args: Args,
         /// Binary attachments of the answer.
@@ -223,7 +232,7 @@ pub enum Event {
         /// The namespace.
         nsp: String,
         /// The ack id.
-        id: u64,
+        id: AckId,
     },
     /// The emit was sent but its connection ended first, so its answer can never come
     /// (socket.io-client 2.0.4 would wait forever).
@@ -231,7 +240,7 @@ pub enum Event {
         /// The namespace.
         nsp: String,
         /// The ack id.
-        id: u64,
+        id: AckId,
     },
     /// A namespace is disconnected.
     Disconnected {

@@ -141,3 +141,8 @@ impl Harness {
         self.events.iter().filter(|e| f(e)).collect()
     }
 }
+
+/// JSON argument text as [`Client::emit`] takes it: anything serializing to an array.
+pub fn raw(json: &str) -> Box<serde_json::value::RawValue> {
+    serde_json::value::RawValue::from_string(json.to_owned()).expect("valid JSON in the test")
+}
