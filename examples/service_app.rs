@@ -11,7 +11,6 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use spaces_socket::client::Event;
 use spaces_socket::spaces::{
     DEFAULT_SERVICE_TOKEN_TTL, PRODUCTION_URL, SendFailure, SendMessage, ServiceKey,
     ServiceKeyProvider, SpacesConfig, SpacesEvent,
@@ -92,7 +91,7 @@ fn run(key_path: &str, space: &str, text: &str, url: &str) -> Result<String, Str
             Some(SpacesEvent::AuthFailed(f)) => {
                 break Err(format!("authentication failed: {}", f.message));
             }
-            Some(SpacesEvent::Connection(Event::ConnectFailed { failure })) => {
+            Some(SpacesEvent::ConnectFailed { failure }) => {
                 last_failure = format!("connect failed: {failure:?}");
             }
             Some(SpacesEvent::Closed) => break Err(format!("connection closed ({last_failure})")),

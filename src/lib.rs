@@ -31,10 +31,24 @@
 
 pub mod client;
 pub mod emulator;
+// The wire codecs: public only with the `wire` feature, for the emulator crate and the fuzzers.
+#[cfg(feature = "wire")]
 pub mod engine;
+#[cfg(not(feature = "wire"))]
+#[allow(unreachable_pub, dead_code)]
+mod engine;
 pub mod redact;
 mod rng;
+#[cfg(feature = "wire")]
 pub mod socket;
+#[cfg(not(feature = "wire"))]
+#[allow(unreachable_pub, dead_code)]
+mod socket;
 pub mod spaces;
 
+pub use client::Transmit;
 pub use redact::Secret;
+pub use spaces::{
+    SendError, SendFailure, SendId, SendMessage, Spaces, SpacesConfig, SpacesEvent, Step, Token,
+    TokenProvider,
+};

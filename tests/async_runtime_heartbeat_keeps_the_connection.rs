@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use async_support::{subscribe, test_config, within};
 use futures_lite::StreamExt;
-use spaces_socket::client::Event;
 use spaces_socket::spaces::{SpacesEvent, Token};
 
 #[test]
@@ -25,7 +24,7 @@ fn pings_go_out_on_time_and_the_connection_stays_up() {
         let watching = async {
             while let Some(event) = events.next().await {
                 match event {
-                    SpacesEvent::Connection(Event::Pong { .. }) => pongs += 1,
+                    SpacesEvent::Pong { .. } => pongs += 1,
                     SpacesEvent::Disconnected { .. } | SpacesEvent::Closed => {
                         trouble.push(format!("{event:?}"));
                     }

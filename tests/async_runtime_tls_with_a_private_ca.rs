@@ -17,7 +17,7 @@ use futures_rustls::TlsAcceptor;
 use futures_rustls::pki_types::pem::PemObject;
 use futures_rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use futures_rustls::rustls::{ServerConfig, crypto};
-use spaces_socket::client::{ConnectFailure, Event};
+use spaces_socket::client::ConnectFailure;
 use spaces_socket::spaces::{SendMessage, SpacesEvent, Token};
 use spaces_socket_smol::Options;
 
@@ -105,12 +105,12 @@ fn without_the_private_ca_the_certificate_is_refused() {
         spaces_socket_smol::connect(test_config(&url), Token::jwt("alice")).expect("valid config");
     smol::block_on(async {
         let failed = expect_event(&mut events, "ConnectFailed for an unknown issuer", |e| {
-            matches!(e, SpacesEvent::Connection(Event::ConnectFailed { .. }))
+            matches!(e, SpacesEvent::ConnectFailed { .. })
         })
         .await;
-        let SpacesEvent::Connection(Event::ConnectFailed {
+        let SpacesEvent::ConnectFailed {
             failure: ConnectFailure::Transport(reason),
-        }) = failed
+        } = failed
         else {
             panic!("expected a transport failure, got {failed:?}");
         };

@@ -37,7 +37,7 @@ fn an_expired_jwt_is_an_authentication_failure_that_closes_the_session() {
     assert_eq!(auth.code.as_deref(), Some("invalid_token"));
     assert!(e.iter().any(|e| matches!(e, SpacesEvent::SendFailed { id: i, failure: SendFailure::Closed, .. } if *i == id)));
     assert!(matches!(e.last(), Some(SpacesEvent::Closed)));
-    assert!(h.spaces.client().is_closed());
+    assert!(h.spaces.is_closed());
 }
 
 #[test]

@@ -40,10 +40,10 @@ fn a_token_error_fails_the_attempt_and_retries_later() {
     let err = spaces_socket::spaces::AuthError::Provider("key file unreadable".into());
     h.spaces.handle_token_error(h.now, &err);
     let e = h.take_events();
-    assert!(e.iter().any(|e| matches!(
-        e,
-        SpacesEvent::Connection(spaces_socket::client::Event::ConnectFailed { .. })
-    )));
+    assert!(
+        e.iter()
+            .any(|e| matches!(e, SpacesEvent::ConnectFailed { .. }))
+    );
     h.advance(2_000);
     assert!(
         h.events

@@ -1,7 +1,6 @@
 //! Printing events: one JSON line each with `--json`, readable lines otherwise.
 
 use serde_json::{Value, json};
-use spaces_socket::client::Event;
 use spaces_socket::spaces::{Incoming, MessageSent, SpacesEvent};
 
 pub(crate) struct Printer {
@@ -37,10 +36,10 @@ impl Printer {
                     .unwrap_or_else(|| "someone".to_owned());
                 eprintln!("chat: {who}: {}", p.category);
             }
-            SpacesEvent::Connection(Event::ConnectFailed { failure }) => {
+            SpacesEvent::ConnectFailed { failure } => {
                 eprintln!("chat: connection attempt failed: {failure:?}")
             }
-            SpacesEvent::Connection(Event::ReconnectScheduled { attempt, delay }) => {
+            SpacesEvent::Reconnecting { attempt, delay } => {
                 eprintln!(
                     "chat: reconnect attempt {attempt} in {} ms",
                     delay.as_millis()

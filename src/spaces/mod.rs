@@ -84,5 +84,5 @@ pub use events::{
 };
 pub use session::{
     AuthFailure, CHAT_NAMESPACE, MAX_PAYLOAD_BYTES, PRODUCTION_URL, STAGING_URL, SendError,
-    SendFailure, SendId, Spaces, SpacesConfig, SpacesEvent,
+    SendFailure, SendId, Spaces, SpacesConfig, SpacesEvent, Step,
 };

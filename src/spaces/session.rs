@@ -4,14 +4,18 @@
 //! limits enforced before anything reaches the wire.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::Serialize;
+use serde_json::value::RawValue;
 
 use crate::client::{
-    Client, Config, ConfigError, DisconnectReason, EmitError, Event, Query, Transmit,
+    Client, Config, ConfigError, ConnectFailure, DisconnectReason, EmitError, Event,
+    ProtocolViolation, Query, Transmit,
 };
 use crate::redact::Secret;
 
-use super::auth::{AuthError, Token};
+use super::auth::{AuthError, Token, TokenProvider};
 use super::events::{self, Channel, Incoming, MessageSent, SendMessage, SendPresenceEvent};
 
 /// The Spaces socket namespace.
@@ -23,9 +27,17 @@ pub const STAGING_URL: &str = "wss://loganstagingapis-socket.esna.com/chat";
 /// Largest event payload Spaces accepts (16 KB of JSON, from the limits guide).
 pub const MAX_PAYLOAD_BYTES: usize = 16 * 1024;
 
-/// Identifies one [`Spaces::send_message`] call in later events.
+/// Identifies one [`Spaces::send_message`] call in later events. Only the session makes
+/// them, so an id always names a message it accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct SendId(pub u64);
+pub struct SendId(u64);
+
+impl SendId {
+    /// The number (increasing from 0 in send order; for logs and ordering).
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
 
 /// Options of a [`Spaces`] session.
 #[derive(Debug, Clone)]
@@ -202,15 +214,50 @@ pub enum SpacesEvent {
         /// The event name.
         name: String,
         /// Every argument, as received.
-        args: crate::socket::Args,
+        args: crate::client::Args,
         /// True when the name is a known Spaces event but the payload did not match.
         malformed: bool,
     },
-    /// A connection-level event passed through (reconnection progress, ping/pong, protocol
-    /// violations, connect failures).
-    Connection(Event),
+    /// An attempt to connect failed (refused, timed out, no token); the next attempt is
+    /// scheduled next, unless attempts are exhausted.
+    ConnectFailed {
+        /// Why.
+        failure: ConnectFailure,
+    },
+    /// The next connection attempt starts after `delay` (backoff with jitter).
+    Reconnecting {
+        /// The attempt number, from 1.
+        attempt: u32,
+        /// How long until it starts.
+        delay: Duration,
+    },
+    /// The server answered a heartbeat ping: the connection is alive.
+    Pong {
+        /// Time since the ping.
+        latency: Duration,
+    },
+    /// The server broke the protocol; the offending packet was skipped (or the connection
+    /// dropped and is re-established).
+    ProtocolViolation(ProtocolViolation),
+    /// Reconnection attempts are exhausted
+    /// ([`Config::reconnection_attempts`](crate::client::Config::reconnection_attempts));
+    /// [`SpacesEvent::Closed`] follows.
+    ReconnectFailed,
     /// The session is closed for good until [`Spaces::connect`].
     Closed,
+}
+
+/// What a runtime does next, from [`Spaces::poll_step`]: the drain contract, one step at a
+/// time.
+#[derive(Debug)]
+pub enum Step {
+    /// Carry this out on the websocket now, then call [`Spaces::poll_step`] again.
+    Transmit(Transmit),
+    /// Hand this to the user, then call [`Spaces::poll_step`] again.
+    Event(SpacesEvent),
+    /// Nothing is left: wait for the next websocket message, command, or this deadline
+    /// (`None`: no timer runs), then feed it in with a `handle_*` call or a command.
+    Wait(Option<Instant>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,8 +279,9 @@ struct Wanted {
 struct Outgoing {
     id: SendId,
     space: String,
-    /// Serialized SEND_MESSAGE argument, loopbackMetadata included.
-    payload: String,
+    /// The SEND_MESSAGE argument, loopbackMetadata included, serialized once at acceptance
+    /// (its size is checked then) and copied into every frame that carries it.
+    payload: Box<RawValue>,
     /// The caller's own loopbackMetadata, restored in the confirmation.
     user_loopback: Option<String>,
     /// When it was last put on the wire (for [`SpacesConfig::confirm_timeout`]).
@@ -265,7 +313,12 @@ pub struct Spaces {
     next_id: u64,
     accepted: VecDeque<Instant>,
     chat_connected: bool,
+    /// Events the session makes itself (confirmations it derives, failures), and those that
+    /// must wait behind them. Events decoded from frames wait in the client's queue only and
+    /// are translated as [`Spaces::poll_event`] takes them.
     events: VecDeque<SpacesEvent>,
+    /// The time of the latest input: what the client's queued events are processed at.
+    now: Option<Instant>,
 }
 
 const LOOPBACK_PREFIX: &str = "spaces-socket:";
@@ -297,12 +350,19 @@ impl Spaces {
             accepted: VecDeque::new(),
             chat_connected: false,
             events: VecDeque::new(),
+            now: None,
         })
     }
 
-    /// The underlying client (read-only).
-    pub fn client(&self) -> &Client {
-        &self.client
+    /// True when the session is neither connected, connecting nor waiting to reconnect:
+    /// before [`connect`](Self::connect) and after [`SpacesEvent::Closed`].
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    /// True while the Engine.IO session is open (`/chat` may still be joining).
+    pub fn is_open(&self) -> bool {
+        self.client.is_open()
     }
 
     /// True while `/chat` is connected.
@@ -324,28 +384,29 @@ impl Spaces {
 
     /// Starts connecting; expect [`SpacesEvent::TokenNeeded`]. Drain next.
     pub fn connect(&mut self, now: Instant) {
+        self.begin(now);
         self.client.connect(now);
-        self.pump(now);
     }
 
     /// Supplies the token for the connection being opened.
     pub fn handle_token(&mut self, now: Instant, token: &Token) {
+        self.begin(now);
         let query = Query::new()
             .with("tokenType", token.token_type().as_str())
             .with("token", token.expose());
         self.client.set_query(now, query);
-        self.pump(now);
     }
 
     /// Reports that no token could be had; the attempt fails and reconnection goes on.
     pub fn handle_token_error(&mut self, now: Instant, error: &AuthError) {
+        self.begin(now);
         self.client.query_failed(now, error.to_string());
-        self.pump(now);
     }
 
     /// Wants `space` subscribed, now and after every reconnect. `password` is the space PIN,
     /// if it has one. Expect [`SpacesEvent::Subscribed`] or [`SpacesEvent::SubscribeFailed`].
     pub fn subscribe(&mut self, now: Instant, space: &str, password: Option<&str>) {
+        self.begin(now);
         let w = self.wanted.entry(space.to_owned()).or_insert(Wanted {
             password: None,
             state: SubState::Pending,
@@ -354,26 +415,23 @@ impl Spaces {
         if self.chat_connected && w.state == SubState::Pending {
             self.request_subscription(now, space);
         }
-        self.pump(now);
     }
 
     /// Stops wanting `space`: sends UNSUBSCRIBE_CHANNEL if connected; messages still held for
     /// it fail with [`SendFailure::Unsubscribed`], and so do those awaiting their echo if the
     /// connection drops before it arrives (they are not sent again).
     pub fn unsubscribe(&mut self, now: Instant, space: &str) {
+        self.begin(now);
         if self.wanted.remove(space).is_none() {
             return;
         }
         if self.chat_connected {
-            let payload = serialize_arg(&events::UnsubscribeChannel {
+            let payload = events::UnsubscribeChannel {
                 channel: Channel::topic(space),
-            });
-            if let Ok(payload) = payload {
-                self.emit(now, events::UNSUBSCRIBE_CHANNEL, &payload);
-            }
+            };
+            self.emit(now, events::UNSUBSCRIBE_CHANNEL, &payload);
         }
         self.fail_held(|o| o.space == space, SendFailure::Unsubscribed);
-        self.pump(now);
     }
 
     /// Sends a message (chat, post or task) to its `topic_id`, now if the space is subscribed,
@@ -387,6 +445,7 @@ impl Spaces {
         now: Instant,
         mut message: SendMessage,
     ) -> Result<SendId, SendError> {
+        self.begin(now);
         let space = message.topic_id.clone();
         if space.is_empty() {
             return Err(SendError::MissingTopic);
@@ -419,7 +478,6 @@ impl Spaces {
         } else {
             self.held.push_back(out);
         }
-        self.pump(now);
         Ok(id)
     }
 
@@ -430,58 +488,60 @@ impl Spaces {
         now: Instant,
         presence: &SendPresenceEvent,
     ) -> Result<(), SendError> {
+        self.begin(now);
         let space = presence.topic_id.clone();
         if !self.chat_connected || !self.is_subscribed(&space) {
             return Err(SendError::NotConnected(space));
         }
         let payload = serialize_arg(presence)?;
         self.check_size(&payload)?;
-        self.emit(now, events::SEND_PRESENCE_EVENT, &payload);
-        self.pump(now);
+        self.emit(now, events::SEND_PRESENCE_EVENT, &*payload);
         Ok(())
     }
 
     /// Closes the session: unconfirmed messages fail with [`SendFailure::Closed`].
     pub fn close(&mut self, now: Instant) {
+        self.begin(now);
         self.client.close(now);
-        self.pump(now);
     }
 
     /// See [`Client::handle_open`].
     pub fn handle_open(&mut self, now: Instant) {
+        self.begin(now);
         self.client.handle_open(now);
-        self.pump(now);
     }
 
     /// See [`Client::handle_open_failed`].
     pub fn handle_open_failed(&mut self, now: Instant, reason: impl Into<String>) {
+        self.begin(now);
         self.client.handle_open_failed(now, reason);
-        self.pump(now);
     }
 
     /// See [`Client::handle_closed`].
     pub fn handle_closed(&mut self, now: Instant, error: Option<String>) {
+        self.begin(now);
         self.client.handle_closed(now, error);
-        self.pump(now);
     }
 
     /// See [`Client::handle_text`].
     pub fn handle_text(&mut self, now: Instant, text: &str) {
+        self.begin(now);
         self.client.handle_text(now, text);
-        self.pump(now);
     }
 
     /// See [`Client::handle_binary`].
     pub fn handle_binary(&mut self, now: Instant, data: &[u8]) {
+        self.begin(now);
         self.client.handle_binary(now, data);
-        self.pump(now);
     }
 
     /// See [`Client::handle_timeout`].
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.client.handle_timeout(now);
+        self.begin(now);
+        // Overdue echoes first: they fail as unconfirmed before any disconnection this tick
+        // causes would put them back in line.
         self.expire_unconfirmed(now);
-        self.pump(now);
+        self.client.handle_timeout(now);
     }
 
     /// The next websocket action; see [`Client::poll_transmit`].
@@ -490,10 +550,51 @@ impl Spaces {
         self.client.poll_transmit()
     }
 
-    /// The next event; `None` when there is nothing left.
+    /// The next event; `None` when there is nothing left. Events decoded from frames are
+    /// translated here, one at a time, so taking an event can queue transmits (a
+    /// subscription replayed after a reconnect, held messages once a space is subscribed):
+    /// drain [`poll_transmit`](Self::poll_transmit) again after events came out.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<SpacesEvent> {
-        self.events.pop_front()
+        loop {
+            if let Some(event) = self.events.pop_front() {
+                return Some(event);
+            }
+            let now = self.now?;
+            let event = self.client.poll_event()?;
+            if let Some(event) = self.on_client_event(now, event) {
+                return Some(event);
+            }
+        }
+    }
+
+    /// The drain contract in one call, for runtimes: the next transmit, else the next event,
+    /// else the deadline to wait for. Token requests never come out: they are answered from
+    /// `tokens` with the wall-clock time `wall` (a JWT's `exp` needs it), and what that
+    /// produces comes out of the following calls. Call it after every input until it returns
+    /// [`Step::Wait`].
+    pub fn poll_step(
+        &mut self,
+        now: Instant,
+        wall: SystemTime,
+        tokens: &mut dyn TokenProvider,
+    ) -> Step {
+        loop {
+            if let Some(transmit) = self.poll_transmit() {
+                return Step::Transmit(transmit);
+            }
+            match self.poll_event() {
+                Some(SpacesEvent::TokenNeeded { attempt }) => match tokens.token(wall) {
+                    Ok(token) => self.handle_token(now, &token),
+                    Err(e) => {
+                        log::warn!("spaces: no token for connection attempt {attempt}: {e}");
+                        self.handle_token_error(now, &e);
+                    }
+                },
+                Some(event) => return Step::Event(event),
+                None => return Step::Wait(self.poll_timeout()),
+            }
+        }
     }
 
     /// The next deadline; see [`Client::poll_timeout`].
@@ -514,10 +615,11 @@ impl Spaces {
 
     // ----- internals -------------------------------------------------------------------------
 
-    fn check_size(&self, payload: &str) -> Result<(), SendError> {
-        if payload.len() > self.max_payload {
+    fn check_size(&self, payload: &RawValue) -> Result<(), SendError> {
+        let size = payload.get().len();
+        if size > self.max_payload {
             return Err(SendError::TooLarge {
-                size: payload.len(),
+                size,
                 limit: self.max_payload,
             });
         }
@@ -540,9 +642,9 @@ impl Spaces {
         Ok(())
     }
 
-    fn emit(&mut self, now: Instant, name: &str, payload: &str) {
-        let args = format!("[{payload}]");
-        if let Err(e) = self.client.emit(now, CHAT_NAMESPACE, name, &args) {
+    /// Emits `name` with `payload` as its one argument, serialized straight into the frame.
+    fn emit<P: Serialize + ?Sized>(&mut self, now: Instant, name: &str, payload: &P) {
+        if let Err(e) = self.client.emit(now, CHAT_NAMESPACE, name, &(payload,)) {
             // Only reachable if the client's buffer is full while we believe we are connected.
             log::warn!("spaces: {name} not emitted: {e}");
         }
@@ -555,14 +657,16 @@ impl Spaces {
         w.state = SubState::Requested;
         let mut channel = Channel::topic(space);
         channel.password = w.password.clone();
-        if let Ok(payload) = serialize_arg(&events::SubscribeChannel { channel }) {
-            self.emit(now, events::SUBSCRIBE_CHANNEL, &payload);
-        }
+        self.emit(
+            now,
+            events::SUBSCRIBE_CHANNEL,
+            &events::SubscribeChannel { channel },
+        );
     }
 
     fn transmit_message(&mut self, now: Instant, mut out: Outgoing) {
         out.sent_at = Some(now);
-        let args = format!("[{}]", out.payload);
+        let args = (&*out.payload,);
         match self
             .client
             .emit(now, CHAT_NAMESPACE, events::SEND_MESSAGE, &args)
@@ -658,25 +762,42 @@ impl Spaces {
         }
     }
 
-    /// Translates the client's events into Spaces behaviour and events.
-    fn pump(&mut self, now: Instant) {
-        while let Some(event) = self.client.poll_event() {
-            self.on_client_event(now, event);
+    /// Starts an input at `now`. Client events a caller left undrained are processed first
+    /// (at the time of their own input), so every input sees the session as it is.
+    fn begin(&mut self, now: Instant) {
+        if let Some(then) = self.now {
+            while let Some(event) = self.client.poll_event() {
+                if let Some(event) = self.on_client_event(then, event) {
+                    self.events.push_back(event);
+                }
+            }
+        }
+        self.now = Some(now);
+    }
+
+    /// `event` goes out after whatever its processing queued before it (failed sends): it is
+    /// returned directly when nothing was, else queued behind them.
+    fn after_queued(&mut self, event: SpacesEvent) -> Option<SpacesEvent> {
+        if self.events.is_empty() {
+            Some(event)
+        } else {
+            self.events.push_back(event);
+            None
         }
     }
 
-    fn on_client_event(&mut self, now: Instant, event: Event) {
+    /// What one client event means for the session, and the event it becomes (if any; some
+    /// are queued behind events their processing produced).
+    fn on_client_event(&mut self, now: Instant, event: Event) -> Option<SpacesEvent> {
         match event {
-            Event::QueryNeeded { attempt } => {
-                self.events.push_back(SpacesEvent::TokenNeeded { attempt })
-            }
+            Event::QueryNeeded { attempt } => Some(SpacesEvent::TokenNeeded { attempt }),
             Event::Connected { nsp } if nsp == CHAT_NAMESPACE => {
                 self.chat_connected = true;
-                self.events.push_back(SpacesEvent::Connected);
                 let spaces: Vec<String> = self.wanted.keys().cloned().collect();
                 for space in spaces {
                     self.request_subscription(now, &space);
                 }
+                Some(SpacesEvent::Connected)
             }
             Event::Disconnected { nsp, reason } if nsp == CHAT_NAMESPACE => {
                 self.chat_connected = false;
@@ -684,46 +805,56 @@ impl Spaces {
                     w.state = SubState::Pending;
                 }
                 self.requeue_in_flight();
-                self.events.push_back(SpacesEvent::Disconnected { reason });
+                self.after_queued(SpacesEvent::Disconnected { reason })
             }
             Event::NamespaceError { nsp, data } if nsp == CHAT_NAMESPACE => {
-                let failure = parse_auth_failure(&data);
-                self.events.push_back(SpacesEvent::AuthFailed(failure));
-                // Retrying with the same credentials cannot succeed; stop and say so.
+                // Retrying with the same credentials cannot succeed; stop and say so. What the
+                // close causes follows this event.
                 self.client.close(now);
-                self.pump(now);
+                Some(SpacesEvent::AuthFailed(parse_auth_failure(&data)))
             }
             Event::Message {
                 nsp, name, args, ..
-            } if nsp == CHAT_NAMESPACE => {
-                self.on_server_event(now, name, args);
-            }
+            } if nsp == CHAT_NAMESPACE => self.on_server_event(now, name, args),
             Event::Closed => {
                 self.chat_connected = false;
                 for w in self.wanted.values_mut() {
                     w.state = SubState::Pending;
                 }
                 self.fail_everything(SendFailure::Closed);
-                self.events.push_back(SpacesEvent::Closed);
+                self.after_queued(SpacesEvent::Closed)
             }
-            other => self.events.push_back(SpacesEvent::Connection(other)),
+            Event::ConnectFailed { failure } => Some(SpacesEvent::ConnectFailed { failure }),
+            Event::ReconnectScheduled { attempt, delay } => {
+                Some(SpacesEvent::Reconnecting { attempt, delay })
+            }
+            Event::Pong { latency } => Some(SpacesEvent::Pong { latency }),
+            Event::ProtocolViolation(violation) => Some(SpacesEvent::ProtocolViolation(violation)),
+            Event::ReconnectFailed => Some(SpacesEvent::ReconnectFailed),
+            // The rest is the lower layer's detail (pings, attempts starting, other
+            // namespaces, acks the Spaces protocol never asks for).
+            other => {
+                log::trace!("spaces: client event {other:?}");
+                None
+            }
         }
     }
 
-    fn on_server_event(&mut self, now: Instant, name: String, args: crate::socket::Args) {
-        match Incoming::decode(&name, args.get(0)) {
+    fn on_server_event(
+        &mut self,
+        now: Instant,
+        name: String,
+        args: crate::client::Args,
+    ) -> Option<SpacesEvent> {
+        let event = match Incoming::decode(&name, args.get(0)) {
             Incoming::ChannelSubscribed(ev) => {
                 let space = ev.channel.id.clone();
                 if let Some(w) = self.wanted.get_mut(&space) {
                     w.state = SubState::Subscribed;
-                    self.events.push_back(SpacesEvent::Subscribed {
-                        space: space.clone(),
-                    });
                     self.flush_held(now, &space);
-                } else {
-                    // Unsubscribed meanwhile: we do not want it any more.
-                    self.events.push_back(SpacesEvent::Subscribed { space });
                 }
+                // Reported even when unsubscribed meanwhile: the server did subscribe it.
+                SpacesEvent::Subscribed { space }
             }
             Incoming::SubscribeChannelFailed(ev) => {
                 let space = ev
@@ -742,21 +873,21 @@ impl Spaces {
                     error,
                 });
                 self.fail_held(|o| o.space == space, SendFailure::SubscriptionFailed);
+                return None;
             }
-            Incoming::ChannelUnsubscribed(ev) => {
-                let space = ev.channel.id.clone();
-                self.events.push_back(SpacesEvent::Unsubscribed { space });
-            }
+            Incoming::ChannelUnsubscribed(ev) => SpacesEvent::Unsubscribed {
+                space: ev.channel.id,
+            },
             Incoming::MessageSent(mut msg) => {
                 match self.take_own(msg.loopback_metadata.as_deref()) {
                     Some(out) => {
                         msg.loopback_metadata = out.user_loopback;
-                        self.events.push_back(SpacesEvent::Confirmed {
+                        SpacesEvent::Confirmed {
                             id: out.id,
                             message: msg,
-                        });
+                        }
                     }
-                    None => self.events.push_back(SpacesEvent::Message(msg)),
+                    None => SpacesEvent::Message(msg),
                 }
             }
             Incoming::SendMessageFailed(failed) => {
@@ -766,15 +897,13 @@ impl Spaces {
                             .error
                             .as_ref()
                             .map_or_else(|| "null".to_owned(), |e| e.to_string());
-                        self.events.push_back(SpacesEvent::SendFailed {
+                        SpacesEvent::SendFailed {
                             id: out.id,
                             space: out.space,
                             failure: SendFailure::Rejected(error),
-                        });
+                        }
                     }
-                    None => self
-                        .events
-                        .push_back(SpacesEvent::Incoming(Incoming::SendMessageFailed(failed))),
+                    None => SpacesEvent::Incoming(Incoming::SendMessageFailed(failed)),
                 }
             }
             Incoming::Other { .. } => {
@@ -782,14 +911,15 @@ impl Spaces {
                 if malformed {
                     log::warn!("spaces: {name} payload did not match its type; passed through raw");
                 }
-                self.events.push_back(SpacesEvent::Unrecognized {
+                SpacesEvent::Unrecognized {
                     name,
                     args,
                     malformed,
-                });
+                }
             }
-            other => self.events.push_back(SpacesEvent::Incoming(other)),
-        }
+            other => SpacesEvent::Incoming(other),
+        };
+        Some(event)
     }
 
     /// The in-flight message an echo's `loopbackMetadata` names, if it is ours.
@@ -802,8 +932,8 @@ impl Spaces {
     }
 }
 
-fn serialize_arg<T: serde::Serialize>(value: &T) -> Result<String, SendError> {
-    serde_json::to_string(value).map_err(|e| SendError::Serialize(e.to_string()))
+fn serialize_arg<T: Serialize>(value: &T) -> Result<Box<RawValue>, SendError> {
+    serde_json::value::to_raw_value(value).map_err(|e| SendError::Serialize(e.to_string()))
 }
 
 fn parse_auth_failure(data: &str) -> AuthFailure {

@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt::{self, Write as _};
 use std::time::{Duration, Instant};
 
-use spaces_socket::client::{ConnectFailure, DisconnectReason, Event, Transmit};
+use spaces_socket::client::{ConnectFailure, DisconnectReason, Transmit};
 use spaces_socket::emulator::{
     CloseReason, ConnId, DemoAuth, Emulator, EmulatorConfig, EmulatorEvent, Rejection, ServerOutput,
 };
@@ -186,6 +186,8 @@ pub struct SendRecord {
 struct SimClient {
     plan: ClientPlan,
     spaces: Spaces,
+    /// The client configuration the session was built from (for the backoff bounds).
+    config: spaces_socket::client::Config,
     link: Option<u64>,
     /// The spaces the user wants (mirror of the session's).
     wanted: BTreeSet<String>,
@@ -584,7 +586,7 @@ impl Sim {
             Action::Connect(i) => {
                 self.trace(format_args!("c{i} connect"));
                 let c = &mut self.clients[i];
-                if c.spaces.client().is_closed() {
+                if c.spaces.is_closed() {
                     c.report.connect_calls += 1;
                     c.next_token_attempt = 0;
                 }
@@ -773,7 +775,7 @@ impl Sim {
             ClientAction::Restart { offline } => {
                 self.trace(format_args!("c{i} close (back in {offline:?})"));
                 let c = &mut self.clients[i];
-                if !c.spaces.client().is_closed() {
+                if !c.spaces.is_closed() {
                     c.closing = true;
                     c.user_closed = true;
                 }
@@ -1347,6 +1349,10 @@ impl Sim {
             SpacesEvent::TokenNeeded { attempt } => {
                 let c = &mut self.clients[i];
                 c.report.tokens_asked += 1;
+                if attempt > 0 {
+                    // A reconnection attempt starts (one the user's close cancelled never does).
+                    c.report.reconnect_attempts += 1;
+                }
                 c.token_fresh = false;
                 c.token_failed = false;
                 c.token_wait_since = Some(now);
@@ -1519,7 +1525,21 @@ impl Sim {
                 }
                 self.clients[i].user_closed = false;
             }
-            SpacesEvent::Connection(ev) => self.on_connection_event(i, ev),
+            SpacesEvent::Reconnecting { attempt, delay } => {
+                let (lo, hi) = self.clients[i].config.reconnect_delay_bounds(attempt);
+                if delay < lo || delay > hi {
+                    self.fail(
+                        4,
+                        format_args!(
+                            "c{i}: attempt {attempt} delay {delay:?} outside {lo:?}..={hi:?}"
+                        ),
+                    );
+                }
+                // The attempt's token request must carry this number.
+                self.clients[i].next_token_attempt = attempt;
+            }
+            SpacesEvent::ConnectFailed { failure } => self.on_connect_failed(i, failure),
+            SpacesEvent::Pong { .. } => {}
             other => {
                 self.fail(6, format_args!("c{i}: unexpected {other:?}"));
             }
@@ -1562,52 +1582,18 @@ impl Sim {
         }
     }
 
-    fn on_connection_event(&mut self, i: usize, ev: Event) {
-        match ev {
-            Event::ReconnectScheduled { attempt, delay } => {
-                let (lo, hi) = self.clients[i]
-                    .spaces
-                    .client()
-                    .config()
-                    .reconnect_delay_bounds(attempt);
-                if delay < lo || delay > hi {
-                    self.fail(
-                        4,
-                        format_args!(
-                            "c{i}: attempt {attempt} delay {delay:?} outside {lo:?}..={hi:?}"
-                        ),
-                    );
-                }
-            }
-            Event::ReconnectAttempt { attempt } => {
-                self.clients[i].report.reconnect_attempts += 1;
-                self.clients[i].next_token_attempt = attempt;
-            }
-            Event::Opened {
-                ping_interval,
-                ping_timeout,
-            } => {
-                let s = &self.sc.server;
-                if ping_interval != s.ping_interval || ping_timeout != s.ping_timeout {
-                    self.fail(6, format_args!("c{i}: handshake timers {ping_interval:?}"));
-                }
-            }
-            Event::ConnectFailed { failure } => {
-                let c = &mut self.clients[i];
-                c.report.connect_failures += 1;
-                c.token_wait_since = None;
-                let token_failed = std::mem::take(&mut c.token_failed);
-                let legit = match failure {
-                    ConnectFailure::Credentials(_) => token_failed,
-                    ConnectFailure::Timeout | ConnectFailure::Transport(_) => !token_failed,
-                    _ => false,
-                };
-                if !legit {
-                    self.fail(6, format_args!("c{i}: connect failed: {failure:?}"));
-                }
-            }
-            Event::Reconnected { .. } | Event::Ping | Event::Pong { .. } => {}
-            other => self.fail(6, format_args!("c{i}: unexpected {other:?}")),
+    fn on_connect_failed(&mut self, i: usize, failure: ConnectFailure) {
+        let c = &mut self.clients[i];
+        c.report.connect_failures += 1;
+        c.token_wait_since = None;
+        let token_failed = std::mem::take(&mut c.token_failed);
+        let legit = match failure {
+            ConnectFailure::Credentials(_) => token_failed,
+            ConnectFailure::Timeout | ConnectFailure::Transport(_) => !token_failed,
+            _ => false,
+        };
+        if !legit {
+            self.fail(6, format_args!("c{i}: connect failed: {failure:?}"));
         }
     }
 
@@ -1625,7 +1611,7 @@ impl Sim {
                     format_args!("c{i}: {} unconfirmed", c.spaces.unconfirmed()),
                 );
             }
-            let open = c.spaces.client().is_open();
+            let open = c.spaces.is_open();
             if open && now > c.last_recv + ping {
                 self.fail(
                     3,
@@ -1877,10 +1863,12 @@ impl SimClient {
         config.client.connect_timeout = Some(plan.connect_timeout);
         config.max_held = plan.max_held;
         config.rate_limit = plan.rate_limit;
+        let client_config = config.client.clone();
         let spaces = Spaces::new(config).expect("valid simulated configuration");
         Self {
             plan: plan.clone(),
             spaces,
+            config: client_config,
             link: None,
             wanted: BTreeSet::new(),
             unsubscribed_at: BTreeMap::new(),
@@ -1928,8 +1916,7 @@ struct EventLine<'a>(&'a SpacesEvent);
 impl fmt::Display for EventLine<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
-            SpacesEvent::Connection(Event::Ping) => f.write_str("ping"),
-            SpacesEvent::Connection(Event::Pong { latency }) => write!(f, "pong {latency:?}"),
+            SpacesEvent::Pong { latency } => write!(f, "pong {latency:?}"),
             SpacesEvent::Message(m) => write!(f, "message {:?}", m.id),
             SpacesEvent::Confirmed { id, message } => {
                 write!(f, "confirmed {id:?} {:?}", message.id)

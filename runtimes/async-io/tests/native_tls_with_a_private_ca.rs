@@ -159,9 +159,9 @@ fn native_tls_without_the_private_ca_refuses_the_certificate() {
         let reason = seen
             .iter()
             .find_map(|e| match e {
-                SpacesEvent::Connection(Event::ConnectFailed {
+                SpacesEvent::ConnectFailed {
                     failure: ConnectFailure::Transport(reason),
-                }) => Some(reason.clone()),
+                } => Some(reason.clone()),
                 _ => None,
             })
             .unwrap_or_else(|| panic!("no ConnectFailed(Transport): {seen:#?}"));

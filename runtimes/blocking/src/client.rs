@@ -446,7 +446,7 @@ impl SpacesClient {
     /// TLS for `wss`, HTTP upgrade. The error is a one-line reason with no credentials.
     fn open(&self, url: &WsUrl) -> Result<Ws, String> {
         let deadline = Instant::now() + self.options.connect_timeout;
-        let endpoint = &self.core.client().config().endpoint;
+        let endpoint = url.endpoint();
         let tcp = connect_tcp(&endpoint.host, endpoint.port_or_default(), deadline)?;
         // Engine.IO frames are small and latency-bound (pings, acks): do not batch them.
         let _ = tcp.set_nodelay(true);

@@ -8,7 +8,7 @@ use std::net::TcpListener;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use spaces_socket::client::{ConnectFailure, DisconnectReason, Event};
+use spaces_socket::client::{ConnectFailure, DisconnectReason};
 use spaces_socket::spaces::{SpacesConfig, SpacesEvent, Token};
 use spaces_socket_blocking::{Options, SpacesClient};
 use tungstenite::Message;
@@ -67,16 +67,14 @@ fn a_server_that_never_answers_the_upgrade_fails_the_attempt_in_time() {
     let port = listener.local_addr().expect("addr").port();
     let mut c = client(port, Duration::from_millis(300));
     let start = Instant::now();
-    let seen = events_until(&mut c, |e| {
-        matches!(e, SpacesEvent::Connection(Event::ConnectFailed { .. }))
-    });
+    let seen = events_until(&mut c, |e| matches!(e, SpacesEvent::ConnectFailed { .. }));
     let took = start.elapsed();
     assert!(
         seen.iter().any(|e| matches!(
             e,
-            SpacesEvent::Connection(Event::ConnectFailed {
+            SpacesEvent::ConnectFailed {
                 failure: ConnectFailure::Transport(r)
-            }) if r.contains("timeout") || r.contains("timed out")
+            } if r.contains("timeout") || r.contains("timed out")
         )),
         "{seen:#?}"
     );
@@ -109,12 +107,12 @@ fn a_refused_port_fails_fast_and_backs_off_without_spinning() {
     let took = start.elapsed();
     let failures = seen
         .iter()
-        .filter(|e| matches!(e, SpacesEvent::Connection(Event::ConnectFailed { .. })))
+        .filter(|e| matches!(e, SpacesEvent::ConnectFailed { .. }))
         .count();
     assert_eq!(failures, 4, "first attempt plus three retries: {seen:#?}");
     assert!(
         seen.iter()
-            .any(|e| matches!(e, SpacesEvent::Connection(Event::ReconnectFailed)))
+            .any(|e| matches!(e, SpacesEvent::ReconnectFailed))
     );
     assert!(c.is_closed());
     // Three 300 ms backoffs were slept, not spun.
@@ -169,7 +167,7 @@ fn an_idle_connection_sleeps_in_the_kernel() {
                     "returned late: {waited:?}"
                 );
             }
-            Some(SpacesEvent::Connection(Event::Pong { .. })) => pongs += 1,
+            Some(SpacesEvent::Pong { .. }) => pongs += 1,
             Some(_) => {}
         }
     }
@@ -194,7 +192,7 @@ fn a_zero_max_wait_polls_without_waiting() {
         assert!(start.elapsed() < BOUND, "no pongs while polling");
         let t = Instant::now();
         while let Some(e) = c.next_event(Some(Duration::ZERO)) {
-            if matches!(e, SpacesEvent::Connection(Event::Pong { .. })) {
+            if matches!(e, SpacesEvent::Pong { .. }) {
                 pongs += 1;
             }
         }

@@ -12,7 +12,7 @@ use std::thread;
 use std::time::Duration;
 
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
-use spaces_socket::client::{ConnectFailure, Event};
+use spaces_socket::client::ConnectFailure;
 use spaces_socket::spaces::{SpacesConfig, SpacesEvent, Token};
 use spaces_socket_blocking::{Options, SpacesClient, TlsOptions};
 use tungstenite::Message;
@@ -106,9 +106,9 @@ fn client(url: &str, tls: TlsOptions) -> SpacesClient {
 
 fn transport_failure(events: &[SpacesEvent]) -> Option<&str> {
     events.iter().find_map(|e| match e {
-        SpacesEvent::Connection(Event::ConnectFailed {
+        SpacesEvent::ConnectFailed {
             failure: ConnectFailure::Transport(reason),
-        }) => Some(reason.as_str()),
+        } => Some(reason.as_str()),
         _ => None,
     })
 }
