@@ -267,6 +267,18 @@ impl Client {
         matches!(self.engine, Engine::Idle)
     }
 
+    /// True while a connection attempt waits for [`set_query`](Self::set_query) (the state
+    /// [`Event::QueryNeeded`] announced): a runtime that answers from state rather than from
+    /// the event checks this.
+    pub fn wants_query(&self) -> bool {
+        matches!(self.engine, Engine::AwaitingQuery { .. })
+    }
+
+    /// Events waiting for [`poll_event`](Self::poll_event).
+    pub fn queued_events(&self) -> usize {
+        self.events.len()
+    }
+
     /// Whether the server's root `40` arrived on this session.
     pub fn root_connected(&self) -> bool {
         self.root_connected

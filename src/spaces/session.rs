@@ -382,6 +382,21 @@ impl Spaces {
         self.held.len() + self.in_flight.len()
     }
 
+    /// True while a connection attempt waits for [`handle_token`](Self::handle_token): the
+    /// state [`SpacesEvent::TokenNeeded`] announces. A runtime whose event consumer runs
+    /// elsewhere (another task) answers from this state, so a slow consumer never holds up a
+    /// reconnection; the event is then only informational.
+    pub fn wants_token(&self) -> bool {
+        self.client.wants_query()
+    }
+
+    /// Events waiting for [`poll_event`](Self::poll_event) (an upper bound: some become
+    /// nothing when translated). Runtimes stop reading the socket while this is high, so a
+    /// slow consumer slows the server down instead of growing memory.
+    pub fn queued_events(&self) -> usize {
+        self.events.len() + self.client.queued_events()
+    }
+
     /// Starts connecting; expect [`SpacesEvent::TokenNeeded`]. Drain next.
     pub fn connect(&mut self, now: Instant) {
         self.begin(now);
@@ -584,15 +599,25 @@ impl Spaces {
                 return Step::Transmit(transmit);
             }
             match self.poll_event() {
-                Some(SpacesEvent::TokenNeeded { attempt }) => match tokens.token(wall) {
-                    Ok(token) => self.handle_token(now, &token),
-                    Err(e) => {
-                        log::warn!("spaces: no token for connection attempt {attempt}: {e}");
-                        self.handle_token_error(now, &e);
-                    }
-                },
+                Some(SpacesEvent::TokenNeeded { .. }) => self.answer_token(now, wall, tokens),
                 Some(event) => return Step::Event(event),
                 None => return Step::Wait(self.poll_timeout()),
+            }
+        }
+    }
+
+    /// Answers a pending token request (see [`wants_token`](Self::wants_token)) from
+    /// `tokens`, with the wall-clock time `wall`; does nothing when none is pending. Drain
+    /// next.
+    pub fn answer_token(&mut self, now: Instant, wall: SystemTime, tokens: &mut dyn TokenProvider) {
+        if !self.wants_token() {
+            return;
+        }
+        match tokens.token(wall) {
+            Ok(token) => self.handle_token(now, &token),
+            Err(e) => {
+                log::warn!("spaces: no token for this connection attempt: {e}");
+                self.handle_token_error(now, &e);
             }
         }
     }
