@@ -265,8 +265,8 @@ pub struct Config {
     /// counted: they stay raw JSON text.
     pub max_args: usize,
     /// Most bytes of events kept per namespace while its CONNECT answer is awaited (events a
-    /// server sends before `40/nsp`, held to be delivered after [`Event::Connected`]
-    /// (crate::client::Event::Connected)); default [`DEFAULT_MAX_RECEIVE_BUFFER_BYTES`]
+    /// server sends before `40/nsp`, held to be delivered after
+    /// [`Event::Connected`](crate::client::Event::Connected)); default [`DEFAULT_MAX_RECEIVE_BUFFER_BYTES`]
     /// (1 MiB). [`max_buffered`](Self::max_buffered) also bounds their number. An event over
     /// either bound is dropped with
     /// [`ProtocolViolation::ReceiveBufferFull`](crate::client::ProtocolViolation::ReceiveBufferFull).
