@@ -12,9 +12,12 @@ use spaces_socket::spaces::{SpacesEvent, Token};
 #[test]
 fn pings_go_out_on_time_and_the_connection_stays_up() {
     let mut peer = support::spaces_server(support::SIO_2_0_4, 200, 300);
+    let mut config = test_config(&peer.url("/chat"));
+    // Take the short test heartbeat as announced (the default bounds clamp it to >= 1 s).
+    config.client.ping_interval_bounds = Duration::from_millis(1)..=Duration::from_secs(300);
+    config.client.ping_timeout_bounds = Duration::from_millis(1)..=Duration::from_secs(120);
     let (handle, mut events) =
-        spaces_socket_smol::connect(test_config(&peer.url("/chat")), Token::jwt("alice"))
-            .expect("valid config");
+        spaces_socket_smol::connect(config, Token::jwt("alice")).expect("valid config");
     let watch = Duration::from_secs(2);
     let (pongs, trouble) = smol::block_on(async {
         subscribe(&handle, &mut events, "s1").await;

@@ -8,9 +8,15 @@ use std::time::{Duration, Instant};
 
 /// Runs the chat example with `stdin`, killing it after `limit`.
 fn run_chat(args: &[&str], stdin: &str, limit: Duration) -> Output {
+    run_chat_with(args, stdin.as_bytes(), &[], limit)
+}
+
+/// [`run_chat`] with raw stdin bytes and extra environment variables.
+fn run_chat_with(args: &[&str], stdin: &[u8], env: &[(&str, &str)], limit: Duration) -> Output {
     let mut child = Command::new(support::example_binary("chat"))
         .args(args)
         .env_remove("SPACES_TOKEN")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -20,7 +26,7 @@ fn run_chat(args: &[&str], stdin: &str, limit: Duration) -> Output {
         .stdin
         .take()
         .expect("stdin")
-        .write_all(stdin.as_bytes())
+        .write_all(stdin)
         .expect("write stdin");
     let deadline = Instant::now() + limit;
     loop {
@@ -165,4 +171,170 @@ fn a_refused_subscription_fails_with_a_one_line_reason() {
             .contains("subscription to space locked1 failed"),
         "{stderr}"
     );
+}
+
+/// The `bodyText`s of the MESSAGE_SENT lines sent by `sender`.
+fn bodies_from(lines: &[serde_json::Value], sender: &str) -> Vec<String> {
+    lines
+        .iter()
+        .filter(|l| l["event"] == "MESSAGE_SENT" && l["data"]["sender"]["_id"] == sender)
+        .filter_map(|l| l["data"]["content"]["bodyText"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn help_prints_the_usage_and_exit_codes_on_stdout_and_exits_0() {
+    for flag in ["--help", "-h"] {
+        let out = run_chat(&[flag], "", Duration::from_secs(30));
+        assert_eq!(out.status.code(), Some(0), "{flag}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.starts_with("usage: chat"), "{stdout}");
+        assert!(stdout.contains("exit status"), "{stdout}");
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn usage_errors_exit_2_with_one_line_and_a_hint_to_help() {
+    let long = "x".repeat(500);
+    let cases: [&[&str]; 6] = [
+        &["--bogus"],
+        &["--timeout", "soon"],
+        &["--runtime", "tokio"],
+        &["--url"],
+        &["--url", "http://127.0.0.1:9/chat"],
+        &["--timeout", &long],
+    ];
+    for args in cases {
+        let out = run_chat(args, "", Duration::from_secs(30));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains("--help"), "{args:?}: {stderr}");
+        assert!(stderr.len() < 200, "{args:?} quoted too much: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+/// Escape sequences and other control characters in a message, as the server echoes it.
+const NASTY: &str = "red \u{1b}[31mALERT\u{1b}[0m c1 \u{9b}2J bidi \u{202e}txt bell \u{7}";
+
+#[test]
+fn control_characters_from_the_network_are_shown_escaped() {
+    let input = format!("{NASTY}\n");
+    let out = run_chat(&[], &input, Duration::from_secs(60));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout.clone()).expect("UTF-8 output");
+    for raw in ['\u{1b}', '\u{9b}', '\u{202e}', '\u{7}'] {
+        assert!(!stdout.contains(raw), "raw {raw:?} in {stdout:?}");
+    }
+    assert!(stdout.contains(r"red \x1b[31mALERT\x1b[0m c1 \u{9b}2J bidi \u{202e}txt bell \x07"));
+
+    let out = run_chat(&["--json"], &input, Duration::from_secs(60));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout.clone()).expect("UTF-8 output");
+    for raw in ['\u{1b}', '\u{9b}', '\u{202e}', '\u{7}'] {
+        assert!(!stdout.contains(raw), "raw {raw:?} in JSON {stdout:?}");
+    }
+    assert!(
+        stdout.contains(r"\u001b[31m") && stdout.contains(r"\u009b"),
+        "{stdout}"
+    );
+    // Still the same text once parsed.
+    assert!(bodies_from(&json_lines(&out), "you").contains(&NASTY.to_owned()));
+}
+
+#[test]
+fn in_the_demo_spaces_token_is_never_sent_nor_printed() {
+    const SECRET: &str = "SECRET-token-do-not-leak-8c1f";
+    let out = run_chat_with(
+        &["--json"],
+        b"hi\n",
+        &[("SPACES_TOKEN", SECRET)],
+        Duration::from_secs(60),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stdout.contains(SECRET) && !stderr.contains(SECRET));
+    // The demo user is the fixed demo token's, not one made from SPACES_TOKEN.
+    assert_eq!(bodies_from(&json_lines(&out), "you").len(), 2, "{stdout}");
+    assert!(stderr.contains("SPACES_TOKEN is ignored"), "{stderr}");
+}
+
+#[test]
+fn a_stdin_line_that_is_not_utf8_is_sent_with_replacement_characters_and_a_warning() {
+    let out = run_chat_with(
+        &["--json"],
+        b"caf\xe9 au lait\nnext line\n",
+        &[],
+        Duration::from_secs(60),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("line 1 is not valid UTF-8"), "{stderr}");
+    let sent = bodies_from(&json_lines(&out), "you");
+    assert!(sent.contains(&"caf\u{fffd} au lait".to_owned()), "{sent:?}");
+    assert!(sent.contains(&"next line".to_owned()), "{sent:?}");
+}
+
+#[test]
+fn a_closed_stdout_ends_the_program_quietly() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(support::example_binary("chat"))
+        .arg("--json")
+        .env_remove("SPACES_TOKEN")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the chat example");
+    let mut stdin = child.stdin.take().expect("stdin");
+    // Like `| head -1`: read one line, then close the pipe.
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("first line");
+    assert!(first.starts_with('{'), "{first}");
+    // More output is due (stdin stays open): writing it must not panic.
+    stdin.write_all(b"one more\n").expect("write stdin");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().expect("wait").is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "still running after stdout closed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(stdin);
+    let out = child.wait_with_output().expect("output");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_oversized_line_error_quotes_only_a_short_prefix() {
+    let line = format!("{}\n", "z".repeat(20_000));
+    let out = run_chat(&[], &line, Duration::from_secs(60));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let last = stderr.lines().last().unwrap_or("");
+    assert!(last.contains("cannot send") && last.contains("…"), "{last}");
+    assert!(last.len() < 200, "{} bytes: {last}", last.len());
 }

@@ -1,8 +1,19 @@
 //! The client pings exactly as engine.io-client 3.1 does (protocol reference §1.5).
 mod harness;
 
+use std::time::Duration;
+
 use harness::Harness;
 use spaces_socket::client::{DisconnectReason, Event, Transmit};
+
+/// A client that takes the server's short test heartbeats as announced (the default bounds
+/// clamp both values to at least 1 s).
+fn fast() -> Harness {
+    Harness::new("http://127.0.0.1:1/chat", |c| {
+        c.ping_interval_bounds = Duration::from_millis(1)..=Duration::from_secs(300);
+        c.ping_timeout_bounds = Duration::from_millis(1)..=Duration::from_secs(120);
+    })
+}
 
 fn pings_sent(h: &mut Harness) -> usize {
     h.take_texts().iter().filter(|t| t.as_str() == "2").count()
@@ -10,7 +21,7 @@ fn pings_sent(h: &mut Harness) -> usize {
 
 #[test]
 fn first_ping_goes_out_exactly_one_interval_after_the_open_packet() {
-    let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
+    let mut h = fast();
     h.connect();
     h.open(300, 200);
     h.take();
@@ -23,7 +34,7 @@ fn first_ping_goes_out_exactly_one_interval_after_the_open_packet() {
 
 #[test]
 fn next_ping_is_one_interval_after_the_pong_not_after_the_ping() {
-    let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
+    let mut h = fast();
     h.connect();
     h.open(300, 200);
     h.advance_to(300);
@@ -43,7 +54,7 @@ fn next_ping_is_one_interval_after_the_pong_not_after_the_ping() {
 
 #[test]
 fn missing_pong_times_out_exactly_ping_timeout_after_the_ping() {
-    let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
+    let mut h = fast();
     h.connect();
     h.open(300, 200);
     h.feed("40/chat,");
@@ -71,7 +82,7 @@ fn missing_pong_times_out_exactly_ping_timeout_after_the_ping() {
 
 #[test]
 fn any_packet_after_a_ping_pushes_the_deadline_to_interval_plus_timeout() {
-    let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
+    let mut h = fast();
     h.connect();
     h.open(300, 200);
     h.advance_to(300); // ping; deadline 500
@@ -92,13 +103,36 @@ fn any_packet_after_a_ping_pushes_the_deadline_to_interval_plus_timeout() {
 
 #[test]
 fn no_liveness_deadline_before_the_first_packet_after_the_handshake() {
-    let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
+    let mut h = fast();
     h.connect();
     h.open(1000, 50);
     h.take();
     // Only the ping timer runs until something arrives.
     assert_eq!(
         h.client.poll_timeout(),
-        Some(h.start + std::time::Duration::from_millis(1000))
+        Some(h.start + Duration::from_millis(1000))
     );
+}
+
+#[test]
+fn the_server_heartbeat_is_clamped_to_the_configured_bounds() {
+    let opened = |interval, timeout| {
+        let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
+        h.connect();
+        h.open(interval, timeout);
+        let (_, events) = h.take();
+        events.into_iter().find_map(|e| match e {
+            Event::Opened {
+                ping_interval,
+                ping_timeout,
+            } => Some((ping_interval.as_millis(), ping_timeout.as_millis())),
+            _ => None,
+        })
+    };
+    assert_eq!(opened(0, 0), Some((1_000, 1_000)));
+    assert_eq!(
+        opened(2_147_483_647, 2_147_483_647),
+        Some((300_000, 120_000))
+    );
+    assert_eq!(opened(25_000, 60_000), Some((25_000, 60_000)));
 }

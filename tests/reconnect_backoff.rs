@@ -95,6 +95,10 @@ fn success_resets_the_schedule_and_reports_the_attempt() {
             .iter()
             .any(|e| matches!(e, Event::Reconnected { attempt: 2 }))
     );
+    // Useful: the namespace connects and the first ping is answered.
+    h.feed("40/chat,");
+    h.advance(25_000);
+    h.feed("3");
     h.events.clear();
     // The connection drops: the first retry is again about one second away.
     h.client.handle_closed(h.now, None);
@@ -103,6 +107,27 @@ fn success_resets_the_schedule_and_reports_the_attempt() {
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].0, 1);
     assert!(d[0].1 >= Duration::from_millis(500) && d[0].1 <= Duration::from_millis(1500));
+}
+
+#[test]
+fn a_connection_that_dies_before_being_useful_keeps_counting_attempts() {
+    let mut h = Harness::new("http://127.0.0.1:1/chat", |c| c.rng_seed = 1);
+    h.connect();
+    h.transmits.clear();
+    h.client.handle_open_failed(h.now, "refused");
+    h.drain();
+    h.run_until_open(100_000).unwrap();
+    // Open packet, then closed at once: no reset.
+    h.open(25_000, 60_000);
+    h.client.handle_closed(h.now, None);
+    h.drain();
+    h.run_until_open(100_000).unwrap();
+    // Namespace connected, but the first ping is never answered: still no reset.
+    h.open(25_000, 60_000);
+    h.feed("40/chat,");
+    h.advance(25_000 + 60_000);
+    let attempts: Vec<u32> = scheduled(&h.events).iter().map(|(a, _)| *a).collect();
+    assert_eq!(attempts, vec![1, 2, 3]);
 }
 
 #[test]

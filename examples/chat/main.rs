@@ -12,7 +12,10 @@
 //!
 //! Options: `--url URL`, `--token TOKEN` (or env `SPACES_TOKEN`), `--token-type jwt|oauth`,
 //! `--service-key FILE`, `--space ID` (repeatable; stdin goes to the first), `--password PIN`,
-//! `--runtime blocking|smol|async-std`, `--json`, `--timeout SECS` (default 30).
+//! `--runtime blocking|smol|async-std`, `--json`, `--timeout SECS` (default 30), `--help`.
+//!
+//! Exit status: 0 done (every line confirmed, stdout closed, or `--help`), 1 failure, 2 usage
+//! error (one line on stderr with a hint to `--help`).
 
 mod demo;
 mod options;
@@ -20,29 +23,78 @@ mod output;
 mod runtimes;
 
 use std::collections::BTreeSet;
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 use std::process::ExitCode;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use spaces_socket::spaces::{SendError, SendId, SendMessage, SpacesConfig, SpacesEvent};
 
-use options::Options;
-use output::Printer;
+use options::{Command, Options, UsageError, preview};
+use output::{Printer, note};
 use runtimes::SendProblem;
 
+/// Exit status 2: a command-line mistake.
+const USAGE_ERROR: u8 = 2;
+/// The token the demo always uses (its user name on the embedded emulator).
+const DEMO_TOKEN: &str = "you";
+
+/// Why the program ends early.
+enum Failure {
+    /// A command-line mistake (exit 2).
+    Usage(String),
+    /// Anything else (exit 1).
+    Failed(String),
+}
+
+impl From<String> for Failure {
+    fn from(reason: String) -> Self {
+        Self::Failed(reason)
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(reason: &str) -> Self {
+        Self::Failed(reason.to_owned())
+    }
+}
+
 fn main() -> ExitCode {
-    match run() {
+    let opts = match Options::parse(std::env::args().skip(1)) {
+        Ok(Command::Run(opts)) => opts,
+        Ok(Command::Help) => {
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(options::HELP.as_bytes());
+            let _ = stdout.flush();
+            return ExitCode::SUCCESS;
+        }
+        Err(UsageError(reason)) => return usage_error(&reason),
+    };
+    match run(opts) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(reason) => {
-            eprintln!("chat: {reason}");
+        Err(Failure::Usage(reason)) => usage_error(&reason),
+        Err(Failure::Failed(reason)) => {
+            note(&clip(&reason));
             ExitCode::FAILURE
         }
     }
 }
 
-fn run() -> Result<(), String> {
-    let mut opts = Options::parse(std::env::args().skip(1))?;
+fn usage_error(reason: &str) -> ExitCode {
+    note(&format!("{} (see chat --help)", clip(reason)));
+    ExitCode::from(USAGE_ERROR)
+}
+
+/// A last guard on what an error line may quote: at most 300 characters.
+fn clip(reason: &str) -> String {
+    const MAX: usize = 300;
+    match reason.char_indices().nth(MAX) {
+        None => reason.to_owned(),
+        Some((cut, _)) => format!("{}…", &reason[..cut]),
+    }
+}
+
+fn run(mut opts: Options) -> Result<(), Failure> {
     // No URL: run everything locally so the example works offline.
     let demo = match &opts.url {
         Some(_) => None,
@@ -53,23 +105,37 @@ fn run() -> Result<(), String> {
         if opts.spaces.is_empty() {
             opts.spaces.push(demo::DEMO_SPACE.to_owned());
         }
-        if opts.token.is_none() && opts.service_key.is_none() {
-            opts.token = Some("you".to_owned());
+        // The demo never sends real credentials anywhere, not even to its own emulator.
+        if opts.env_token.take().is_some() {
+            note("SPACES_TOKEN is ignored without --url: the demo uses its own demo token");
         }
+        if opts.token.is_some() || opts.service_key.is_some() {
+            note(
+                "--token and --service-key are ignored without --url: the demo uses its own demo token",
+            );
+        }
+        opts.service_key = None;
+        opts.token = Some(DEMO_TOKEN.to_owned());
     }
     let url = opts.url.clone().unwrap_or_default();
     let first_space = opts
         .spaces
         .first()
         .cloned()
-        .ok_or("at least one --space is required with --url")?;
+        .ok_or_else(|| Failure::Usage("at least one --space is required with --url".into()))?;
+    if opts.token.is_none() && opts.env_token.is_none() && opts.service_key.is_none() {
+        return Err(Failure::Usage(
+            "no credentials: pass --token, set SPACES_TOKEN, or pass --service-key".into(),
+        ));
+    }
+    let config = SpacesConfig::new(&url)
+        .map_err(|e| Failure::Usage(format!("bad --url {:?}: {e}", preview(&url))))?;
     let provider = opts.token_provider()?;
-    let config = SpacesConfig::new(&url).map_err(|e| format!("bad --url: {e}"))?;
     let mut session = runtimes::open(opts.runtime, config, provider)?;
     let printer = Printer::new(opts.json);
     if !opts.json {
-        eprintln!(
-            "chat: connecting to {} ({} runtime){}",
+        note(&format!(
+            "connecting to {} ({} runtime){}",
             url,
             opts.runtime.name(),
             if demo.is_some() {
@@ -77,7 +143,7 @@ fn run() -> Result<(), String> {
             } else {
                 ""
             }
-        );
+        ));
     }
     for space in &opts.spaces {
         session.subscribe(space, opts.password.as_deref());
@@ -96,9 +162,12 @@ fn run() -> Result<(), String> {
         // Take whatever stdin produced.
         loop {
             match lines.try_recv() {
-                Ok(Some(line)) => queue.push(line),
-                Ok(None) => {
+                Ok(Input::Line(line)) => queue.push(line),
+                Ok(Input::End) => {
                     eof_at.get_or_insert_with(Instant::now);
+                }
+                Ok(Input::Failed(reason)) => {
+                    return Err(format!("cannot read stdin: {reason}").into());
                 }
                 Err(mpsc::TryRecvError::Empty) => break,
                 Err(mpsc::TryRecvError::Disconnected) => {
@@ -122,10 +191,10 @@ fn run() -> Result<(), String> {
                         break;
                     }
                     Err(SendProblem::Refused(e)) => {
-                        return Err(format!("cannot send {text:?}: {e}"));
+                        return Err(format!("cannot send {:?}: {e}", preview(&text)).into());
                     }
                     Err(SendProblem::Closed) => {
-                        return Err("the session ended before all lines were sent".to_owned());
+                        return Err("the session ended before all lines were sent".into());
                     }
                 }
             }
@@ -146,15 +215,16 @@ fn run() -> Result<(), String> {
                         .as_deref()
                         .map(|c| format!(" ({c})"))
                         .unwrap_or_default();
-                    return Err(format!("authentication failed: {}{code}", a.message));
+                    return Err(format!("authentication failed: {}{code}", a.message).into());
                 }
                 SpacesEvent::SubscribeFailed { space, error } => {
-                    return Err(format!("subscription to space {space} failed: {error}"));
+                    return Err(format!("subscription to space {space} failed: {error}").into());
                 }
                 SpacesEvent::SendFailed { failure, space, .. } => {
                     return Err(format!(
                         "a message to space {space} was not delivered: {failure:?}"
-                    ));
+                    )
+                    .into());
                 }
                 SpacesEvent::Closed => {
                     if pending.is_empty() && queue.is_empty() {
@@ -163,11 +233,15 @@ fn run() -> Result<(), String> {
                     return Err(format!(
                         "connection closed with {} line(s) unconfirmed",
                         pending.len() + queue.len()
-                    ));
+                    )
+                    .into());
                 }
                 _ => {}
             }
-            printer.print(&event);
+            if printer.print(&event).is_err() {
+                // Stdout is closed (`| head -1`): nobody reads any more; end quietly.
+                break;
+            }
         }
 
         let all_subscribed = opts.spaces.iter().all(|s| subscribed_once.contains(s));
@@ -181,13 +255,14 @@ fn run() -> Result<(), String> {
             }
             if eof.elapsed() > opts.timeout {
                 if !all_subscribed {
-                    return Err(format!("not subscribed after {}s", opts.timeout.as_secs()));
+                    return Err(format!("not subscribed after {}s", opts.timeout.as_secs()).into());
                 }
                 return Err(format!(
                     "{} line(s) unconfirmed after {}s",
                     pending.len() + queue.len(),
                     opts.timeout.as_secs()
-                ));
+                )
+                .into());
             }
         }
     }
@@ -198,28 +273,59 @@ fn run() -> Result<(), String> {
     Ok(())
 }
 
-/// Reads stdin on a thread: `Some(line)` per line, `None` at the end. In the demo a greeting
-/// goes first so the exchange starts by itself.
-fn spawn_stdin_reader(demo: bool) -> mpsc::Receiver<Option<String>> {
+/// What the stdin reader hands over.
+enum Input {
+    Line(String),
+    End,
+    /// Reading failed (not a decoding problem: those are replaced and warned about).
+    Failed(String),
+}
+
+/// Reads stdin on a thread, one [`Input::Line`] per non-blank line, then [`Input::End`]. A line
+/// that is not UTF-8 is sent with U+FFFD for its bad bytes, with a warning. In the demo a
+/// greeting goes first so the exchange starts by itself.
+fn spawn_stdin_reader(demo: bool) -> mpsc::Receiver<Input> {
     let (tx, rx) = mpsc::channel();
     if demo {
-        let _ = tx.send(Some("Hello from spaces-socket!".to_owned()));
-        eprintln!("chat: type a message and press Enter; Ctrl-D to finish");
+        let _ = tx.send(Input::Line("Hello from spaces-socket!".to_owned()));
+        note("type a message and press Enter; Ctrl-D to finish");
     }
     std::thread::spawn(move || {
         let stdin = std::io::stdin();
-        for line in stdin.lock().lines() {
-            match line {
-                Ok(l) if l.trim().is_empty() => continue,
-                Ok(l) => {
-                    if tx.send(Some(l)).is_err() {
-                        return;
-                    }
+        let mut stdin = stdin.lock();
+        let mut bytes = Vec::new();
+        for number in 1.. {
+            bytes.clear();
+            match stdin.read_until(b'\n', &mut bytes) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let _ = tx.send(Input::Failed(e.to_string()));
+                    return;
                 }
-                Err(_) => break,
+            }
+            let raw = bytes
+                .strip_suffix(b"\n")
+                .map(|b| b.strip_suffix(b"\r").unwrap_or(b))
+                .unwrap_or(&bytes);
+            let line = match std::str::from_utf8(raw) {
+                Ok(text) => text.to_owned(),
+                Err(_) => {
+                    note(&format!(
+                        "stdin line {number} is not valid UTF-8; sending it with U+FFFD in place of the invalid bytes"
+                    ));
+                    String::from_utf8_lossy(raw).into_owned()
+                }
+            };
+            if line.trim().is_empty() {
+                continue;
+            }
+            if tx.send(Input::Line(line)).is_err() {
+                return;
             }
         }
-        let _ = tx.send(None);
+        let _ = tx.send(Input::End);
     });
     rx
 }

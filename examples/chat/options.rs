@@ -28,7 +28,10 @@ impl Runtime {
 #[derive(Debug)]
 pub(crate) struct Options {
     pub(crate) url: Option<String>,
+    /// From `--token`.
     pub(crate) token: Option<String>,
+    /// From the environment (`SPACES_TOKEN`); used only with `--url`, never in the demo.
+    pub(crate) env_token: Option<String>,
     pub(crate) oauth: bool,
     pub(crate) service_key: Option<PathBuf>,
     pub(crate) spaces: Vec<String>,
@@ -38,14 +41,69 @@ pub(crate) struct Options {
     pub(crate) timeout: Duration,
 }
 
-const USAGE: &str = "usage: chat [--url URL] [--token TOKEN | --service-key FILE] [--token-type jwt|oauth] \
-[--space ID]... [--password PIN] [--runtime blocking|smol|async-std] [--json] [--timeout SECS]";
+/// What `--help` prints (on stdout).
+pub(crate) const HELP: &str = "\
+usage: chat [--url URL] [--token TOKEN | --service-key FILE] [--token-type jwt|oauth]
+            [--space ID]... [--password PIN] [--runtime blocking|smol|async-std] [--json]
+            [--timeout SECS]
+
+Joins Avaya Spaces, sends each line of standard input as a chat message to the first
+--space, prints what arrives, and exits once every line was confirmed by its echo.
+With no --url it runs an embedded emulator with a demo participant instead (the demo
+uses its own demo token: --token, --service-key and SPACES_TOKEN are not used).
+
+options:
+  --url URL            Spaces socket URL, e.g. wss://spacesapis-socket.avayacloud.com/chat
+  --token TOKEN        token to authenticate with (default: env SPACES_TOKEN)
+  --token-type T       jwt (default) or oauth
+  --service-key FILE   service-app key file: mints a fresh JWT for every connection
+  --space ID           space to join (repeatable; stdin goes to the first)
+  --password PIN       PIN of the space(s)
+  --runtime R          blocking (default), smol or async-std
+  --json               one JSON object per event on stdout
+  --timeout SECS       how long to wait for confirmations after stdin ends (default 30)
+  -h, --help           print this help and exit
+
+Text from the network is shown with control characters escaped (e.g. \\x1b).
+Lines of stdin that are not UTF-8 are sent with U+FFFD in place of the bad bytes, with a
+warning. A closed stdout (e.g. `| head -1`) ends the program quietly.
+
+exit status:
+  0  every line was sent and confirmed (or stdout was closed, or --help)
+  1  failure: connection, authentication, subscription, a refused or undelivered line
+  2  usage error: unknown option, bad or missing value
+";
+
+/// A command-line mistake: exit status 2.
+#[derive(Debug)]
+pub(crate) struct UsageError(pub(crate) String);
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub(crate) enum Command {
+    Run(Options),
+    Help,
+}
+
+/// `s` if short, else its first 40 characters and `…`: errors never echo a long input whole.
+pub(crate) fn preview(s: &str) -> String {
+    const MAX: usize = 40;
+    match s.char_indices().nth(MAX) {
+        None => s.to_owned(),
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+    }
+}
 
 impl Options {
-    pub(crate) fn parse(mut args: impl Iterator<Item = String>) -> Result<Self, String> {
+    pub(crate) fn parse(args: impl Iterator<Item = String>) -> Result<Command, UsageError> {
+        Self::parse_inner(args).map_err(UsageError)
+    }
+
+    fn parse_inner(mut args: impl Iterator<Item = String>) -> Result<Command, String> {
         let mut o = Self {
             url: None,
-            token: std::env::var("SPACES_TOKEN").ok().filter(|t| !t.is_empty()),
+            token: None,
+            env_token: std::env::var("SPACES_TOKEN").ok().filter(|t| !t.is_empty()),
             oauth: false,
             service_key: None,
             spaces: Vec::new(),
@@ -55,8 +113,7 @@ impl Options {
             timeout: Duration::from_secs(30),
         };
         while let Some(arg) = args.next() {
-            let mut value =
-                |name: &str| args.next().ok_or(format!("{name} needs a value\n{USAGE}"));
+            let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
             match arg.as_str() {
                 "--url" => o.url = Some(value("--url")?),
                 "--token" => o.token = Some(value("--token")?),
@@ -66,7 +123,8 @@ impl Options {
                         "oauth" => true,
                         other => {
                             return Err(format!(
-                                "unknown --token-type {other:?}: use jwt or oauth"
+                                "unknown --token-type {:?}: use jwt or oauth",
+                                preview(other)
                             ));
                         }
                     }
@@ -81,7 +139,8 @@ impl Options {
                         "async-std" => Runtime::AsyncStd,
                         other => {
                             return Err(format!(
-                                "unknown --runtime {other:?}: use blocking, smol or async-std"
+                                "unknown --runtime {:?}: use blocking, smol or async-std",
+                                preview(other)
                             ));
                         }
                     }
@@ -89,16 +148,16 @@ impl Options {
                 "--json" => o.json = true,
                 "--timeout" => {
                     let v = value("--timeout")?;
-                    let secs: u64 = v
-                        .parse()
-                        .map_err(|_| format!("--timeout takes whole seconds, not {v:?}"))?;
+                    let secs: u64 = v.parse().map_err(|_| {
+                        format!("--timeout takes whole seconds, not {:?}", preview(&v))
+                    })?;
                     o.timeout = Duration::from_secs(secs);
                 }
-                "-h" | "--help" => return Err(USAGE.to_owned()),
-                other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+                "-h" | "--help" => return Ok(Command::Help),
+                other => return Err(format!("unknown argument {:?}", preview(other))),
             }
         }
-        Ok(o)
+        Ok(Command::Run(o))
     }
 
     /// A fixed token, or a service key that mints a fresh JWT for every connection.
@@ -115,6 +174,7 @@ impl Options {
         let token = self
             .token
             .clone()
+            .or_else(|| self.env_token.clone())
             .ok_or("no credentials: pass --token, set SPACES_TOKEN, or pass --service-key")?;
         Ok(Box::new(if self.oauth {
             Token::oauth(token)

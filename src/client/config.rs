@@ -2,6 +2,7 @@
 //! socket.io-client 2.0.4's defaults.
 
 use core::fmt;
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 /// Why a configuration was refused.
@@ -174,6 +175,21 @@ impl Endpoint {
     }
 }
 
+/// Default of [`Config::max_attachments`].
+pub const DEFAULT_MAX_ATTACHMENTS: usize = 10;
+/// Default of [`Config::max_binary_packet_bytes`]: 1 MiB.
+pub const DEFAULT_MAX_BINARY_PACKET_BYTES: usize = 1024 * 1024;
+/// Default of [`Config::max_args`].
+pub const DEFAULT_MAX_ARGS: usize = 64;
+/// Default of [`Config::max_receive_buffer_bytes`]: 1 MiB.
+pub const DEFAULT_MAX_RECEIVE_BUFFER_BYTES: usize = 1024 * 1024;
+/// Default of [`Config::ping_interval_bounds`]: 1 s ..= 5 min.
+pub const DEFAULT_PING_INTERVAL_BOUNDS: RangeInclusive<Duration> =
+    Duration::from_secs(1)..=Duration::from_secs(300);
+/// Default of [`Config::ping_timeout_bounds`]: 1 s ..= 2 min.
+pub const DEFAULT_PING_TIMEOUT_BOUNDS: RangeInclusive<Duration> =
+    Duration::from_secs(1)..=Duration::from_secs(120);
+
 /// Everything the client needs to know before it connects.
 ///
 /// Build one with [`Config::new`] from a URL such as
@@ -198,6 +214,12 @@ pub struct Config {
     /// Reconnect after a lost or failed connection (default true).
     pub reconnection: bool,
     /// Give up after this many reconnection attempts; `None` (default) never gives up.
+    ///
+    /// Attempts (and the growing delays) are counted since the last *useful* connection: one
+    /// on which a namespace connected and a ping was answered. A connection that ends before
+    /// that (closed right after the open packet, a namespace never connected, a ping timeout
+    /// on the first ping) does not start the count over, so no server can make reconnection
+    /// endless or tight by accepting and dropping connections.
     pub reconnection_attempts: Option<u32>,
     /// First reconnection delay (default 1 s).
     pub reconnection_delay: Duration,
@@ -217,8 +239,47 @@ pub struct Config {
     /// Most packets kept per namespace while it is not connected; a further emit fails with
     /// [`EmitError::BufferFull`](crate::client::EmitError::BufferFull). Default 1024.
     pub max_buffered: usize,
-    /// Most acks awaited per namespace at once; default 4096.
+    /// Most acks awaited per namespace at once; default 4096. It also bounds the acks the
+    /// server asked of us and that are not answered yet: beyond it the oldest request is
+    /// forgotten (answering it then fails with
+    /// [`EmitError::UnknownAck`](crate::client::EmitError::UnknownAck)).
     pub max_pending_acks: usize,
+    /// Most attachments one incoming BINARY_EVENT/BINARY_ACK may announce; default
+    /// [`DEFAULT_MAX_ATTACHMENTS`] (10). A packet announcing more is dropped with
+    /// [`ProtocolViolation::TooManyAttachments`](crate::client::ProtocolViolation::TooManyAttachments)
+    /// and its attachments are discarded as they arrive, without being kept. 0 refuses every
+    /// binary packet that has attachments.
+    pub max_attachments: usize,
+    /// Most bytes one incoming binary packet may hold, its JSON text and every attachment
+    /// counted; default [`DEFAULT_MAX_BINARY_PACKET_BYTES`] (1 MiB). When an attachment would
+    /// go past it, the partial packet is dropped (memory freed at once) with
+    /// [`ProtocolViolation::BinaryPacketTooLarge`](crate::client::ProtocolViolation::BinaryPacketTooLarge),
+    /// and its remaining attachments are discarded as they arrive.
+    pub max_binary_packet_bytes: usize,
+    /// Most top-level elements in an incoming EVENT/ACK array (an event's name counts);
+    /// default [`DEFAULT_MAX_ARGS`] (64). Decoding stops as soon as a packet has more, and the
+    /// packet is dropped with
+    /// [`ProtocolViolation::Socket`](crate::client::ProtocolViolation::Socket)`(`[`TooManyElements`](crate::socket::DecodeError::TooManyElements)`)`:
+    /// each element costs about 32 bytes of bookkeeping, so without a bound a frame of tiny
+    /// elements (`[0,0,0,…]`) would cost some 16 times its size. Nested arrays are not
+    /// counted: they stay raw JSON text.
+    pub max_args: usize,
+    /// Most bytes of events kept per namespace while its CONNECT answer is awaited (events a
+    /// server sends before `40/nsp`, held to be delivered after
+    /// [`Event::Connected`](crate::client::Event::Connected)); default [`DEFAULT_MAX_RECEIVE_BUFFER_BYTES`]
+    /// (1 MiB). [`max_buffered`](Self::max_buffered) also bounds their number. An event over
+    /// either bound is dropped with
+    /// [`ProtocolViolation::ReceiveBufferFull`](crate::client::ProtocolViolation::ReceiveBufferFull).
+    pub max_receive_buffer_bytes: usize,
+    /// The ping interval actually used is the server's `pingInterval` clamped to this range;
+    /// default [`DEFAULT_PING_INTERVAL_BOUNDS`] (1 s ..= 5 min). A server announcing 0 cannot
+    /// make the client ping in a tight loop, and one announcing 2^31−1 ms cannot make a dead
+    /// link go unnoticed for weeks.
+    pub ping_interval_bounds: RangeInclusive<Duration>,
+    /// The ping timeout actually used is the server's `pingTimeout` clamped to this range;
+    /// default [`DEFAULT_PING_TIMEOUT_BOUNDS`] (1 s ..= 2 min). With both defaults a dead link
+    /// is detected at most 7 minutes after the last packet, whatever the server announces.
+    pub ping_timeout_bounds: RangeInclusive<Duration>,
     /// Seed for reconnection jitter, so one seed reproduces one run.
     pub rng_seed: u64,
 }
@@ -268,6 +329,12 @@ impl Config {
             ack_timeout: None,
             max_buffered: 1024,
             max_pending_acks: 4096,
+            max_attachments: DEFAULT_MAX_ATTACHMENTS,
+            max_binary_packet_bytes: DEFAULT_MAX_BINARY_PACKET_BYTES,
+            max_args: DEFAULT_MAX_ARGS,
+            max_receive_buffer_bytes: DEFAULT_MAX_RECEIVE_BUFFER_BYTES,
+            ping_interval_bounds: DEFAULT_PING_INTERVAL_BOUNDS,
+            ping_timeout_bounds: DEFAULT_PING_TIMEOUT_BOUNDS,
             rng_seed: 0,
         })
     }
@@ -299,6 +366,16 @@ impl Config {
         }
         if self.max_buffered == 0 {
             return Err(ConfigError::BadOption("max_buffered must be positive"));
+        }
+        if self.max_args == 0 {
+            return Err(ConfigError::BadOption("max_args must be positive"));
+        }
+        for bounds in [&self.ping_interval_bounds, &self.ping_timeout_bounds] {
+            if bounds.start().is_zero() || bounds.start() > bounds.end() || *bounds.end() > day {
+                return Err(ConfigError::BadOption(
+                    "ping bounds must be a non-empty range from above zero to at most one day",
+                ));
+            }
         }
         Ok(())
     }
@@ -456,6 +533,33 @@ mod tests {
         assert!(matches!(c.validate(), Err(ConfigError::BadOption(_))));
         let mut c = Config::new("http://h/").unwrap();
         c.ack_timeout = Some(Duration::from_secs(3600));
+        assert_eq!(c.validate(), Ok(()));
+    }
+
+    #[test]
+    fn ping_bounds_must_be_a_positive_range_of_at_most_a_day() {
+        let ms = Duration::from_millis;
+        let bad = [
+            Duration::ZERO..=ms(10),
+            ms(10)..=ms(5),
+            ms(10)..=Duration::from_secs(2 * 24 * 3600),
+        ];
+        for b in bad {
+            let mut c = Config::new("http://h/").unwrap();
+            c.ping_timeout_bounds = b.clone();
+            assert!(
+                matches!(c.validate(), Err(ConfigError::BadOption(_))),
+                "{b:?}"
+            );
+            let mut c = Config::new("http://h/").unwrap();
+            c.ping_interval_bounds = b.clone();
+            assert!(
+                matches!(c.validate(), Err(ConfigError::BadOption(_))),
+                "{b:?}"
+            );
+        }
+        let mut c = Config::new("http://h/").unwrap();
+        c.ping_interval_bounds = ms(1)..=ms(1);
         assert_eq!(c.validate(), Ok(()));
     }
 

@@ -6,7 +6,8 @@ mod backoff;
 mod config;
 mod output;
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -23,7 +24,11 @@ pub use crate::socket::Args;
 /// Why a Socket.IO packet could not be decoded (in [`ProtocolViolation::Socket`]).
 pub use crate::socket::DecodeError as PacketError;
 use backoff::Backoff;
-pub use config::{Config, ConfigError, Endpoint, Query};
+pub use config::{
+    Config, ConfigError, DEFAULT_MAX_ARGS, DEFAULT_MAX_ATTACHMENTS,
+    DEFAULT_MAX_BINARY_PACKET_BYTES, DEFAULT_MAX_RECEIVE_BUFFER_BYTES,
+    DEFAULT_PING_INTERVAL_BOUNDS, DEFAULT_PING_TIMEOUT_BOUNDS, Endpoint, Query,
+};
 pub use output::{ConnectFailure, DisconnectReason, Event, ProtocolViolation, Transmit, WsUrl};
 
 /// Why a command was refused. The client's state is unchanged when one is returned.
@@ -151,9 +156,13 @@ struct Namespace {
     send_buffer: VecDeque<Buffered>,
     /// Events received before the namespace's CONNECT answer, delivered right after it.
     receive_buffer: VecDeque<Event>,
+    /// Bytes held in `receive_buffer` (see [`event_bytes`]).
+    receive_bytes: usize,
     next_ack_id: u64,
     pending_acks: BTreeMap<u64, PendingAck>,
-    owed_acks: HashSet<u64>,
+    /// Ack ids the server asked for and the user has not answered; at most
+    /// [`Config::max_pending_acks`], the lowest forgotten first.
+    owed_acks: BTreeSet<u64>,
 }
 
 impl Namespace {
@@ -164,9 +173,10 @@ impl Namespace {
             connect_sent: false,
             send_buffer: VecDeque::new(),
             receive_buffer: VecDeque::new(),
+            receive_bytes: 0,
             next_ack_id: 0,
             pending_acks: BTreeMap::new(),
-            owed_acks: HashSet::new(),
+            owed_acks: BTreeSet::new(),
         }
     }
 }
@@ -181,6 +191,9 @@ struct Reassembly {
     args: Args,
     expected: usize,
     attachments: Vec<Vec<u8>>,
+    /// The packet's text plus every attachment so far, against
+    /// [`Config::max_binary_packet_bytes`].
+    bytes: usize,
 }
 
 /// A sans-IO Socket.IO 2.0.4 client: one Engine.IO 3 session over websocket, any number of
@@ -216,6 +229,9 @@ pub struct Client {
     /// True while the current (re)connection is part of a reconnection sequence.
     reconnecting: bool,
     reassembly: Option<Reassembly>,
+    /// Attachments still to come for a binary packet that was refused (too many attachments,
+    /// too large): dropped unkept and unreported, until a text packet or a new session.
+    discard_attachments: usize,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
 }
@@ -241,6 +257,7 @@ impl Client {
             rng,
             reconnecting: false,
             reassembly: None,
+            discard_attachments: 0,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
         })
@@ -574,6 +591,13 @@ impl Client {
     }
 
     /// The next event for the user; `None` when there is nothing left.
+    ///
+    /// The queue holds what the inputs since the last drain produced, so following the drain
+    /// contract keeps it bounded: one frame adds at most a few events, whose bytes are bounded
+    /// by the frame (or, for a binary packet, [`Config::max_binary_packet_bytes`]); a namespace
+    /// CONNECT answer adds the events held before it (at most [`Config::max_buffered`] and
+    /// [`Config::max_receive_buffer_bytes`]); a closed connection adds one event per namespace
+    /// and per awaited ack ([`Config::max_pending_acks`]).
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
@@ -627,6 +651,7 @@ impl Client {
         };
         self.engine = Engine::Opening { deadline };
         self.reassembly = None;
+        self.discard_attachments = 0;
         self.root_connected = false;
         self.transmits.push_back(Transmit::Open(WsUrl::new(
             self.config.handshake_url(),
@@ -678,23 +703,33 @@ impl Client {
                 return;
             }
         };
+        let interval = clamp(hs.ping_interval, &self.config.ping_interval_bounds);
+        let timeout = clamp(hs.ping_timeout, &self.config.ping_timeout_bounds);
+        if (interval, timeout) != (hs.ping_interval, hs.ping_timeout) {
+            log::warn!(
+                "server heartbeat {:?}/{:?} clamped to {interval:?}/{timeout:?}",
+                hs.ping_interval,
+                hs.ping_timeout
+            );
+        }
         self.engine = Engine::Open(Heartbeat {
-            interval: hs.ping_interval,
-            timeout: hs.ping_timeout,
-            next_ping: Some(now + hs.ping_interval),
+            interval,
+            timeout,
+            next_ping: Some(now + interval),
             deadline: None,
             last_ping: None,
         });
         self.events.push_back(Event::Opened {
-            ping_interval: hs.ping_interval,
-            ping_timeout: hs.ping_timeout,
+            ping_interval: interval,
+            ping_timeout: timeout,
         });
         if self.reconnecting {
             let attempt = self.backoff.attempts();
             self.events.push_back(Event::Reconnected { attempt });
         }
         self.reconnecting = false;
-        self.backoff.reset();
+        // Unlike socket.io-client, the backoff is not reset here: an open packet alone proves
+        // nothing (a server may close right after it). See `on_pong`.
         for n in &mut self.namespaces {
             n.connect_sent = false;
             if n.state == NspState::Refused {
@@ -752,9 +787,21 @@ impl Client {
                     .last_ping
                     .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
                 self.events.push_back(Event::Pong { latency });
+                // A full heartbeat with a namespace connected: the connection is useful, so
+                // the reconnection schedule starts over. Connections that die earlier (a close
+                // right after the open packet, a refused namespace, a ping timeout on the
+                // first ping) keep counting attempts and growing delays, whatever the server
+                // announced.
+                if self
+                    .namespaces
+                    .iter()
+                    .any(|n| n.state == NspState::Connected)
+                {
+                    self.backoff.reset();
+                }
             }
             engine::Packet::Message(text) => self.handle_socket_text(now, text),
-            engine::Packet::BinaryMessage(data) => self.handle_attachment(data.into_owned()),
+            engine::Packet::BinaryMessage(data) => self.handle_attachment(data),
             engine::Packet::Open(_) => {
                 self.events
                     .push_back(Event::ProtocolViolation(ProtocolViolation::OutOfOrder(
@@ -789,7 +836,9 @@ impl Client {
     }
 
     fn handle_socket_text(&mut self, now: Instant, text: &str) {
-        let packet = match socket::decode(text) {
+        // Any text packet ends the attachments of a refused binary packet.
+        self.discard_attachments = 0;
+        let packet = match socket::decode_bounded(text, self.config.max_args) {
             Ok(p) => p,
             Err(e) => {
                 self.events
@@ -804,6 +853,25 @@ impl Client {
         }
         match packet.kind {
             PacketKind::BinaryEvent | PacketKind::BinaryAck if packet.attachments > 0 => {
+                let (limit, bytes_limit) = (
+                    self.config.max_attachments,
+                    self.config.max_binary_packet_bytes,
+                );
+                let violation = if packet.attachments > limit {
+                    Some(ProtocolViolation::TooManyAttachments {
+                        announced: packet.attachments,
+                        limit,
+                    })
+                } else if text.len() > bytes_limit {
+                    Some(ProtocolViolation::BinaryPacketTooLarge { limit: bytes_limit })
+                } else {
+                    None
+                };
+                if let Some(v) = violation {
+                    self.events.push_back(Event::ProtocolViolation(v));
+                    self.discard_attachments = packet.attachments;
+                    return;
+                }
                 let elements = match &packet.payload {
                     Payload::Array(a) => a.as_slice(),
                     _ => &[],
@@ -821,21 +889,37 @@ impl Client {
                     name,
                     args,
                     expected: packet.attachments,
-                    attachments: Vec::with_capacity(packet.attachments.min(16)),
+                    attachments: Vec::with_capacity(packet.attachments),
+                    bytes: text.len(),
                 });
             }
             _ => self.dispatch(now, &packet),
         }
     }
 
-    fn handle_attachment(&mut self, data: Vec<u8>) {
+    fn handle_attachment(&mut self, data: Cow<'_, [u8]>) {
         let Some(r) = self.reassembly.as_mut() else {
-            self.events.push_back(Event::ProtocolViolation(
-                ProtocolViolation::UnexpectedAttachment,
-            ));
+            if self.discard_attachments > 0 {
+                self.discard_attachments -= 1;
+            } else {
+                self.events.push_back(Event::ProtocolViolation(
+                    ProtocolViolation::UnexpectedAttachment,
+                ));
+            }
             return;
         };
-        r.attachments.push(data);
+        let limit = self.config.max_binary_packet_bytes;
+        if data.len() > limit.saturating_sub(r.bytes) {
+            // Checked before copying: nothing of the oversized attachment is kept.
+            self.discard_attachments = r.expected - r.attachments.len() - 1;
+            self.reassembly = None;
+            self.events.push_back(Event::ProtocolViolation(
+                ProtocolViolation::BinaryPacketTooLarge { limit },
+            ));
+            return;
+        }
+        r.bytes += data.len();
+        r.attachments.push(data.into_owned());
         if r.attachments.len() < r.expected {
             return;
         }
@@ -907,7 +991,24 @@ impl Client {
         let n = &mut self.namespaces[i];
         if is_event {
             let Some(name) = name else { return };
+            let bytes = event_bytes(&name, &args, &attachments);
+            if n.state != NspState::Connected
+                && (n.receive_buffer.len() >= self.config.max_buffered
+                    || bytes
+                        > self
+                            .config
+                            .max_receive_buffer_bytes
+                            .saturating_sub(n.receive_bytes))
+            {
+                self.events.push_back(Event::ProtocolViolation(
+                    ProtocolViolation::ReceiveBufferFull { nsp },
+                ));
+                return;
+            }
             if let Some(id) = id {
+                if n.owed_acks.len() >= self.config.max_pending_acks.max(1) {
+                    n.owed_acks.pop_first();
+                }
                 n.owed_acks.insert(id);
             }
             let event = Event::Message {
@@ -919,10 +1020,9 @@ impl Client {
             };
             if n.state == NspState::Connected {
                 self.events.push_back(event);
-            } else if n.receive_buffer.len() < self.config.max_buffered {
-                n.receive_buffer.push_back(event);
             } else {
-                self.events.push_back(event);
+                n.receive_bytes += bytes;
+                n.receive_buffer.push_back(event);
             }
             return;
         }
@@ -952,6 +1052,7 @@ impl Client {
         });
         // socket.io-client order: connect, buffered received events, then buffered sends.
         self.events.extend(n.receive_buffer.drain(..));
+        n.receive_bytes = 0;
         for b in n.send_buffer.drain(..) {
             if let Some(p) = b.ack.and_then(|id| n.pending_acks.get_mut(&id)) {
                 p.sent = true;
@@ -994,8 +1095,10 @@ impl Client {
     fn engine_closed(&mut self, now: Instant, reason: DisconnectReason, by_user: bool) {
         self.engine = Engine::Idle;
         self.reassembly = None;
+        self.discard_attachments = 0;
         self.root_connected = false;
-        self.backoff.reset();
+        // The backoff is reset only by a useful connection (see `on_pong`), by `connect` and
+        // by the user closing, never by a connection ending.
         let mut namespaces = std::mem::take(&mut self.namespaces);
         for n in &mut namespaces {
             if n.state == NspState::Connected {
@@ -1177,6 +1280,16 @@ impl Client {
         }
         Ok(id)
     }
+}
+
+/// `d` limited to `bounds`.
+fn clamp(d: Duration, bounds: &std::ops::RangeInclusive<Duration>) -> Duration {
+    d.max(*bounds.start()).min(*bounds.end())
+}
+
+/// What an event's data costs in memory, roughly: name, JSON arguments and attachments.
+fn event_bytes(name: &str, args: &Args, attachments: &[Vec<u8>]) -> usize {
+    name.len() + args.as_json().len() + attachments.iter().map(Vec::len).sum::<usize>()
 }
 
 fn min_opt(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {

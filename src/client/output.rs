@@ -167,6 +167,33 @@ pub enum ProtocolViolation {
     /// The server sent an ack for an id it never received, or acked twice.
     #[error("ack for unknown id {0}")]
     UnknownAck(u64),
+    /// A binary packet announced more attachments than
+    /// [`Config::max_attachments`](crate::client::Config::max_attachments); it was dropped and
+    /// its attachments are discarded as they arrive.
+    #[error("binary packet announces {announced} attachments (limit {limit})")]
+    TooManyAttachments {
+        /// The count the packet announced.
+        announced: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// A binary packet grew past
+    /// [`Config::max_binary_packet_bytes`](crate::client::Config::max_binary_packet_bytes); the
+    /// partial packet was dropped and its remaining attachments are discarded as they arrive.
+    #[error("binary packet larger than {limit} bytes")]
+    BinaryPacketTooLarge {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// An event arrived before its namespace's CONNECT answer while the namespace's receive
+    /// buffer was full ([`Config::max_buffered`](crate::client::Config::max_buffered) events or
+    /// [`Config::max_receive_buffer_bytes`](crate::client::Config::max_receive_buffer_bytes));
+    /// it was dropped.
+    #[error("receive buffer of namespace {nsp:?} is full; event dropped")]
+    ReceiveBufferFull {
+        /// The namespace.
+        nsp: String,
+    },
 }
 
 /// Something that happened, for the user. Drain with
@@ -184,9 +211,11 @@ pub enum Event {
     },
     /// The Engine.IO session is open (a fresh session id each time).
     Opened {
-        /// The server's ping interval.
+        /// The ping interval in use: the server's, clamped to
+        /// [`Config::ping_interval_bounds`](crate::client::Config::ping_interval_bounds).
         ping_interval: Duration,
-        /// The server's ping timeout.
+        /// The ping timeout in use: the server's, clamped to
+        /// [`Config::ping_timeout_bounds`](crate::client::Config::ping_timeout_bounds).
         ping_timeout: Duration,
     },
     /// A namespace is connected (the server's `40…`). Buffered emits follow on the wire.

@@ -233,6 +233,13 @@ pub enum DecodeError {
     /// The JSON nests deeper than [`MAX_DEPTH`] arrays/objects.
     #[error("JSON nested deeper than {MAX_DEPTH} levels")]
     TooDeep,
+    /// An EVENT/ACK array has more top-level elements than the decoder was allowed
+    /// ([`decode_bounded`]); decoding stopped there.
+    #[error("more than {limit} elements in the packet's array")]
+    TooManyElements {
+        /// The limit that was passed.
+        limit: usize,
+    },
 }
 
 /// The most attachments a binary packet may announce; more is [`DecodeError::TooManyAttachments`].
@@ -260,7 +267,18 @@ pub const MAX_DEPTH: usize = 100;
 ///   the packet means a server that adds data does not break the namespace.
 ///
 /// The payload must be valid JSON with nothing after it (whitespace aside). Never panics.
+///
+/// An array payload may have any number of elements; [`decode_bounded`] limits them.
 pub fn decode(text: &str) -> Result<Packet<'_>, DecodeError> {
+    decode_bounded(text, usize::MAX)
+}
+
+/// [`decode`], refusing an array payload of more than `max_elements` top-level elements with
+/// [`DecodeError::TooManyElements`] as soon as the element after the limit is reached, so the
+/// memory spent on a hostile frame of tiny elements (`[0,0,0,…]`, some 16 bytes of element
+/// list per 2 bytes of frame) stays bounded by the limit, not by the frame. Elements nested
+/// inside an element are not counted: they stay raw text.
+pub fn decode_bounded(text: &str, max_elements: usize) -> Result<Packet<'_>, DecodeError> {
     let bytes = text.as_bytes();
     let Some(&first) = bytes.first() else {
         return Err(DecodeError::Empty);
@@ -329,7 +347,7 @@ pub fn decode(text: &str) -> Result<Packet<'_>, DecodeError> {
             }
         }
         PacketKind::Event | PacketKind::Ack | PacketKind::BinaryEvent | PacketKind::BinaryAck => {
-            let elements = split_array(rest)?;
+            let elements = split_array(rest, max_elements)?;
             if matches!(kind, PacketKind::Event | PacketKind::BinaryEvent) {
                 check_event_name(&elements)?;
             }
@@ -361,8 +379,9 @@ fn bad_json(e: &serde_json::Error) -> DecodeError {
     DecodeError::BadJson(e.to_string())
 }
 
-/// Validates `json` as a JSON array and splits it into raw elements in one pass.
-fn split_array(json: &str) -> Result<Vec<&RawValue>, DecodeError> {
+/// Validates `json` as a JSON array and splits it into raw elements in one pass, refusing more
+/// than `max_elements` elements.
+fn split_array(json: &str, max_elements: usize) -> Result<Vec<&RawValue>, DecodeError> {
     if json.is_empty() {
         return Err(DecodeError::MissingPayload);
     }
@@ -378,7 +397,43 @@ fn split_array(json: &str) -> Result<Vec<&RawValue>, DecodeError> {
             Err(e) => bad_json(&e),
         });
     }
-    serde_json::from_str::<Vec<&RawValue>>(json).map_err(|e| bad_json(&e))
+    let fault = Cell::new(None);
+    let mut de = serde_json::Deserializer::from_str(json);
+    let elements = Elements {
+        max: max_elements,
+        fault: &fault,
+    };
+    (&mut de)
+        .deserialize_seq(elements)
+        .and_then(|v| de.end().map(|()| v))
+        .map_err(|e| fault.take().unwrap_or_else(|| bad_json(&e)))
+}
+
+/// Collects the raw elements of a JSON array, failing past `max` of them.
+struct Elements<'c> {
+    max: usize,
+    fault: &'c Cell<Option<DecodeError>>,
+}
+
+impl<'de> Visitor<'de> for Elements<'_> {
+    type Value = Vec<&'de RawValue>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON array")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(element) = seq.next_element::<&'de RawValue>()? {
+            if out.len() == self.max {
+                self.fault
+                    .set(Some(DecodeError::TooManyElements { limit: self.max }));
+                return Err(de::Error::custom("too many elements"));
+            }
+            out.push(element);
+        }
+        Ok(out)
+    }
 }
 
 fn check_event_name(elements: &[&RawValue]) -> Result<(), DecodeError> {
@@ -722,7 +777,7 @@ impl Args {
     /// Errors: [`DecodeError::BadJson`], [`DecodeError::NotAnArray`],
     /// [`DecodeError::MissingPayload`] (empty text).
     pub fn from_json(array_json: &str) -> Result<Self, DecodeError> {
-        split_array(array_json).map(|elements| Self::from_elements(&elements))
+        split_array(array_json, usize::MAX).map(|elements| Self::from_elements(&elements))
     }
 
     /// Number of arguments.
@@ -800,6 +855,31 @@ mod tests {
                 attachments: 1
             })
         );
+    }
+
+    #[test]
+    fn decode_bounded_stops_after_the_limit() {
+        assert_eq!(
+            decode_bounded(r#"2["e",1,2]"#, 3).map(|p| p.elements().len()),
+            Ok(3)
+        );
+        assert_eq!(
+            decode_bounded(r#"2["e",1,2,3]"#, 3).unwrap_err(),
+            DecodeError::TooManyElements { limit: 3 }
+        );
+        // Bad JSON after the limit is still reported as too many elements (decoding stopped).
+        assert!(matches!(
+            decode_bounded(r#"2["e",1,2,3"#, 3),
+            Err(DecodeError::TooManyElements { .. })
+        ));
+        assert!(matches!(
+            decode_bounded(r#"2["e",1] x"#, 3),
+            Err(DecodeError::BadJson(_))
+        ));
+        assert!(matches!(
+            decode_bounded(r#"2["e",1"#, 3),
+            Err(DecodeError::BadJson(_))
+        ));
     }
 
     #[test]

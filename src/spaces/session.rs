@@ -58,6 +58,15 @@ pub struct SpacesConfig {
     /// [`SendFailure::Unconfirmed`]; `None` (default) waits as long as the connection lives (a
     /// drop re-sends it).
     pub confirm_timeout: Option<Duration>,
+    /// Whether binary events are accepted at all. Spaces defines none, so by default (`false`)
+    /// the session sets [`Config::max_attachments`] to 0: any BINARY_EVENT or BINARY_ACK that
+    /// announces attachments is refused with
+    /// [`ProtocolViolation::TooManyAttachments`](crate::client::ProtocolViolation::TooManyAttachments)
+    /// (passed on as [`SpacesEvent::Connection`]), is not delivered, and its attachments are
+    /// discarded without being kept. With `true`, `client.max_attachments` and
+    /// `client.max_binary_packet_bytes` apply, and a binary event reaches the user as
+    /// [`SpacesEvent::Unrecognized`] (its attachments are not passed on).
+    pub binary_events: bool,
 }
 
 impl SpacesConfig {
@@ -76,6 +85,7 @@ impl SpacesConfig {
             max_payload: MAX_PAYLOAD_BYTES,
             max_held: 1000,
             confirm_timeout: None,
+            binary_events: false,
         })
     }
 }
@@ -336,6 +346,9 @@ impl Spaces {
         let mut client_config = config.client;
         client_config.namespace = CHAT_NAMESPACE.to_owned();
         client_config.fresh_query_per_connection = true;
+        if !config.binary_events {
+            client_config.max_attachments = 0;
+        }
         Ok(Self {
             client: Client::new(client_config)?,
             rate_limit: config.rate_limit.max(1),

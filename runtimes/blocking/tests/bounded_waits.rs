@@ -16,6 +16,9 @@ use tungstenite::Message;
 fn client(port: u16, connect_timeout: Duration) -> SpacesClient {
     let mut config = SpacesConfig::new(&format!("http://127.0.0.1:{port}/chat")).expect("url");
     config.client.reconnection = false;
+    // The fake servers announce short test heartbeats; take them as announced.
+    config.client.ping_interval_bounds = Duration::from_millis(1)..=Duration::from_secs(300);
+    config.client.ping_timeout_bounds = Duration::from_millis(1)..=Duration::from_secs(120);
     let options = Options {
         connect_timeout,
         ..Options::default()
