@@ -23,6 +23,8 @@ pub use crate::engine::DecodeError as FrameError;
 pub use crate::socket::Args;
 /// Why a Socket.IO packet could not be decoded (in [`ProtocolViolation::Socket`]).
 pub use crate::socket::DecodeError as PacketError;
+/// The `{"_placeholder":true,"num":N}` object that stands for attachment `N` in binary emits.
+pub use crate::socket::placeholder;
 use backoff::Backoff;
 pub use config::{
     Config, ConfigError, DEFAULT_MAX_ARGS, DEFAULT_MAX_ATTACHMENTS,
@@ -433,7 +435,7 @@ impl Client {
     }
 
     /// Sends a BINARY_EVENT: `args` holds `{"_placeholder":true,"num":N}` objects (see
-    /// [`socket::placeholder`]) for each of `attachments`.
+    /// [`placeholder`]) for each of `attachments`.
     ///
     /// # Errors
     /// As [`emit`](Self::emit), and [`EmitError::BadAttachments`].

@@ -2,7 +2,7 @@
 //! revision 4 server roles (as socket.io 2.0.4 plays them over websocket) plus the Spaces
 //! `/chat` events, faithful enough that socket.io-client 2.0.4 talks to it unchanged.
 //!
-//! It reuses the crate's codecs ([`crate::engine`], [`crate::socket`]) and, like the client,
+//! It reuses the crate's codecs (`engine`, `socket`) and, like the client,
 //! never touches a socket, a clock or a thread: a listener (see the `spaces-socket-blocking`
 //! crate) accepts websockets and feeds frames in; the emulator answers through
 //! [`Emulator::poll_output`]. See [`Emulator`] for the drain contract.

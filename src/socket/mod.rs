@@ -196,7 +196,7 @@ pub enum DecodeError {
     /// throws "Illegal attachments").
     #[error("illegal attachments")]
     IllegalAttachments,
-    /// A binary packet announces more than [`MAX_ATTACHMENTS`] attachments.
+    /// A binary packet announces more than `MAX_ATTACHMENTS` attachments.
     #[error("too many attachments (more than {MAX_ATTACHMENTS})")]
     TooManyAttachments,
     /// The ack id does not fit in a `u64`.
@@ -230,11 +230,11 @@ pub enum DecodeError {
         /// The packet's attachment count.
         attachments: usize,
     },
-    /// The JSON nests deeper than [`MAX_DEPTH`] arrays/objects.
+    /// The JSON nests deeper than `MAX_DEPTH` arrays/objects.
     #[error("JSON nested deeper than {MAX_DEPTH} levels")]
     TooDeep,
     /// An EVENT/ACK array has more top-level elements than the decoder was allowed
-    /// ([`decode_bounded`]); decoding stopped there.
+    /// (`decode_bounded`); decoding stopped there.
     #[error("more than {limit} elements in the packet's array")]
     TooManyElements {
         /// The limit that was passed.
