@@ -236,6 +236,8 @@ pub struct Client {
     discard_attachments: usize,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
+    /// Payload bytes (arguments and attachments) of the queued events.
+    queued_bytes: usize,
 }
 
 impl Client {
@@ -262,6 +264,7 @@ impl Client {
             discard_attachments: 0,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
+            queued_bytes: 0,
         })
     }
 
@@ -296,6 +299,12 @@ impl Client {
     /// Events waiting for [`poll_event`](Self::poll_event).
     pub fn queued_events(&self) -> usize {
         self.events.len()
+    }
+
+    /// Payload bytes (event arguments and attachments) of the events waiting for
+    /// [`poll_event`](Self::poll_event): what a runtime bounds when its consumer is slow.
+    pub fn queued_bytes(&self) -> usize {
+        self.queued_bytes
     }
 
     /// Whether the server's root `40` arrived on this session.
@@ -602,7 +611,9 @@ impl Client {
     /// and per awaited ack ([`Config::max_pending_acks`]).
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        let event = self.events.pop_front()?;
+        self.queued_bytes -= payload_bytes(&event);
+        Some(event)
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) must be called next; `None` when no timer
@@ -1021,6 +1032,7 @@ impl Client {
                 ack: id.map(AckId),
             };
             if n.state == NspState::Connected {
+                self.queued_bytes += bytes;
                 self.events.push_back(event);
             } else {
                 n.receive_bytes += bytes;
@@ -1030,12 +1042,14 @@ impl Client {
         }
         let Some(id) = id else { return };
         if n.pending_acks.remove(&id).is_some() {
-            self.events.push_back(Event::AckReceived {
+            let event = Event::AckReceived {
                 nsp,
                 id: AckId(id),
                 args,
                 attachments,
-            });
+            };
+            self.queued_bytes += payload_bytes(&event);
+            self.events.push_back(event);
         } else {
             self.events
                 .push_back(Event::ProtocolViolation(ProtocolViolation::UnknownAck(id)));
@@ -1054,7 +1068,7 @@ impl Client {
         });
         // socket.io-client order: connect, buffered received events, then buffered sends.
         self.events.extend(n.receive_buffer.drain(..));
-        n.receive_bytes = 0;
+        self.queued_bytes += std::mem::take(&mut n.receive_bytes);
         for b in n.send_buffer.drain(..) {
             if let Some(p) = b.ack.and_then(|id| n.pending_acks.get_mut(&id)) {
                 p.sent = true;
@@ -1294,6 +1308,23 @@ fn event_bytes(name: &str, args: &Args, attachments: &[Vec<u8>]) -> usize {
     name.len() + args.as_json().len() + attachments.iter().map(Vec::len).sum::<usize>()
 }
 
+/// What an event holds of the server's payload, as counted in [`Client::queued_bytes`] (the
+/// same measure as the receive buffer's).
+fn payload_bytes(event: &Event) -> usize {
+    match event {
+        Event::Message {
+            name,
+            args,
+            attachments,
+            ..
+        } => event_bytes(name, args, attachments),
+        Event::AckReceived {
+            args, attachments, ..
+        } => event_bytes("", args, attachments),
+        _ => 0,
+    }
+}
+
 fn min_opt(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -1389,5 +1420,38 @@ fn split_event(packet: &socket::Packet<'_>) -> (Option<String>, Args) {
             (name, Args::from_elements(rest))
         }
         _ => (None, Args::from_elements(elements)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::{Client, Config, Event};
+
+    #[test]
+    fn queued_bytes_count_the_payloads_waiting_and_return_to_zero_once_taken() {
+        let now = Instant::now();
+        let mut client = Client::new(Config::new("http://127.0.0.1:1/chat").unwrap()).unwrap();
+        client.connect(now);
+        client.handle_open(now);
+        client.handle_text(
+            now,
+            r#"0{"sid":"s","upgrades":[],"pingInterval":25000,"pingTimeout":5000}"#,
+        );
+        client.handle_text(now, "40/chat");
+        while client.poll_event().is_some() {}
+        assert_eq!(client.queued_bytes(), 0);
+        client.handle_text(now, r#"42/chat,["ev",{"text":"0123456789"}]"#);
+        client.handle_text(now, r#"42/chat,["ev",[1,2,3]]"#);
+        let expected = "ev".len() * 2 + r#"[{"text":"0123456789"}]"#.len() + "[[1,2,3]]".len();
+        assert_eq!(client.queued_bytes(), expected);
+        assert!(matches!(client.poll_event(), Some(Event::Message { .. })));
+        assert_eq!(
+            client.queued_bytes(),
+            expected - 2 - r#"[{"text":"0123456789"}]"#.len()
+        );
+        assert!(matches!(client.poll_event(), Some(Event::Message { .. })));
+        assert_eq!(client.queued_bytes(), 0);
     }
 }

@@ -410,6 +410,13 @@ impl Spaces {
         self.events.len() + self.client.queued_events()
     }
 
+    /// Payload bytes of the events decoded from frames and not yet taken (the session's own
+    /// events are small and counted by [`queued_events`](Self::queued_events)). Runtimes bound
+    /// this too: a few huge events weigh more than many small ones.
+    pub fn queued_bytes(&self) -> usize {
+        self.client.queued_bytes()
+    }
+
     /// Starts connecting; expect [`SpacesEvent::TokenNeeded`]. Drain next.
     pub fn connect(&mut self, now: Instant) {
         self.begin(now);
