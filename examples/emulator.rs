@@ -14,7 +14,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use spaces_socket::emulator::{DemoAuth, EmulatorConfig, EmulatorEvent, SpaceInfo, User};
+use spaces_socket_emulator::{DemoAuth, EmulatorConfig, EmulatorEvent, SpaceInfo, User};
 use spaces_socket_blocking::emulator::EmulatorServer;
 
 const USAGE: &str = "usage: emulator [--port N] [--ping-interval MS] [--ping-timeout MS] \

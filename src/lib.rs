@@ -18,9 +18,10 @@
 //!   namespaces, client-driven heartbeat, reconnection with backo2's schedule, buffered emits,
 //!   acks, binary reassembly. Its type documents the drain contract every runtime follows;
 //! - [`spaces`]: the Avaya Spaces session on `/chat` (tokens, subscriptions, correlated sends,
-//!   limits) and its typed events;
-//! - [`emulator`]: a sans-IO Spaces server built from the same codecs, for tests, simulations
-//!   and offline development.
+//!   limits) and its typed events.
+//!
+//! A Spaces server emulator built on the same codecs lives in its own crate,
+//! `spaces-socket-emulator`; this crate holds no server code.
 //!
 //! Secrets (tokens, key material, session ids, space PINs) are wrapped in [`Secret`] or
 //! redacted by hand in every `Debug` implementation.
@@ -30,7 +31,6 @@
 #![deny(missing_docs)]
 
 pub mod client;
-pub mod emulator;
 pub mod engine;
 pub mod redact;
 mod rng;

@@ -5,7 +5,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use spaces_socket::emulator::{DemoAuth, EmulatorConfig, User};
+use spaces_socket_emulator::{DemoAuth, EmulatorConfig, User};
 use spaces_socket::engine::Handshake;
 use spaces_socket_blocking::emulator::EmulatorServer;
 use tungstenite::protocol::frame::coding::CloseCode;

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use spaces_socket::emulator::{
+use spaces_socket_emulator::{
     CloseReason, ConnId, DemoAuth, Emulator, EmulatorConfig, EmulatorEvent, Rejection,
     ServerOutput, SpaceInfo, User, codes,
 };

@@ -4,7 +4,7 @@ mod support;
 
 use std::time::Duration;
 
-use spaces_socket::emulator::{DemoAuth, EmulatorConfig};
+use spaces_socket_emulator::{DemoAuth, EmulatorConfig};
 use spaces_socket_blocking::emulator::EmulatorServer;
 
 fn emulator(namespace_comma: bool) -> EmulatorServer {

@@ -2,7 +2,7 @@
 
 use std::thread::JoinHandle;
 
-use spaces_socket::emulator::{DemoAuth, EmulatorConfig, SpaceInfo, User};
+use spaces_socket_emulator::{DemoAuth, EmulatorConfig, SpaceInfo, User};
 use spaces_socket_blocking::emulator::EmulatorServer;
 
 /// The space the demo joins when no `--space` is given.

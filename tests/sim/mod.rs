@@ -27,7 +27,7 @@ use std::fmt::{self, Write as _};
 use std::time::{Duration, Instant};
 
 use spaces_socket::client::{ConnectFailure, DisconnectReason, Event, Transmit};
-use spaces_socket::emulator::{
+use spaces_socket_emulator::{
     CloseReason, ConnId, DemoAuth, Emulator, EmulatorConfig, EmulatorEvent, Rejection, ServerOutput,
 };
 use spaces_socket::spaces::{

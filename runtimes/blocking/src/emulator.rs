@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use spaces_socket::emulator::{
+use spaces_socket_emulator::{
     Authenticator, ConnId, Emulator, EmulatorConfig, EmulatorEvent, EmulatorStats, Rejection,
     ServerOutput, User,
 };

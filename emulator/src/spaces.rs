@@ -6,7 +6,7 @@ use std::time::Instant;
 use serde_json::{Map, Value, json};
 
 use super::{ConnId, Emulator, EmulatorEvent, Member, SpaceInfo, User, codes};
-use crate::socket::{self, PacketKind};
+use spaces_socket::socket::{self, PacketKind};
 
 const PARTY_LEAVES: &str = "app.event.presence.party.leaves";
 const REQUEST_PARTIES: &str = "app.event.presence.request.parties";
