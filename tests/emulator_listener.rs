@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use spaces_socket_emulator::{DemoAuth, EmulatorConfig, User};
 use spaces_socket::engine::Handshake;
-use spaces_socket_blocking::emulator::EmulatorServer;
+use spaces_socket_emulator::listener::EmulatorServer;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{HandshakeError, Message, WebSocket};
 

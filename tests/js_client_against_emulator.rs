@@ -5,7 +5,7 @@ mod support;
 use std::time::Duration;
 
 use spaces_socket_emulator::{DemoAuth, EmulatorConfig};
-use spaces_socket_blocking::emulator::EmulatorServer;
+use spaces_socket_emulator::listener::EmulatorServer;
 
 fn emulator(namespace_comma: bool) -> EmulatorServer {
     let config = EmulatorConfig {

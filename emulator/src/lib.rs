@@ -40,6 +40,7 @@
 
 mod auth;
 mod ids;
+pub mod listener;
 pub mod rng;
 mod spaces;
 
