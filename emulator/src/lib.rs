@@ -135,8 +135,10 @@ pub struct EmulatorConfig {
     pub seed: u64,
     /// The spaces that exist, by id.
     pub spaces: BTreeMap<String, SpaceInfo>,
-    /// `true`: a SUBSCRIBE_CHANNEL to an unknown id creates that space (titled with its id);
-    /// `false`: it fails with [`codes::SPACE_NOT_FOUND`].
+    /// `true`: a SUBSCRIBE_CHANNEL to an unknown id opens that space (titled with its id); it
+    /// lives as long as it has subscribers and is never added to [`spaces`](Self::spaces), so
+    /// spaces joined and left do not accumulate. `false`: it fails with
+    /// [`codes::SPACE_NOT_FOUND`].
     pub open_spaces: bool,
     /// Unix time, in milliseconds, of the first `Instant` the emulator is given; `created`
     /// timestamps count from it. Default: 2021-01-01T00:00:00.000Z.
@@ -355,6 +357,10 @@ pub struct EmulatorStats {
     pub subscriptions: usize,
     /// Spaces with at least one subscriber.
     pub rooms: usize,
+    /// Spaces the emulator holds in memory: the configured ones, plus the ones opened on demand
+    /// (see [`EmulatorConfig::open_spaces`]) while they have subscribers. An empty room is
+    /// forgotten, so this does not grow with spaces joined and left.
+    pub spaces: usize,
     /// MESSAGE_SENT deliveries (one per message, not per recipient).
     pub messages_sent: u64,
     /// SEND_MESSAGE_FAILED answers.
@@ -467,7 +473,7 @@ impl Emulator {
         }
     }
 
-    /// The configuration (its `spaces` grow as open spaces are created).
+    /// The configuration as given (spaces opened on demand are not added to its `spaces`).
     pub fn config(&self) -> &EmulatorConfig {
         &self.config
     }
@@ -638,6 +644,12 @@ impl Emulator {
             members,
             subscriptions: self.rooms.values().map(BTreeSet::len).sum(),
             rooms: self.rooms.len(),
+            spaces: self.config.spaces.len()
+                + self
+                    .rooms
+                    .keys()
+                    .filter(|id| !self.config.spaces.contains_key(*id))
+                    .count(),
             ..self.stats
         }
     }

@@ -449,6 +449,15 @@ impl Outbox {
         }
     }
 
+    /// Ready once the queue overflowed: ends a write in progress at once.
+    fn poll_overflow(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.ending == Some(Ending::Overflow) {
+            return Poll::Ready(());
+        }
+        self.waker = Some(cx.waker().clone());
+        Poll::Pending
+    }
+
     fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Next> {
         if self.ending == Some(Ending::Overflow) {
             return Poll::Ready(Next::End(Ending::Overflow));
@@ -827,15 +836,7 @@ async fn serve_connection(core: Shared, stream: TcpStream, _socket: Socket) {
             return;
         }
     };
-    let end = pump(&core, accepted.get(), &outbox, ws, &limits).await;
-    let mut c = core.borrow_mut();
-    match end {
-        End::Idle => c.stats.idle_closes += 1,
-        End::TooBig => c.stats.oversized_messages += 1,
-        End::WriteStalled => c.stats.write_timeouts += 1,
-        // Counted where the queue overflowed.
-        End::Overflow | End::Gone | End::Closed => {}
-    }
+    pump(&core, accepted.get(), &outbox, ws, &limits).await;
 }
 
 /// Reads frames into the emulator and writes the connection's queue, concurrently, until one
@@ -882,11 +883,19 @@ async fn pump(
         loop {
             let next = future::poll_fn(|cx| outbox.borrow_mut().poll_next(cx)).await;
             match next {
-                Next::Frame(frame) => match within(limits.write_timeout, tx.send(frame)).await {
-                    Some(Ok(())) => {}
-                    Some(Err(_)) => return End::Gone,
-                    None => return End::WriteStalled,
-                },
+                Next::Frame(frame) => {
+                    let send = async { Some(tx.send(frame).await) };
+                    let overflow = async {
+                        future::poll_fn(|cx| outbox.borrow_mut().poll_overflow(cx)).await;
+                        None
+                    };
+                    match within(limits.write_timeout, send.or(overflow)).await {
+                        Some(Some(Ok(()))) => {}
+                        Some(Some(Err(_))) => return End::Gone,
+                        Some(None) => return End::Overflow,
+                        None => return End::WriteStalled,
+                    }
+                }
                 Next::End(Ending::Overflow) => return End::Overflow,
                 Next::End(Ending::Close) => {
                     // engine.io closes with 1000; the reader sees the client's answer.
@@ -904,6 +913,16 @@ async fn pump(
         }
     };
     let end = reading.or(writing).await;
+    {
+        let mut c = core.borrow_mut();
+        match end {
+            End::Idle => c.stats.idle_closes += 1,
+            End::TooBig => c.stats.oversized_messages += 1,
+            End::WriteStalled => c.stats.write_timeouts += 1,
+            // Counted where the queue overflowed.
+            End::Overflow | End::Gone | End::Closed => {}
+        }
+    }
     let code = match end {
         // Like the ws module under engine.io: an oversized message closes with 1009.
         End::TooBig => CloseCode::Size,

@@ -20,6 +20,9 @@ use tungstenite::{HandshakeError, Message, WebSocket};
 /// Every blocking read of a raw client gives up after this long.
 pub(crate) const READ_LIMIT: Duration = Duration::from_secs(5);
 
+/// The engine.io websocket path with no token.
+pub(crate) const WS_PATH: &str = "/socket.io/?EIO=3&transport=websocket";
+
 /// An emulator on `127.0.0.1:0` with default limits and `tweak`ed defaults.
 pub(crate) fn start(tweak: impl FnOnce(&mut EmulatorConfig)) -> EmulatorServer {
     start_with_limits(tweak, |_| {})
@@ -64,6 +67,17 @@ pub(crate) fn next_text(ws: &mut Ws) -> String {
             Message::Text(text) => return text.as_str().to_owned(),
             Message::Close(frame) => panic!("closed: {frame:?}"),
             _ => {}
+        }
+    }
+}
+
+/// Reads until a close frame and returns its code (panics on a read error, e.g. a timeout).
+pub(crate) fn next_close(ws: &mut Ws) -> Option<u16> {
+    loop {
+        match ws.read() {
+            Ok(Message::Close(frame)) => return frame.map(|f| u16::from(f.code)),
+            Ok(_) => {}
+            Err(e) => panic!("expected a close frame, got {e}"),
         }
     }
 }
@@ -118,6 +132,20 @@ pub(crate) fn member(server: &EmulatorServer, user: &str, space: &str) -> Ws {
     let mut ws = joined(server, user);
     subscribe(&mut ws, space);
     ws
+}
+
+/// Polls `check` every 10 ms until it holds or `limit` passes; returns whether it held.
+pub(crate) fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let until = Instant::now() + limit;
+    loop {
+        if check() {
+            return true;
+        }
+        if Instant::now() >= until {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
 }
 
 // ----- the official socket.io-client under Node ------------------------------------------
