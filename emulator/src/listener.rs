@@ -93,7 +93,8 @@ pub struct ListenerLimits {
     /// 1024). One more is answered `HTTP 503` and closed without reading its request.
     pub max_connections: usize,
     /// Most bytes of frames queued for one connection and not yet written (default 1 MiB). A
-    /// connection that would exceed it is dropped (no close handshake: it is not reading).
+    /// connection that would exceed it is dropped (no close handshake: it is not reading); so is
+    /// one sent a single larger frame (e.g. a huge [`EmulatorHandle::say`]).
     pub max_queued_bytes: usize,
     /// Time from accepting a TCP connection to a completed websocket upgrade (default 10 s).
     /// A slower client is dropped.
