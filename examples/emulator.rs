@@ -14,8 +14,8 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use spaces_socket::emulator::{DemoAuth, EmulatorConfig, EmulatorEvent, SpaceInfo, User};
-use spaces_socket_blocking::emulator::EmulatorServer;
+use spaces_socket_emulator::listener::EmulatorServer;
+use spaces_socket_emulator::{DemoAuth, EmulatorConfig, EmulatorEvent, SpaceInfo, User};
 
 const USAGE: &str = "usage: emulator [--port N] [--ping-interval MS] [--ping-timeout MS] \
 [--no-comma] [--no-root-connect] [--closed-spaces] [--space ID[:TITLE[:PIN]]]... [--seed N] \

@@ -3,7 +3,6 @@
 #![deny(missing_docs)]
 
 pub mod client;
-pub mod emulator;
 // The wire codecs: public only with the `wire` feature, for the emulator crate and the fuzzers.
 #[cfg(feature = "wire")]
 pub mod engine;

@@ -2,8 +2,8 @@
 
 use std::thread::JoinHandle;
 
-use spaces_socket::emulator::{DemoAuth, EmulatorConfig, SpaceInfo, User};
-use spaces_socket_blocking::emulator::EmulatorServer;
+use spaces_socket_emulator::listener::EmulatorServer;
+use spaces_socket_emulator::{DemoAuth, EmulatorConfig, SpaceInfo, User};
 
 /// The space the demo joins when no `--space` is given.
 pub(crate) const DEMO_SPACE: &str = "demo";

@@ -27,12 +27,12 @@ use std::fmt::{self, Write as _};
 use std::time::{Duration, Instant};
 
 use spaces_socket::client::{ConnectFailure, DisconnectReason, Transmit};
-use spaces_socket::emulator::{
-    CloseReason, ConnId, DemoAuth, Emulator, EmulatorConfig, EmulatorEvent, Rejection, ServerOutput,
-};
 use spaces_socket::spaces::{
     AuthError, Incoming, SendError, SendFailure, SendId, SendMessage, SendPresenceEvent, Spaces,
     SpacesConfig, SpacesEvent, Token,
+};
+use spaces_socket_emulator::{
+    CloseReason, ConnId, DemoAuth, Emulator, EmulatorConfig, EmulatorEvent, Rejection, ServerOutput,
 };
 
 pub use rng::{SimRng, TraceHash};

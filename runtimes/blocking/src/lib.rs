@@ -1,5 +1,5 @@
 //! Blocking runtime for [`spaces_socket`]: drives the sans-IO core over `tungstenite` on the
-//! caller's thread, and serves the Spaces emulator on a loopback listener.
+//! caller's thread.
 //!
 //! # The client
 //!
@@ -63,7 +63,6 @@
 #![deny(missing_docs)]
 
 mod client;
-pub mod emulator;
 mod stream;
 mod tls;
 

@@ -5,12 +5,12 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use spaces_socket::emulator::{
+use spaces_socket::engine::Handshake;
+use spaces_socket::socket;
+use spaces_socket_emulator::{
     CloseReason, ConnId, DemoAuth, Emulator, EmulatorConfig, EmulatorEvent, Rejection,
     ServerOutput, SpaceInfo, User, codes,
 };
-use spaces_socket::engine::Handshake;
-use spaces_socket::socket;
 
 const URL: &str = "/socket.io/?EIO=3&transport=websocket";
 

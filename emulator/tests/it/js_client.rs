@@ -1,21 +1,19 @@
 //! The official `socket.io-client@2.0.4` (tests/peer/js-client.js) talks to our Rust emulator
-//! unchanged: connect, subscribe, send, its own echo, ping/pong, unsubscribe.
-mod support;
+//! unchanged: connect, subscribe, send, its own echo, ping/pong, unsubscribe. Node and
+//! `tests/peer/node_modules` (`npm ci`) are required: without them these tests fail.
 
 use std::time::Duration;
 
-use spaces_socket::emulator::{DemoAuth, EmulatorConfig};
-use spaces_socket_blocking::emulator::EmulatorServer;
+use spaces_socket_emulator::listener::EmulatorServer;
+
+use crate::support;
 
 fn emulator(namespace_comma: bool) -> EmulatorServer {
-    let config = EmulatorConfig {
-        ping_interval: Duration::from_millis(300),
-        ping_timeout: Duration::from_millis(1000),
-        namespace_comma,
-        ..EmulatorConfig::default()
-    };
-    EmulatorServer::start("127.0.0.1:0", config, Box::new(DemoAuth))
-        .expect("the emulator must start on a loopback port")
+    support::start(|config| {
+        config.ping_interval = Duration::from_millis(300);
+        config.ping_timeout = Duration::from_millis(1000);
+        config.namespace_comma = namespace_comma;
+    })
 }
 
 fn run_scenario(server: &EmulatorServer, token: &str) -> Vec<String> {

@@ -1,87 +1,14 @@
-//! The emulator's blocking loopback listener is a real websocket server: a raw tungstenite
-//! client can handshake, join `/chat`, subscribe, send and get its echo.
+//! The emulator's loopback listener is a real websocket server: a raw tungstenite client can
+//! handshake, join `/chat`, subscribe, send and get its echo.
 
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-use spaces_socket::emulator::{DemoAuth, EmulatorConfig, User};
-use spaces_socket::engine::Handshake;
-use spaces_socket_blocking::emulator::EmulatorServer;
+use serde_json::json;
+use spaces_socket_emulator::User;
+use tungstenite::Message;
 use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::{HandshakeError, Message, WebSocket};
 
-/// Every blocking read in these tests gives up after this long.
-const READ_LIMIT: Duration = Duration::from_secs(5);
-
-fn start(tweak: impl FnOnce(&mut EmulatorConfig)) -> EmulatorServer {
-    let mut config = EmulatorConfig::default();
-    tweak(&mut config);
-    EmulatorServer::start("127.0.0.1:0", config, Box::new(DemoAuth)).expect("server starts")
-}
-
-type Ws = WebSocket<TcpStream>;
-
-fn open(server: &EmulatorServer, path_and_query: &str) -> Result<Ws, tungstenite::Error> {
-    let stream = TcpStream::connect(server.local_addr()).expect("tcp connect");
-    stream.set_read_timeout(Some(READ_LIMIT)).unwrap();
-    let url = format!("ws://{}{path_and_query}", server.local_addr());
-    match tungstenite::client(url.as_str(), stream) {
-        Ok((ws, _)) => Ok(ws),
-        Err(HandshakeError::Failure(e)) => Err(e),
-        Err(HandshakeError::Interrupted(_)) => panic!("handshake timed out"),
-    }
-}
-
-/// The next text frame (panics after [`READ_LIMIT`] or on close).
-fn next_text(ws: &mut Ws) -> String {
-    loop {
-        match ws.read().expect("read a frame") {
-            Message::Text(text) => return text.as_str().to_owned(),
-            Message::Close(frame) => panic!("closed: {frame:?}"),
-            _ => {}
-        }
-    }
-}
-
-fn send(ws: &mut Ws, text: &str) {
-    ws.send(Message::text(text)).expect("send");
-}
-
-fn event(frame: &str) -> (String, Value) {
-    let json = frame.strip_prefix("42/chat,").expect("a /chat event");
-    let value: Value = serde_json::from_str(json).expect("json");
-    (
-        value[0].as_str().expect("name").to_owned(),
-        value[1].clone(),
-    )
-}
-
-/// Handshake, join `/chat` as `user`, subscribe to `space`.
-fn member(server: &EmulatorServer, user: &str, space: &str) -> Ws {
-    let mut ws = open(
-        server,
-        &format!("/socket.io/?token={user}&tokenType=jwt&EIO=3&transport=websocket"),
-    )
-    .expect("upgrade accepted");
-    let open_packet = next_text(&mut ws);
-    let handshake = Handshake::parse(open_packet.strip_prefix('0').expect("open")).unwrap();
-    assert_eq!(handshake.upgrades, Vec::<String>::new());
-    assert_eq!(handshake.ping_interval, Duration::from_millis(25_000));
-    assert_eq!(next_text(&mut ws), "40");
-    send(&mut ws, &format!("40/chat?tokenType=jwt&token={user},"));
-    assert_eq!(next_text(&mut ws), "40/chat,");
-    send(
-        &mut ws,
-        &format!(
-            r#"42/chat,["SUBSCRIBE_CHANNEL",{{"channel":{{"_id":"{space}","type":"topic"}}}}]"#
-        ),
-    );
-    let (name, subscribed) = event(&next_text(&mut ws));
-    assert_eq!(name, "CHANNEL_SUBSCRIBED");
-    assert_eq!(subscribed["channel"]["_id"], space);
-    ws
-}
+use crate::support::{READ_LIMIT, event, member, next_text, open, send, start};
 
 #[test]
 fn a_raw_websocket_client_can_join_subscribe_send_and_get_its_echo() {
@@ -90,6 +17,7 @@ fn a_raw_websocket_client_can_join_subscribe_send_and_get_its_echo() {
         server.url(),
         format!("http://127.0.0.1:{}/chat", server.local_addr().port())
     );
+    assert_eq!(server.port(), server.local_addr().port());
     let messages = server.messages();
     let mut a = member(&server, "u1", "s1");
     let mut b = member(&server, "u2", "s1");

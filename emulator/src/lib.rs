@@ -1,17 +1,26 @@
-//! A sans-IO emulator of the Avaya Spaces socket server: Engine.IO 3 and Socket.IO protocol
-//! revision 4 server roles (as socket.io 2.0.4 plays them over websocket) plus the Spaces
-//! `/chat` events, faithful enough that socket.io-client 2.0.4 talks to it unchanged.
+//! A Spaces server emulator: Engine.IO 3 and Socket.IO protocol revision 4 server roles (as
+//! socket.io 2.0.4 plays them over websocket) plus the Avaya Spaces `/chat` events, faithful
+//! enough that socket.io-client 2.0.4 talks to it unchanged. For tests, simulations and offline
+//! development; it is not a production server.
 //!
-//! It reuses the crate's codecs (`engine`, `socket`) and, like the client,
-//! never touches a socket, a clock or a thread: a listener (see the `spaces-socket-blocking`
-//! crate) accepts websockets and feeds frames in; the emulator answers through
-//! [`Emulator::poll_output`]. See [`Emulator`] for the drain contract.
+//! Two layers:
+//!
+//! * [`Emulator`], at the crate root: the sans-IO server. It reuses the client core's codecs
+//!   ([`spaces_socket::engine`], [`spaces_socket::socket`], public with the core's `wire`
+//!   feature) and, like the client, never touches a socket, a clock or a thread: feed it
+//!   websocket upgrades and frames, then drain [`Emulator::poll_output`]. See [`Emulator`] for
+//!   the drain contract.
+//! * [`listener::EmulatorServer`]: the only IO in this crate, a loopback websocket listener that
+//!   serves an [`Emulator`] from one background thread. Start it, hand its
+//!   [`url`](listener::EmulatorServer::url) to a client, drop it to stop.
+//!
+//! [`rng::Rng`] is the seeded generator behind every id the emulator makes.
 //!
 //! # Choices where the real server's behaviour is unknown (documented, not observed)
 //!
-//! * **Time.** There is no wall clock in the core: `created` timestamps are
+//! * **Time.** There is no wall clock in the sans-IO server: `created` timestamps are
 //!   [`EmulatorConfig::base_time_unix_ms`] plus the time elapsed since the first `Instant` the
-//!   emulator was given. A listener may set the base to the real time at start.
+//!   emulator was given. The listener sets the base to the real time at start.
 //! * **Acks.** Spaces does not use acks; an ack id on a client event is ignored (no `43` answer).
 //! * **Binary events.** Spaces has none: a BINARY_EVENT and its attachments are consumed and
 //!   dropped.
@@ -24,11 +33,15 @@
 //!   to a room it is not in).
 //! * **A second `40/chat`** on a connection that already joined is authenticated again and
 //!   answered again; the connection keeps its first identity and its rooms.
-//! * **Queries** are parsed with [`crate::client::Query::parse`]: percent-decoding, first key
-//!   wins; unlike Node's `querystring`, `+` is not turned into a space.
+//! * **Queries** are parsed with [`spaces_socket::client::Query::parse`]: percent-decoding,
+//!   first key wins; unlike Node's `querystring`, `+` is not turned into a space.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 mod auth;
 mod ids;
+pub mod listener;
+pub mod rng;
 mod spaces;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -37,10 +50,10 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::client::Query;
-use crate::engine::{self, Handshake};
-use crate::redact::Secret;
-use crate::socket::{self, PacketKind};
+use spaces_socket::Secret;
+use spaces_socket::client::Query;
+use spaces_socket::engine::{self, Handshake};
+use spaces_socket::socket::{self, PacketKind};
 
 pub use auth::{AuthRejection, Authenticator, DemoAuth, User};
 use ids::Ids;
@@ -122,8 +135,10 @@ pub struct EmulatorConfig {
     pub seed: u64,
     /// The spaces that exist, by id.
     pub spaces: BTreeMap<String, SpaceInfo>,
-    /// `true`: a SUBSCRIBE_CHANNEL to an unknown id creates that space (titled with its id);
-    /// `false`: it fails with [`codes::SPACE_NOT_FOUND`].
+    /// `true`: a SUBSCRIBE_CHANNEL to an unknown id opens that space (titled with its id); it
+    /// lives as long as it has subscribers and is never added to [`spaces`](Self::spaces), so
+    /// spaces joined and left do not accumulate. `false`: it fails with
+    /// [`codes::SPACE_NOT_FOUND`].
     pub open_spaces: bool,
     /// Unix time, in milliseconds, of the first `Instant` the emulator is given; `created`
     /// timestamps count from it. Default: 2021-01-01T00:00:00.000Z.
@@ -342,6 +357,10 @@ pub struct EmulatorStats {
     pub subscriptions: usize,
     /// Spaces with at least one subscriber.
     pub rooms: usize,
+    /// Spaces the emulator holds in memory: the configured ones, plus the ones opened on demand
+    /// (see [`EmulatorConfig::open_spaces`]) while they have subscribers. An empty room is
+    /// forgotten, so this does not grow with spaces joined and left.
+    pub spaces: usize,
     /// MESSAGE_SENT deliveries (one per message, not per recipient).
     pub messages_sent: u64,
     /// SEND_MESSAGE_FAILED answers.
@@ -454,7 +473,7 @@ impl Emulator {
         }
     }
 
-    /// The configuration (its `spaces` grow as open spaces are created).
+    /// The configuration as given (spaces opened on demand are not added to its `spaces`).
     pub fn config(&self) -> &EmulatorConfig {
         &self.config
     }
@@ -625,6 +644,12 @@ impl Emulator {
             members,
             subscriptions: self.rooms.values().map(BTreeSet::len).sum(),
             rooms: self.rooms.len(),
+            spaces: self.config.spaces.len()
+                + self
+                    .rooms
+                    .keys()
+                    .filter(|id| !self.config.spaces.contains_key(*id))
+                    .count(),
             ..self.stats
         }
     }

@@ -6,7 +6,7 @@ use std::time::Instant;
 use serde_json::{Map, Value, json};
 
 use super::{ConnId, Emulator, EmulatorEvent, Member, SpaceInfo, User, codes};
-use crate::socket::{self, PacketKind};
+use spaces_socket::socket::{self, PacketKind};
 
 const PARTY_LEAVES: &str = "app.event.presence.party.leaves";
 const REQUEST_PARTIES: &str = "app.event.presence.request.parties";
@@ -118,12 +118,8 @@ impl Emulator {
             None if !self.config.open_spaces => {
                 Some((codes::SPACE_NOT_FOUND, "space does not exist"))
             }
-            None => {
-                self.config
-                    .spaces
-                    .insert(space.clone(), SpaceInfo::new(space.clone()));
-                None
-            }
+            // An open space exists while its room has members: nothing to store.
+            None => None,
             Some(SpaceInfo {
                 password: Some(pin),
                 ..
@@ -361,15 +357,10 @@ impl Emulator {
 
     /// A server-side participant `user` says `text` in `space`: a chat MESSAGE_SENT goes to
     /// every connection subscribed to it (no loopback copy: there is no sending socket).
-    /// Creates the space if it is unknown and [`open_spaces`](super::EmulatorConfig::open_spaces)
-    /// is on; otherwise a message to an unknown space reaches nobody.
+    /// A space that is not configured is titled with its id; with nobody subscribed, the
+    /// message reaches nobody (and nothing is stored).
     pub fn say(&mut self, now: Instant, space: &str, user: &User, text: &str) {
         self.clock(now);
-        if self.config.open_spaces && !self.config.spaces.contains_key(space) {
-            self.config
-                .spaces
-                .insert(space.to_owned(), SpaceInfo::new(space));
-        }
         let mut message = Map::new();
         message.insert("category".to_owned(), Value::from("chat"));
         message.insert("content".to_owned(), json!({ "bodyText": text }));

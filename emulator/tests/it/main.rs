@@ -1,0 +1,16 @@
+//! The emulator's integration tests, one binary with a module per behaviour:
+//!
+//! * `protocol`: the sans-IO server driven directly on a virtual clock (socket.io 2.0.4's server
+//!   side and the Spaces events);
+//! * `listener`: the loopback listener as a real websocket server, with a raw client;
+//! * `js_client`: the official socket.io-client 2.0.4 under Node against the listener;
+//! * `bounds`: what a hostile client cannot exhaust (connections, handshake time, idle time,
+//!   queued bytes, stalled writes, message size, spaces).
+//!
+//! Shared helpers are in `support`.
+
+mod bounds;
+mod js_client;
+mod listener;
+mod protocol;
+mod support;
