@@ -1,7 +1,6 @@
 //! Wanted spaces are subscribed on every connection, and messages wait for their space.
-mod spaces_harness;
 
-use spaces_harness::{SpacesHarness, echo_of};
+use crate::support::spaces::{SpacesHarness, echo_of};
 use spaces_socket::spaces::{SendMessage, SpacesEvent};
 
 fn subscribe_frame(space: &str) -> String {

@@ -1,7 +1,6 @@
 //! The connect timer covers opening the websocket and waiting for the open packet.
-mod harness;
 
-use harness::Harness;
+use crate::support::client::Harness;
 use spaces_socket::client::{ConnectFailure, Event, Transmit};
 
 #[test]

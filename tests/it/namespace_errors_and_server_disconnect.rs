@@ -1,7 +1,6 @@
 //! `44/chat,{…}` refuses the namespace until the next session; `41/chat,` ends it for good.
-mod harness;
 
-use harness::Harness;
+use crate::support::client::Harness;
 use spaces_socket::client::{DisconnectReason, Event, Transmit};
 
 #[test]

@@ -1,9 +1,8 @@
 //! Reconnection follows backo2's schedule (1000/5000/0.5 by default) with seeded jitter.
-mod harness;
 
 use std::time::Duration;
 
-use harness::Harness;
+use crate::support::client::Harness;
 use spaces_socket::client::Event;
 
 fn scheduled(events: &[Event]) -> Vec<(u32, Duration)> {

@@ -1,8 +1,7 @@
 //! Emits made while a namespace is not connected are kept, bounded, and sent in order once it
 //! connects again.
-mod harness;
 
-use harness::{Harness, raw};
+use crate::support::client::{Harness, raw};
 use spaces_socket::client::{EmitError, Event};
 
 #[test]

@@ -1,8 +1,7 @@
 //! Every (re)connection asks for a fresh token and carries it in the handshake URL and the
 //! `/chat` CONNECT query; tokens never reach `Debug` output.
-mod spaces_harness;
 
-use spaces_harness::SpacesHarness;
+use crate::support::spaces::SpacesHarness;
 use spaces_socket::spaces::{SpacesEvent, Token};
 
 #[test]
@@ -18,7 +17,7 @@ fn each_connection_uses_the_token_given_for_it() {
         "ws://127.0.0.1:9/socket.io/?tokenType=jwt&token=first.jwt.token&EIO=3&transport=websocket"
     );
     h.spaces.handle_open(h.now);
-    h.feed(spaces_harness::OPEN);
+    h.feed(crate::support::spaces::OPEN);
     assert_eq!(
         h.take_texts(),
         vec!["40/chat?tokenType=jwt&token=first.jwt.token,"]

@@ -1,7 +1,6 @@
 //! BINARY_EVENT and BINARY_ACK headers wait for exactly their attachments.
-mod harness;
 
-use harness::{Harness, raw};
+use crate::support::client::{Harness, raw};
 use spaces_socket::client::{Event, ProtocolViolation, Transmit};
 
 fn connected() -> Harness {

@@ -1,10 +1,9 @@
 //! Auth failures, refused subscriptions, server rejections and client-side limits each give
 //! a clear, typed outcome; nothing is dropped silently.
-mod spaces_harness;
 
 use std::time::Duration;
 
-use spaces_harness::{SpacesHarness, loopback_of};
+use crate::support::spaces::{SpacesHarness, loopback_of};
 use spaces_socket::spaces::{SendError, SendFailure, SendMessage, SpacesEvent};
 
 fn subscribed(tweak: impl FnOnce(&mut spaces_socket::spaces::SpacesConfig)) -> SpacesHarness {
@@ -23,7 +22,7 @@ fn an_expired_jwt_is_an_authentication_failure_that_closes_the_session() {
     h.spaces
         .handle_token(h.now, &spaces_socket::spaces::Token::jwt("old"));
     h.spaces.handle_open(h.now);
-    h.feed(spaces_harness::OPEN);
+    h.feed(crate::support::spaces::OPEN);
     h.feed(
         r#"44/chat,{"message":"jwt expired","code":"invalid_token","type":"UnauthorizedError"}"#,
     );
@@ -187,7 +186,7 @@ fn with_a_confirm_timeout_a_message_without_its_echo_fails_as_unconfirmed() {
         .send_message(h.now, SendMessage::chat("s1", "ok"))
         .unwrap();
     let frames = h.take_texts();
-    h.feed(&spaces_harness::echo_of(&frames[1], "m2"));
+    h.feed(&crate::support::spaces::echo_of(&frames[1], "m2"));
     h.advance(3999);
     assert!(
         !h.take_events()

@@ -1,10 +1,9 @@
 //! Ack ids count from 0 per namespace; answers resolve once; lost and timed-out acks are
 //! reported; server ack requests are answered once.
-mod harness;
 
 use std::time::Duration;
 
-use harness::{Harness, raw};
+use crate::support::client::{Harness, raw};
 use spaces_socket::client::{EmitError, Event, ProtocolViolation};
 
 fn connected(tweak: impl FnOnce(&mut spaces_socket::client::Config)) -> Harness {

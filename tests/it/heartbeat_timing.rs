@@ -1,9 +1,8 @@
 //! The client pings exactly as engine.io-client 3.1 does (protocol reference §1.5).
-mod harness;
 
 use std::time::Duration;
 
-use harness::Harness;
+use crate::support::client::Harness;
 use spaces_socket::client::{DisconnectReason, Event, Transmit};
 
 /// A client that takes the server's short test heartbeats as announced (the default bounds

@@ -1,8 +1,7 @@
 //! Namespaces share one engine; `/` is never CONNECTed by the client, and other namespaces
 //! never wait for the root `40` (a 2.0.4 server may never send it).
-mod harness;
 
-use harness::Harness;
+use crate::support::client::Harness;
 use spaces_socket::client::{Event, Query, Transmit};
 
 #[test]
