@@ -14,7 +14,7 @@ use std::cell::Cell;
 use std::time::Duration;
 
 use spaces_socket::client::{DisconnectReason, Event, ProtocolViolation, Transmit};
-use support::client::Harness;
+use support::client::ClientHarness as Harness;
 
 // ----- counting allocator ----------------------------------------------------------------------
 
@@ -277,7 +277,7 @@ mod binary_hoard {
         use support::spaces::SpacesHarness;
         let mut h = SpacesHarness::subscribed(|_| {});
         h.feed(r#"451-/chat,["MESSAGE_SENT",{"_placeholder":true,"num":0}]"#);
-        h.spaces.handle_binary(h.now, &[4, 1, 2, 3]);
+        h.client.handle_binary(h.now, &[4, 1, 2, 3]);
         let events = h.take_events();
         assert!(
             matches!(
@@ -291,7 +291,7 @@ mod binary_hoard {
             ),
             "{events:?}"
         );
-        assert!(h.spaces.is_connected());
+        assert!(h.client.is_connected());
         // A binary packet with no attachments carries no binary data: it is an ordinary event.
         h.feed(r#"450-/chat,["SOMETHING_NEW",{}]"#);
         let events = h.take_events();
@@ -558,7 +558,7 @@ mod namespace_flapping {
                 .any(|e| matches!(e, SpacesEvent::TokenNeeded { .. })),
             "no reconnection loop"
         );
-        assert!(h.spaces.is_closed());
+        assert!(h.client.is_closed());
         assert!(h.take_texts().is_empty());
     }
 
