@@ -6,15 +6,15 @@
 //! with the per-thread counting allocator below.
 #![allow(unsafe_code)] // Only the counting allocator below; the crates themselves forbid it.
 
-mod harness;
-mod spaces_harness;
+#[path = "it/support/mod.rs"]
+mod support;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::time::Duration;
 
-use harness::Harness;
 use spaces_socket::client::{DisconnectReason, Event, ProtocolViolation, Transmit};
+use support::client::ClientHarness as Harness;
 
 // ----- counting allocator ----------------------------------------------------------------------
 
@@ -145,7 +145,7 @@ fn connected_client(tweak: impl FnOnce(&mut spaces_socket::client::Config)) -> H
     h.client.connect(h.now);
     h.client.handle_open(h.now);
     h.client
-        .handle_text(h.now, &harness::open_packet(25_000, 60_000));
+        .handle_text(h.now, &support::client::open_packet(25_000, 60_000));
     h.client.handle_text(h.now, "40/chat,");
     drain(&mut h);
     assert!(h.client.is_connected("/chat"));
@@ -273,11 +273,11 @@ mod binary_hoard {
 
     #[test]
     fn the_spaces_session_refuses_binary_events_outright() {
-        use spaces_harness::SpacesHarness;
         use spaces_socket::spaces::SpacesEvent;
+        use support::spaces::SpacesHarness;
         let mut h = SpacesHarness::subscribed(|_| {});
         h.feed(r#"451-/chat,["MESSAGE_SENT",{"_placeholder":true,"num":0}]"#);
-        h.spaces.handle_binary(h.now, &[4, 1, 2, 3]);
+        h.client.handle_binary(h.now, &[4, 1, 2, 3]);
         let events = h.take_events();
         assert!(
             matches!(
@@ -291,7 +291,7 @@ mod binary_hoard {
             ),
             "{events:?}"
         );
-        assert!(h.spaces.is_connected());
+        assert!(h.client.is_connected());
         // A binary packet with no attachments carries no binary data: it is an ordinary event.
         h.feed(r#"450-/chat,["SOMETHING_NEW",{}]"#);
         let events = h.take_events();
@@ -311,7 +311,8 @@ mod ping_zero_zero {
         let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
         h.client.connect(h.now);
         h.client.handle_open(h.now);
-        h.client.handle_text(h.now, &harness::open_packet(0, 0));
+        h.client
+            .handle_text(h.now, &support::client::open_packet(0, 0));
         h.client.handle_text(h.now, "40/chat,");
         drain(&mut h);
         let mut pings = 0;
@@ -347,7 +348,8 @@ mod ping_zero_zero {
             if transmits.iter().any(|t| matches!(t, Transmit::Open(_))) {
                 opens += 1;
                 h.client.handle_open(h.now);
-                h.client.handle_text(h.now, &harness::open_packet(0, 0));
+                h.client
+                    .handle_text(h.now, &support::client::open_packet(0, 0));
                 h.client.handle_text(h.now, "40/chat,");
                 drain(h);
             }
@@ -374,7 +376,8 @@ mod ping_zero_zero {
             }
             if transmits.iter().any(|t| matches!(t, Transmit::Open(_))) {
                 h.client.handle_open(h.now);
-                h.client.handle_text(h.now, &harness::open_packet(0, 0));
+                h.client
+                    .handle_text(h.now, &support::client::open_packet(0, 0));
                 h.client.handle_text(h.now, "40/chat,");
                 drain(h);
             }
@@ -406,8 +409,10 @@ mod ping_two_to_the_thirty_one {
         let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
         h.client.connect(h.now);
         h.client.handle_open(h.now);
-        h.client
-            .handle_text(h.now, &harness::open_packet(2_147_483_647, 2_147_483_647));
+        h.client.handle_text(
+            h.now,
+            &support::client::open_packet(2_147_483_647, 2_147_483_647),
+        );
         h.client.handle_text(h.now, "40/chat,");
         drain(&mut h);
         let mut lost_at = None;
@@ -511,8 +516,8 @@ mod huge_arrays_of_tiny_elements {
 /// Connects and disconnects `/chat` over and over (`40/chat`, `41/chat`, …).
 mod namespace_flapping {
     use super::*;
-    use spaces_harness::SpacesHarness;
     use spaces_socket::spaces::SpacesEvent;
+    use support::spaces::SpacesHarness;
 
     #[test]
     fn endless_connect_disconnect_on_one_of_two_namespaces_stays_flat() {
@@ -553,7 +558,7 @@ mod namespace_flapping {
                 .any(|e| matches!(e, SpacesEvent::TokenNeeded { .. })),
             "no reconnection loop"
         );
-        assert!(h.spaces.is_closed());
+        assert!(h.client.is_closed());
         assert!(h.take_texts().is_empty());
     }
 
@@ -570,7 +575,7 @@ mod namespace_flapping {
             if transmits.iter().any(|t| matches!(t, Transmit::Open(_))) {
                 opens += 1;
                 h.client.handle_open(h.now);
-                h.client.handle_text(h.now, harness::OPEN_PACKET);
+                h.client.handle_text(h.now, support::client::OPEN_PACKET);
                 h.client.handle_text(h.now, "40/chat,");
                 h.client.handle_text(h.now, "41/chat,");
                 h.client.handle_text(h.now, "40/chat,");
@@ -614,7 +619,7 @@ mod accept_then_drop {
             if transmits.iter().any(|t| matches!(t, Transmit::Open(_))) {
                 opens += 1;
                 h.client.handle_open(h.now);
-                h.client.handle_text(h.now, harness::OPEN_PACKET);
+                h.client.handle_text(h.now, support::client::OPEN_PACKET);
                 h.client.handle_text(h.now, "40/chat,");
                 h.client.handle_closed(h.now, None);
                 let (t, e) = drain(h);
@@ -693,7 +698,7 @@ mod events_before_the_namespace_connects {
         let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
         h.client.connect(h.now);
         h.client.handle_open(h.now);
-        h.client.handle_text(h.now, harness::OPEN_PACKET);
+        h.client.handle_text(h.now, support::client::OPEN_PACKET);
         drain(&mut h);
         let big = "y".repeat(10 * KIB);
         let frame = format!(r#"42/chat,["early","{big}"]"#);

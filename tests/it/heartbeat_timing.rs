@@ -1,21 +1,20 @@
 //! The client pings exactly as engine.io-client 3.1 does (protocol reference §1.5).
-mod harness;
 
 use std::time::Duration;
 
-use harness::Harness;
+use crate::support::client::ClientHarness;
 use spaces_socket::client::{DisconnectReason, Event, Transmit};
 
 /// A client that takes the server's short test heartbeats as announced (the default bounds
 /// clamp both values to at least 1 s).
-fn fast() -> Harness {
-    Harness::new("http://127.0.0.1:1/chat", |c| {
+fn fast() -> ClientHarness {
+    ClientHarness::new("http://127.0.0.1:1/chat", |c| {
         c.ping_interval_bounds = Duration::from_millis(1)..=Duration::from_secs(300);
         c.ping_timeout_bounds = Duration::from_millis(1)..=Duration::from_secs(120);
     })
 }
 
-fn pings_sent(h: &mut Harness) -> usize {
+fn pings_sent(h: &mut ClientHarness) -> usize {
     h.take_texts().iter().filter(|t| t.as_str() == "2").count()
 }
 
@@ -117,7 +116,7 @@ fn no_liveness_deadline_before_the_first_packet_after_the_handshake() {
 #[test]
 fn the_server_heartbeat_is_clamped_to_the_configured_bounds() {
     let opened = |interval, timeout| {
-        let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
+        let mut h = ClientHarness::new("http://127.0.0.1:1/chat", |_| {});
         h.connect();
         h.open(interval, timeout);
         let (_, events) = h.take();

@@ -1,7 +1,6 @@
 //! Wanted spaces are subscribed on every connection, and messages wait for their space.
-mod spaces_harness;
 
-use spaces_harness::{SpacesHarness, echo_of};
+use crate::support::spaces::{SpacesHarness, echo_of};
 use spaces_socket::spaces::{SendMessage, SpacesEvent};
 
 fn subscribe_frame(space: &str) -> String {
@@ -11,9 +10,9 @@ fn subscribe_frame(space: &str) -> String {
 #[test]
 fn subscriptions_are_replayed_after_every_reconnect() {
     let mut h = SpacesHarness::new(|_| {});
-    h.spaces.subscribe(h.now, "s1", None);
-    h.spaces.subscribe(h.now, "s2", None);
-    h.spaces.connect(h.now);
+    h.client.subscribe(h.now, "s1", None);
+    h.client.subscribe(h.now, "s2", None);
+    h.client.connect(h.now);
     h.connect_with("t");
     let sent = h.take_texts();
     assert!(
@@ -21,10 +20,10 @@ fn subscriptions_are_replayed_after_every_reconnect() {
         "{sent:?}"
     );
     h.confirm_subscription("s1");
-    assert!(h.spaces.is_subscribed("s1"));
+    assert!(h.client.is_subscribed("s1"));
     for round in 0..3 {
         h.drop_connection();
-        assert!(!h.spaces.is_subscribed("s1"));
+        assert!(!h.client.is_subscribed("s1"));
         h.connect_with("t");
         let sent = h.take_texts();
         assert!(
@@ -40,12 +39,12 @@ fn messages_sent_offline_are_delivered_in_order_after_resubscription() {
     h.drop_connection();
     let ids: Vec<_> = (0..4)
         .map(|i| {
-            h.spaces
+            h.client
                 .send_message(h.now, SendMessage::chat("s1", format!("line {i}")))
                 .unwrap()
         })
         .collect();
-    assert_eq!(h.spaces.unconfirmed(), 4);
+    assert_eq!(h.client.unconfirmed(), 4);
     h.connect_with("t");
     let before = h.take_texts();
     assert!(
@@ -75,14 +74,14 @@ fn messages_sent_offline_are_delivered_in_order_after_resubscription() {
         .map(|(i, id)| (*id, Some(format!("m{i}"))))
         .collect();
     assert_eq!(confirmed, expected);
-    assert_eq!(h.spaces.unconfirmed(), 0);
+    assert_eq!(h.client.unconfirmed(), 0);
 }
 
 #[test]
 fn a_message_in_flight_when_the_link_drops_is_sent_again_and_confirmed_once() {
     let mut h = SpacesHarness::subscribed(|_| {});
     let id = h
-        .spaces
+        .client
         .send_message(h.now, SendMessage::chat("s1", "hi"))
         .unwrap();
     let first = h.take_texts();
@@ -109,7 +108,7 @@ fn the_own_loopback_value_of_the_caller_is_restored_in_the_confirmation() {
     h.take_events();
     let mut msg = SendMessage::chat("s1", "hi");
     msg.loopback_metadata = Some("mine".into());
-    h.spaces.send_message(h.now, msg).unwrap();
+    h.client.send_message(h.now, msg).unwrap();
     let f = h.take_texts();
     h.feed(&echo_of(&f[0], "m1"));
     let e = h.take_events();
@@ -121,8 +120,8 @@ fn the_own_loopback_value_of_the_caller_is_restored_in_the_confirmation() {
 #[test]
 fn others_messages_and_unknown_events_pass_through() {
     let mut h = SpacesHarness::new(|_| {});
-    h.spaces.subscribe(h.now, "s1", None);
-    h.spaces.connect(h.now);
+    h.client.subscribe(h.now, "s1", None);
+    h.client.connect(h.now);
     h.connect_with("t");
     h.take_events();
     h.server_event(

@@ -1,10 +1,9 @@
 //! Auth failures, refused subscriptions, server rejections and client-side limits each give
 //! a clear, typed outcome; nothing is dropped silently.
-mod spaces_harness;
 
 use std::time::Duration;
 
-use spaces_harness::{SpacesHarness, loopback_of};
+use crate::support::spaces::{SpacesHarness, loopback_of};
 use spaces_socket::spaces::{SendError, SendFailure, SendMessage, SpacesEvent};
 
 fn subscribed(tweak: impl FnOnce(&mut spaces_socket::spaces::SpacesConfig)) -> SpacesHarness {
@@ -14,16 +13,16 @@ fn subscribed(tweak: impl FnOnce(&mut spaces_socket::spaces::SpacesConfig)) -> S
 #[test]
 fn an_expired_jwt_is_an_authentication_failure_that_closes_the_session() {
     let mut h = SpacesHarness::new(|_| {});
-    h.spaces.subscribe(h.now, "s1", None);
-    h.spaces.connect(h.now);
+    h.client.subscribe(h.now, "s1", None);
+    h.client.connect(h.now);
     let id = h
-        .spaces
+        .client
         .send_message(h.now, SendMessage::chat("s1", "queued"))
         .unwrap();
-    h.spaces
+    h.client
         .handle_token(h.now, &spaces_socket::spaces::Token::jwt("old"));
-    h.spaces.handle_open(h.now);
-    h.feed(spaces_harness::OPEN);
+    h.client.handle_open(h.now);
+    h.feed(crate::support::spaces::OPEN);
     h.feed(
         r#"44/chat,{"message":"jwt expired","code":"invalid_token","type":"UnauthorizedError"}"#,
     );
@@ -37,7 +36,7 @@ fn an_expired_jwt_is_an_authentication_failure_that_closes_the_session() {
     assert_eq!(auth.code.as_deref(), Some("invalid_token"));
     assert!(e.iter().any(|e| matches!(e, SpacesEvent::SendFailed { id: i, failure: SendFailure::Closed, .. } if *i == id)));
     assert!(matches!(e.last(), Some(SpacesEvent::Closed)));
-    assert!(h.spaces.is_closed());
+    assert!(h.client.is_closed());
 }
 
 #[test]
@@ -45,7 +44,7 @@ fn oversize_payloads_are_refused_before_sending() {
     let mut h = subscribed(|_| {});
     let big = "x".repeat(16 * 1024);
     let err = h
-        .spaces
+        .client
         .send_message(h.now, SendMessage::chat("s1", big))
         .unwrap_err();
     assert!(
@@ -53,7 +52,7 @@ fn oversize_payloads_are_refused_before_sending() {
         "{err:?}"
     );
     assert!(h.take_texts().is_empty());
-    assert_eq!(h.spaces.unconfirmed(), 0);
+    assert_eq!(h.client.unconfirmed(), 0);
 }
 
 #[test]
@@ -63,13 +62,13 @@ fn sends_over_the_rate_limit_are_refused_with_a_retry_time() {
         c.rate_window = Duration::from_secs(10);
     });
     for i in 0..3 {
-        h.spaces
+        h.client
             .send_message(h.now, SendMessage::chat("s1", format!("{i}")))
             .unwrap();
         h.advance(1000);
     }
     let err = h
-        .spaces
+        .client
         .send_message(h.now, SendMessage::chat("s1", "4"))
         .unwrap_err();
     assert_eq!(
@@ -80,7 +79,7 @@ fn sends_over_the_rate_limit_are_refused_with_a_retry_time() {
     );
     h.advance(7000);
     assert!(
-        h.spaces
+        h.client
             .send_message(h.now, SendMessage::chat("s1", "5"))
             .is_ok()
     );
@@ -89,16 +88,16 @@ fn sends_over_the_rate_limit_are_refused_with_a_retry_time() {
 #[test]
 fn the_offline_queue_is_bounded() {
     let mut h = subscribed(|c| c.max_held = 2);
-    h.spaces.handle_closed(h.now, None);
+    h.client.handle_closed(h.now, None);
     h.drain();
-    h.spaces
+    h.client
         .send_message(h.now, SendMessage::chat("s1", "a"))
         .unwrap();
-    h.spaces
+    h.client
         .send_message(h.now, SendMessage::chat("s1", "b"))
         .unwrap();
     let err = h
-        .spaces
+        .client
         .send_message(h.now, SendMessage::chat("s1", "c"))
         .unwrap_err();
     assert_eq!(err, SendError::QueueFull { limit: 2 });
@@ -108,7 +107,7 @@ fn the_offline_queue_is_bounded() {
 fn sending_to_a_space_not_subscribed_is_refused() {
     let mut h = subscribed(|_| {});
     let err = h
-        .spaces
+        .client
         .send_message(h.now, SendMessage::chat("other", "a"))
         .unwrap_err();
     assert_eq!(err, SendError::NotSubscribed("other".into()));
@@ -118,7 +117,7 @@ fn sending_to_a_space_not_subscribed_is_refused() {
 fn a_server_rejection_is_reported_for_that_message() {
     let mut h = subscribed(|_| {});
     let id = h
-        .spaces
+        .client
         .send_message(h.now, SendMessage::chat("s1", "a"))
         .unwrap();
     let frame = h.take_texts().remove(0);
@@ -132,16 +131,16 @@ fn a_server_rejection_is_reported_for_that_message() {
         matches!(&e[..], [SpacesEvent::SendFailed { id: i, failure: SendFailure::Rejected(err), .. }] if *i == id && err.contains("not.authorized")),
         "{e:?}"
     );
-    assert_eq!(h.spaces.unconfirmed(), 0);
+    assert_eq!(h.client.unconfirmed(), 0);
 }
 
 #[test]
 fn a_refused_subscription_fails_the_messages_held_for_it() {
     let mut h = SpacesHarness::new(|_| {});
-    h.spaces.subscribe(h.now, "locked", Some("0000"));
-    h.spaces.connect(h.now);
+    h.client.subscribe(h.now, "locked", Some("0000"));
+    h.client.connect(h.now);
     let id = h
-        .spaces
+        .client
         .send_message(h.now, SendMessage::chat("locked", "a"))
         .unwrap();
     h.connect_with("t");
@@ -158,13 +157,13 @@ fn a_refused_subscription_fails_the_messages_held_for_it() {
 #[test]
 fn unsubscribing_fails_held_messages_and_tells_the_server() {
     let mut h = subscribed(|_| {});
-    h.spaces.subscribe(h.now, "s2", None);
+    h.client.subscribe(h.now, "s2", None);
     h.take_texts();
     let id = h
-        .spaces
+        .client
         .send_message(h.now, SendMessage::chat("s2", "held"))
         .unwrap();
-    h.spaces.unsubscribe(h.now, "s2");
+    h.client.unsubscribe(h.now, "s2");
     let sent = h.take_texts();
     assert_eq!(
         sent,
@@ -178,16 +177,16 @@ fn unsubscribing_fails_held_messages_and_tells_the_server() {
 fn with_a_confirm_timeout_a_message_without_its_echo_fails_as_unconfirmed() {
     let mut h = subscribed(|c| c.confirm_timeout = Some(Duration::from_secs(5)));
     let lost = h
-        .spaces
+        .client
         .send_message(h.now, SendMessage::chat("s1", "lost"))
         .unwrap();
     h.advance(1000);
     let echoed = h
-        .spaces
+        .client
         .send_message(h.now, SendMessage::chat("s1", "ok"))
         .unwrap();
     let frames = h.take_texts();
-    h.feed(&spaces_harness::echo_of(&frames[1], "m2"));
+    h.feed(&crate::support::spaces::echo_of(&frames[1], "m2"));
     h.advance(3999);
     assert!(
         !h.take_events()
@@ -206,13 +205,13 @@ fn with_a_confirm_timeout_a_message_without_its_echo_fails_as_unconfirmed() {
         .collect();
     assert_eq!(failed, vec![(lost, SendFailure::Unconfirmed)]);
     assert_ne!(lost, echoed);
-    assert_eq!(h.spaces.unconfirmed(), 0);
+    assert_eq!(h.client.unconfirmed(), 0);
 }
 
 #[test]
 fn without_a_confirm_timeout_a_message_waits_for_its_echo() {
     let mut h = subscribed(|_| {});
-    h.spaces
+    h.client
         .send_message(h.now, SendMessage::chat("s1", "slow"))
         .unwrap();
     h.advance(20_000);
@@ -221,5 +220,5 @@ fn without_a_confirm_timeout_a_message_waits_for_its_echo() {
             .iter()
             .any(|e| matches!(e, SpacesEvent::SendFailed { .. }))
     );
-    assert_eq!(h.spaces.unconfirmed(), 1);
+    assert_eq!(h.client.unconfirmed(), 1);
 }

@@ -1,21 +1,11 @@
 //! BINARY_EVENT and BINARY_ACK headers wait for exactly their attachments.
-mod harness;
 
-use harness::{Harness, raw};
+use crate::support::client::{ClientHarness, raw};
 use spaces_socket::client::{Event, ProtocolViolation, Transmit};
-
-fn connected() -> Harness {
-    let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
-    h.connect();
-    h.open(25_000, 60_000);
-    h.feed("40/chat,");
-    h.take();
-    h
-}
 
 #[test]
 fn a_binary_event_is_delivered_once_all_attachments_arrived() {
-    let mut h = connected();
+    let mut h = ClientHarness::connected(|_| {});
     h.feed(
         r#"452-/chat,["file",{"a":{"_placeholder":true,"num":0}},{"_placeholder":true,"num":1}]"#,
     );
@@ -43,7 +33,7 @@ fn a_binary_event_is_delivered_once_all_attachments_arrived() {
 
 #[test]
 fn a_binary_ack_resolves_the_emit() {
-    let mut h = connected();
+    let mut h = ClientHarness::connected(|_| {});
     let id = h
         .client
         .emit_with_ack(h.now, "/chat", "q", &raw("[]"))
@@ -62,7 +52,7 @@ fn a_binary_ack_resolves_the_emit() {
 
 #[test]
 fn an_attachment_without_a_header_is_a_violation_and_nothing_else_changes() {
-    let mut h = connected();
+    let mut h = ClientHarness::connected(|_| {});
     h.feed_binary(&[4, 1]);
     let (t, e) = h.take();
     assert!(t.is_empty());
@@ -77,7 +67,7 @@ fn an_attachment_without_a_header_is_a_violation_and_nothing_else_changes() {
 
 #[test]
 fn a_placeholder_out_of_range_is_refused() {
-    let mut h = connected();
+    let mut h = ClientHarness::connected(|_| {});
     h.feed(r#"451-/chat,["f",{"_placeholder":true,"num":1}]"#);
     let (_, e) = h.take();
     assert!(matches!(
@@ -96,7 +86,7 @@ fn a_placeholder_out_of_range_is_refused() {
 
 #[test]
 fn a_text_packet_interrupting_a_binary_one_discards_the_partial_packet() {
-    let mut h = connected();
+    let mut h = ClientHarness::connected(|_| {});
     h.feed(r#"451-/chat,["f",{"_placeholder":true,"num":0}]"#);
     h.feed(r#"42/chat,["plain"]"#);
     let (_, e) = h.take();
@@ -109,7 +99,7 @@ fn a_text_packet_interrupting_a_binary_one_discards_the_partial_packet() {
 
 #[test]
 fn binary_emits_send_the_header_then_each_attachment_with_the_0x04_byte() {
-    let mut h = connected();
+    let mut h = ClientHarness::connected(|_| {});
     let args = format!(r#"["hello",{}]"#, spaces_socket::socket::placeholder(0));
     let id = h
         .client

@@ -18,8 +18,8 @@ use spaces_socket::spaces::auth::{
     ServiceKeyProvider, Token, TokenProvider, TokenType,
 };
 
-const KEY_JSON: &str = include_str!("fixtures/test-service-key.json");
-const PUBLIC_PEM: &str = include_str!("fixtures/test-service-key.pub.pem");
+const KEY_JSON: &str = include_str!("../fixtures/test-service-key.json");
+const PUBLIC_PEM: &str = include_str!("../fixtures/test-service-key.pub.pem");
 const NOW: u64 = 1_700_000_000;
 const KID: &str = "test-kid-00000000000000";
 const ISS: &str = "test-issuer-0000000000";

@@ -1,13 +1,12 @@
 //! Emits made while a namespace is not connected are kept, bounded, and sent in order once it
 //! connects again.
-mod harness;
 
-use harness::{Harness, raw};
+use crate::support::client::{ClientHarness, raw};
 use spaces_socket::client::{EmitError, Event};
 
 #[test]
 fn emits_before_connect_are_sent_after_the_namespace_connects_in_order() {
-    let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
+    let mut h = ClientHarness::new("http://127.0.0.1:1/chat", |_| {});
     h.connect();
     h.client.emit(h.now, "/chat", "a", &raw(r#"[1]"#)).unwrap();
     let id = h
@@ -37,11 +36,7 @@ fn emits_before_connect_are_sent_after_the_namespace_connects_in_order() {
 
 #[test]
 fn emits_made_while_disconnected_are_delivered_after_the_reconnect() {
-    let mut h = Harness::new("http://127.0.0.1:1/chat", |c| c.rng_seed = 3);
-    h.connect();
-    h.open(25_000, 60_000);
-    h.feed("40/chat,");
-    h.take();
+    let mut h = ClientHarness::connected(|c| c.rng_seed = 3);
     h.client.handle_closed(h.now, None);
     h.drain();
     for i in 0..5 {
@@ -62,7 +57,7 @@ fn emits_made_while_disconnected_are_delivered_after_the_reconnect() {
 
 #[test]
 fn a_full_buffer_is_an_error_not_a_drop() {
-    let mut h = Harness::new("http://127.0.0.1:1/chat", |c| c.max_buffered = 2);
+    let mut h = ClientHarness::new("http://127.0.0.1:1/chat", |c| c.max_buffered = 2);
     h.connect();
     h.client.emit(h.now, "/chat", "a", &raw("[]")).unwrap();
     h.client.emit(h.now, "/chat", "b", &raw("[]")).unwrap();
@@ -79,7 +74,7 @@ fn a_full_buffer_is_an_error_not_a_drop() {
 
 #[test]
 fn bad_arguments_and_reserved_names_are_refused() {
-    let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
+    let mut h = ClientHarness::new("http://127.0.0.1:1/chat", |_| {});
     assert!(matches!(
         h.client.emit(h.now, "/chat", "a", &raw("{}")),
         Err(EmitError::BadArguments(_))
@@ -102,7 +97,7 @@ fn bad_arguments_and_reserved_names_are_refused() {
 
 #[test]
 fn closing_reports_discarded_buffered_packets() {
-    let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
+    let mut h = ClientHarness::new("http://127.0.0.1:1/chat", |_| {});
     h.connect();
     h.client.emit(h.now, "/chat", "a", &raw("[]")).unwrap();
     h.client.close(h.now);

@@ -1,33 +1,32 @@
 //! Every (re)connection asks for a fresh token and carries it in the handshake URL and the
 //! `/chat` CONNECT query; tokens never reach `Debug` output.
-mod spaces_harness;
 
-use spaces_harness::SpacesHarness;
+use crate::support::spaces::SpacesHarness;
 use spaces_socket::spaces::{SpacesEvent, Token};
 
 #[test]
 fn each_connection_uses_the_token_given_for_it() {
     let mut h = SpacesHarness::new(|_| {});
-    h.spaces.connect(h.now);
+    h.client.connect(h.now);
     let e = h.take_events();
     assert!(matches!(e[..], [SpacesEvent::TokenNeeded { attempt: 0 }]));
     assert_eq!(h.take_open_url(), None, "nothing opens before the token");
-    h.spaces.handle_token(h.now, &Token::jwt("first.jwt.token"));
+    h.client.handle_token(h.now, &Token::jwt("first.jwt.token"));
     assert_eq!(
         h.take_open_url().unwrap(),
         "ws://127.0.0.1:9/socket.io/?tokenType=jwt&token=first.jwt.token&EIO=3&transport=websocket"
     );
-    h.spaces.handle_open(h.now);
-    h.feed(spaces_harness::OPEN);
+    h.client.handle_open(h.now);
+    h.feed(crate::support::spaces::OPEN);
     assert_eq!(
         h.take_texts(),
         vec!["40/chat?tokenType=jwt&token=first.jwt.token,"]
     );
     h.feed("40/chat");
-    assert!(h.spaces.is_connected());
+    assert!(h.client.is_connected());
 
     h.drop_connection();
-    h.spaces.handle_token(h.now, &Token::oauth("second"));
+    h.client.handle_token(h.now, &Token::oauth("second"));
     let url = h.take_open_url().unwrap();
     assert!(url.contains("tokenType=oauth&token=second&EIO=3"), "{url}");
 }
@@ -35,10 +34,10 @@ fn each_connection_uses_the_token_given_for_it() {
 #[test]
 fn a_token_error_fails_the_attempt_and_retries_later() {
     let mut h = SpacesHarness::new(|_| {});
-    h.spaces.connect(h.now);
+    h.client.connect(h.now);
     h.take_events();
     let err = spaces_socket::spaces::AuthError::Provider("key file unreadable".into());
-    h.spaces.handle_token_error(h.now, &err);
+    h.client.handle_token_error(h.now, &err);
     let e = h.take_events();
     assert!(
         e.iter()
@@ -55,11 +54,11 @@ fn a_token_error_fails_the_attempt_and_retries_later() {
 #[test]
 fn tokens_and_session_ids_never_appear_in_debug_output() {
     let mut h = SpacesHarness::new(|_| {});
-    h.spaces.connect(h.now);
+    h.client.connect(h.now);
     h.connect_with("SECRET_TOKEN_VALUE");
-    h.spaces.subscribe(h.now, "s1", Some("PIN_9876"));
+    h.client.subscribe(h.now, "s1", Some("PIN_9876"));
     h.drain();
-    let shown = format!("{:?} {:?} {:?}", h.spaces, h.transmits, h.events);
+    let shown = format!("{:?} {:?} {:?}", h.client, h.transmits, h.events);
     for secret in ["SECRET_TOKEN_VALUE", "SID_SECRET", "PIN_9876"] {
         assert!(!shown.contains(secret), "{secret} leaked: {shown}");
     }

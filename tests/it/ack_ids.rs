@@ -1,24 +1,14 @@
 //! Ack ids count from 0 per namespace; answers resolve once; lost and timed-out acks are
 //! reported; server ack requests are answered once.
-mod harness;
 
 use std::time::Duration;
 
-use harness::{Harness, raw};
+use crate::support::client::{ClientHarness, raw};
 use spaces_socket::client::{EmitError, Event, ProtocolViolation};
-
-fn connected(tweak: impl FnOnce(&mut spaces_socket::client::Config)) -> Harness {
-    let mut h = Harness::new("http://127.0.0.1:1/chat", tweak);
-    h.connect();
-    h.open(25_000, 60_000);
-    h.feed("40/chat,");
-    h.take();
-    h
-}
 
 #[test]
 fn ids_count_from_zero_and_answers_resolve_exactly_once() {
-    let mut h = connected(|_| {});
+    let mut h = ClientHarness::connected(|_| {});
     let a = h
         .client
         .emit_with_ack(h.now, "/chat", "q", &raw("[]"))
@@ -54,7 +44,7 @@ fn ids_count_from_zero_and_answers_resolve_exactly_once() {
 
 #[test]
 fn acks_time_out_when_configured() {
-    let mut h = connected(|c| c.ack_timeout = Some(Duration::from_millis(100)));
+    let mut h = ClientHarness::connected(|c| c.ack_timeout = Some(Duration::from_millis(100)));
     let id = h
         .client
         .emit_with_ack(h.now, "/chat", "q", &raw("[]"))
@@ -74,7 +64,7 @@ fn acks_time_out_when_configured() {
 
 #[test]
 fn a_sent_ack_is_lost_when_the_connection_drops_but_a_buffered_one_survives() {
-    let mut h = connected(|_| {});
+    let mut h = ClientHarness::connected(|_| {});
     let sent = h
         .client
         .emit_with_ack(h.now, "/chat", "q", &raw("[]"))
@@ -95,7 +85,7 @@ fn a_sent_ack_is_lost_when_the_connection_drops_but_a_buffered_one_survives() {
 
 #[test]
 fn server_ack_requests_are_answered_once() {
-    let mut h = connected(|_| {});
+    let mut h = ClientHarness::connected(|_| {});
     h.feed(r#"42/chat,7["ev","x"]"#);
     let (_, events) = h.take();
     let [
@@ -120,7 +110,7 @@ fn server_ack_requests_are_answered_once() {
 
 #[test]
 fn large_server_ack_ids_are_kept_as_u64() {
-    let mut h = connected(|_| {});
+    let mut h = ClientHarness::connected(|_| {});
     h.feed(r#"42/chat,9007199254740993["ev"]"#);
     let (_, events) = h.take();
     assert!(matches!(

@@ -1,12 +1,11 @@
 //! The connect timer covers opening the websocket and waiting for the open packet.
-mod harness;
 
-use harness::Harness;
+use crate::support::client::ClientHarness;
 use spaces_socket::client::{ConnectFailure, Event, Transmit};
 
 #[test]
 fn no_open_packet_within_the_timeout_fails_the_attempt_and_schedules_a_retry() {
-    let mut h = Harness::new("http://127.0.0.1:1/chat", |c| {
+    let mut h = ClientHarness::new("http://127.0.0.1:1/chat", |c| {
         c.connect_timeout = Some(std::time::Duration::from_millis(500));
         c.rng_seed = 9;
     });
@@ -30,7 +29,7 @@ fn no_open_packet_within_the_timeout_fails_the_attempt_and_schedules_a_retry() {
 
 #[test]
 fn a_refused_websocket_is_a_connect_failure_with_its_reason() {
-    let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
+    let mut h = ClientHarness::new("http://127.0.0.1:1/chat", |_| {});
     h.connect();
     h.take();
     h.client.handle_open_failed(h.now, "connection refused");
@@ -45,7 +44,7 @@ fn a_refused_websocket_is_a_connect_failure_with_its_reason() {
 
 #[test]
 fn a_malformed_open_packet_fails_the_attempt() {
-    let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
+    let mut h = ClientHarness::new("http://127.0.0.1:1/chat", |_| {});
     h.connect();
     h.take();
     h.feed(r#"0{"sid":5}"#);
@@ -61,7 +60,7 @@ fn a_malformed_open_packet_fails_the_attempt() {
 
 #[test]
 fn disabled_timer_waits_without_a_deadline() {
-    let mut h = Harness::new("http://127.0.0.1:1/chat", |c| c.connect_timeout = None);
+    let mut h = ClientHarness::new("http://127.0.0.1:1/chat", |c| c.connect_timeout = None);
     h.connect();
     assert_eq!(h.client.poll_timeout(), None);
 }

@@ -1,10 +1,9 @@
 //! Reconnection follows backo2's schedule (1000/5000/0.5 by default) with seeded jitter.
-mod harness;
 
 use std::time::Duration;
 
-use harness::Harness;
-use spaces_socket::client::Event;
+use crate::support::client::ClientHarness;
+use spaces_socket::client::{Config, Event};
 
 fn scheduled(events: &[Event]) -> Vec<(u32, Duration)> {
     events
@@ -16,16 +15,27 @@ fn scheduled(events: &[Event]) -> Vec<(u32, Duration)> {
         .collect()
 }
 
-/// Fails every attempt with a refused websocket, `n` times, returning the delays.
-fn refuse_n(seed: u64, n: usize) -> Vec<(u32, Duration)> {
-    let mut h = Harness::new("http://127.0.0.1:1/chat", |c| c.rng_seed = seed);
+/// A client whose first attempt is under way (its `Transmit::Open` taken).
+fn connecting(tweak: impl FnOnce(&mut Config)) -> ClientHarness {
+    let mut h = ClientHarness::new("http://127.0.0.1:1/chat", tweak);
     h.connect();
     h.transmits.clear();
+    h
+}
+
+/// Refuses the websocket and runs timers until the retry opens (within `limit_ms` of the
+/// start), returning its time.
+fn refuse_and_wait_for_retry(h: &mut ClientHarness, limit_ms: u64) -> Option<u64> {
+    h.client.handle_open_failed(h.now, "refused");
+    h.drain();
+    h.run_until_open(limit_ms)
+}
+
+/// Fails every attempt with a refused websocket, `n` times, returning the delays.
+fn refuse_n(seed: u64, n: usize) -> Vec<(u32, Duration)> {
+    let mut h = connecting(|c| c.rng_seed = seed);
     for _ in 0..n {
-        h.client.handle_open_failed(h.now, "refused");
-        h.drain();
-        let at = h.run_until_open(10_000_000).expect("retry scheduled");
-        let _ = at;
+        refuse_and_wait_for_retry(&mut h, 10_000_000).expect("retry scheduled");
     }
     scheduled(&h.events)
 }
@@ -63,7 +73,7 @@ fn the_same_seed_gives_the_same_delays_and_another_seed_differs() {
 
 #[test]
 fn the_retry_opens_exactly_when_the_delay_ends() {
-    let mut h = Harness::new("http://127.0.0.1:1/chat", |c| c.rng_seed = 5);
+    let mut h = ClientHarness::new("http://127.0.0.1:1/chat", |c| c.rng_seed = 5);
     h.connect();
     h.take();
     h.client.handle_open_failed(h.now, "refused");
@@ -80,15 +90,9 @@ fn the_retry_opens_exactly_when_the_delay_ends() {
 
 #[test]
 fn success_resets_the_schedule_and_reports_the_attempt() {
-    let mut h = Harness::new("http://127.0.0.1:1/chat", |c| c.rng_seed = 1);
-    h.connect();
-    h.transmits.clear();
-    h.client.handle_open_failed(h.now, "refused");
-    h.drain();
-    h.run_until_open(100_000).unwrap();
-    h.client.handle_open_failed(h.now, "refused");
-    h.drain();
-    h.run_until_open(100_000).unwrap();
+    let mut h = connecting(|c| c.rng_seed = 1);
+    refuse_and_wait_for_retry(&mut h, 100_000).unwrap();
+    refuse_and_wait_for_retry(&mut h, 100_000).unwrap();
     h.open(25_000, 60_000);
     assert!(
         h.events
@@ -111,12 +115,8 @@ fn success_resets_the_schedule_and_reports_the_attempt() {
 
 #[test]
 fn a_connection_that_dies_before_being_useful_keeps_counting_attempts() {
-    let mut h = Harness::new("http://127.0.0.1:1/chat", |c| c.rng_seed = 1);
-    h.connect();
-    h.transmits.clear();
-    h.client.handle_open_failed(h.now, "refused");
-    h.drain();
-    h.run_until_open(100_000).unwrap();
+    let mut h = connecting(|c| c.rng_seed = 1);
+    refuse_and_wait_for_retry(&mut h, 100_000).unwrap();
     // Open packet, then closed at once: no reset.
     h.open(25_000, 60_000);
     h.client.handle_closed(h.now, None);
@@ -132,15 +132,9 @@ fn a_connection_that_dies_before_being_useful_keeps_counting_attempts() {
 
 #[test]
 fn exhausted_attempts_end_in_reconnect_failed_and_closed() {
-    let mut h = Harness::new("http://127.0.0.1:1/chat", |c| {
-        c.reconnection_attempts = Some(2)
-    });
-    h.connect();
-    h.transmits.clear();
+    let mut h = connecting(|c| c.reconnection_attempts = Some(2));
     for _ in 0..3 {
-        h.client.handle_open_failed(h.now, "refused");
-        h.drain();
-        let _ = h.run_until_open(100_000);
+        let _ = refuse_and_wait_for_retry(&mut h, 100_000);
     }
     assert_eq!(
         scheduled(&h.events).len(),
@@ -155,7 +149,7 @@ fn exhausted_attempts_end_in_reconnect_failed_and_closed() {
 
 #[test]
 fn reconnection_disabled_closes_after_the_first_failure() {
-    let mut h = Harness::new("http://127.0.0.1:1/chat", |c| c.reconnection = false);
+    let mut h = ClientHarness::new("http://127.0.0.1:1/chat", |c| c.reconnection = false);
     h.connect();
     h.client.handle_open_failed(h.now, "refused");
     h.drain();

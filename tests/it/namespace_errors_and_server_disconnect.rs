@@ -1,12 +1,11 @@
 //! `44/chat,{…}` refuses the namespace until the next session; `41/chat,` ends it for good.
-mod harness;
 
-use harness::Harness;
+use crate::support::client::ClientHarness;
 use spaces_socket::client::{DisconnectReason, Event, Transmit};
 
 #[test]
 fn an_auth_error_is_reported_with_its_payload_and_retried_only_on_reconnect() {
-    let mut h = Harness::new("http://127.0.0.1:1/chat", |c| c.rng_seed = 2);
+    let mut h = ClientHarness::new("http://127.0.0.1:1/chat", |c| c.rng_seed = 2);
     h.connect();
     h.open(25_000, 60_000);
     h.take();
@@ -35,7 +34,7 @@ fn an_auth_error_is_reported_with_its_payload_and_retried_only_on_reconnect() {
 
 #[test]
 fn a_string_error_payload_is_kept_as_json() {
-    let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
+    let mut h = ClientHarness::new("http://127.0.0.1:1/chat", |_| {});
     h.connect();
     h.open(25_000, 60_000);
     h.take();
@@ -52,11 +51,7 @@ fn a_string_error_payload_is_kept_as_json() {
 
 #[test]
 fn a_server_disconnect_of_the_last_namespace_closes_without_reconnecting() {
-    let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
-    h.connect();
-    h.open(25_000, 60_000);
-    h.feed("40/chat,");
-    h.take();
+    let mut h = ClientHarness::connected(|_| {});
     h.feed("41/chat,");
     let (t, e) = h.take();
     assert_eq!(t, vec![Transmit::Close]);
@@ -78,15 +73,21 @@ fn a_server_disconnect_of_the_last_namespace_closes_without_reconnecting() {
     assert!(h.transmits.iter().any(|t| matches!(t, Transmit::Open(_))));
 }
 
-#[test]
-fn a_server_disconnect_of_one_namespace_keeps_the_others() {
-    let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
+/// A client with `/chat` and `/b` connected on one engine, everything taken.
+fn chat_and_b_connected() -> ClientHarness {
+    let mut h = ClientHarness::new("http://127.0.0.1:1/chat", |_| {});
     h.client.join(h.now, "/b").unwrap();
     h.connect();
     h.open(25_000, 60_000);
     h.feed("40/chat,");
     h.feed("40/b,");
     h.take();
+    h
+}
+
+#[test]
+fn a_server_disconnect_of_one_namespace_keeps_the_others() {
+    let mut h = chat_and_b_connected();
     h.feed("41/b,");
     let (t, _) = h.take();
     assert!(t.is_empty());
@@ -97,13 +98,7 @@ fn a_server_disconnect_of_one_namespace_keeps_the_others() {
 
 #[test]
 fn leaving_sends_disconnect_and_closing_is_graceful() {
-    let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
-    h.client.join(h.now, "/b").unwrap();
-    h.connect();
-    h.open(25_000, 60_000);
-    h.feed("40/chat,");
-    h.feed("40/b,");
-    h.take();
+    let mut h = chat_and_b_connected();
     h.client.leave(h.now, "/b").unwrap();
     assert_eq!(h.take_texts(), vec!["41/b,"]);
     h.client.close(h.now);
@@ -119,7 +114,7 @@ fn leaving_sends_disconnect_and_closing_is_graceful() {
 
 #[test]
 fn the_session_id_and_token_never_appear_in_debug_output() {
-    let mut h = Harness::new("http://127.0.0.1:1/chat?token=TOPSECRET", |_| {});
+    let mut h = ClientHarness::new("http://127.0.0.1:1/chat?token=TOPSECRET", |_| {});
     h.connect();
     h.open(25_000, 60_000);
     let shown = format!("{:?} {:?} {:?}", h.client, h.transmits, h.events);

@@ -1,13 +1,12 @@
 //! Namespaces share one engine; `/` is never CONNECTed by the client, and other namespaces
 //! never wait for the root `40` (a 2.0.4 server may never send it).
-mod harness;
 
-use harness::Harness;
+use crate::support::client::ClientHarness;
 use spaces_socket::client::{Event, Query, Transmit};
 
 #[test]
 fn the_handshake_url_and_the_connect_carry_the_same_query() {
-    let mut h = Harness::new("http://127.0.0.1:3000/chat", |c| {
+    let mut h = ClientHarness::new("http://127.0.0.1:3000/chat", |c| {
         c.query = Query::new()
             .with("tokenType", "jwt")
             .with("token", "abc.def");
@@ -27,7 +26,7 @@ fn the_handshake_url_and_the_connect_carry_the_same_query() {
 
 #[test]
 fn chat_connects_without_the_root_40_and_root_is_never_connected_by_the_client() {
-    let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
+    let mut h = ClientHarness::new("http://127.0.0.1:1/chat", |_| {});
     h.connect();
     h.open(25_000, 60_000);
     let texts = h.take_texts();
@@ -41,7 +40,7 @@ fn chat_connects_without_the_root_40_and_root_is_never_connected_by_the_client()
 
 #[test]
 fn several_namespaces_multiplex_on_one_engine() {
-    let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
+    let mut h = ClientHarness::new("http://127.0.0.1:1/chat", |_| {});
     h.client.join(h.now, "/admin").unwrap();
     h.connect();
     h.open(25_000, 60_000);
@@ -62,11 +61,7 @@ fn several_namespaces_multiplex_on_one_engine() {
 
 #[test]
 fn events_for_unjoined_namespaces_and_bad_packets_do_not_disturb_others() {
-    let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
-    h.connect();
-    h.open(25_000, 60_000);
-    h.feed("40/chat,");
-    h.take();
+    let mut h = ClientHarness::connected(|_| {});
     h.feed(r#"42/nope,["x"]"#);
     h.feed(r#"42/chat,["ev""#);
     h.feed("47[1]");
@@ -78,11 +73,7 @@ fn events_for_unjoined_namespaces_and_bad_packets_do_not_disturb_others() {
 
 #[test]
 fn an_undecodable_engine_frame_drops_the_connection_and_reconnects() {
-    let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
-    h.connect();
-    h.open(25_000, 60_000);
-    h.feed("40/chat,");
-    h.take();
+    let mut h = ClientHarness::connected(|_| {});
     h.feed("9abc");
     let (t, e) = h.take();
     assert!(t.contains(&Transmit::Close));

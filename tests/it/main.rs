@@ -1,0 +1,22 @@
+//! The core's integration tests, one binary: a module per behaviour of the sans-IO client,
+//! the Spaces session and the codecs. Timed behaviour runs on the virtual clock in [`support`].
+
+mod support;
+
+mod ack_ids;
+mod binary_reassembly;
+mod buffered_emits_flush_in_order;
+mod codec_properties;
+mod connect_timeout;
+mod engine_codec_golden_vectors;
+mod heartbeat_timing;
+mod namespace_errors_and_server_disconnect;
+mod namespaces_and_root_connect;
+mod owned_event_arguments;
+mod reconnect_backoff;
+mod service_app_jwt;
+mod socket_codec_golden_vectors;
+mod spaces_event_payloads;
+mod spaces_failures_and_limits;
+mod spaces_subscriptions_survive_reconnects;
+mod spaces_token_per_connection;

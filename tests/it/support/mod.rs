@@ -1,0 +1,188 @@
+//! Test support for the core: one virtual-clock harness that plays the server by hand around
+//! either sans-IO machine, the [`Client`](spaces_socket::client::Client) ([`client`]) or the
+//! [`Spaces`](spaces_socket::spaces::Spaces) session ([`spaces`]).
+//!
+//! Shared by the `it` binary (`mod support;`) and `tests/hostile_server.rs`
+//! (`#[path = "it/support/mod.rs"] mod support;`).
+#![allow(dead_code, unreachable_pub)]
+
+pub mod client;
+pub mod spaces;
+
+use std::time::{Duration, Instant};
+
+use spaces_socket::client::Transmit;
+
+/// What the harness drives: the sans-IO surface `Client` and `Spaces` share.
+pub trait Machine {
+    type Event;
+    fn connect(&mut self, now: Instant);
+    fn handle_text(&mut self, now: Instant, text: &str);
+    fn handle_binary(&mut self, now: Instant, data: &[u8]);
+    fn handle_timeout(&mut self, now: Instant);
+    fn poll_transmit(&mut self) -> Option<Transmit>;
+    fn poll_event(&mut self) -> Option<Self::Event>;
+    fn poll_timeout(&self) -> Option<Instant>;
+}
+
+/// Implements [`Machine`] for a type whose inherent methods have the trait's names.
+macro_rules! machine {
+    ($ty:ty, $event:ty) => {
+        impl $crate::support::Machine for $ty {
+            type Event = $event;
+            fn connect(&mut self, now: std::time::Instant) {
+                <$ty>::connect(self, now)
+            }
+            fn handle_text(&mut self, now: std::time::Instant, text: &str) {
+                <$ty>::handle_text(self, now, text)
+            }
+            fn handle_binary(&mut self, now: std::time::Instant, data: &[u8]) {
+                <$ty>::handle_binary(self, now, data)
+            }
+            fn handle_timeout(&mut self, now: std::time::Instant) {
+                <$ty>::handle_timeout(self, now)
+            }
+            fn poll_transmit(&mut self) -> Option<spaces_socket::client::Transmit> {
+                <$ty>::poll_transmit(self)
+            }
+            fn poll_event(&mut self) -> Option<$event> {
+                <$ty>::poll_event(self)
+            }
+            fn poll_timeout(&self) -> Option<std::time::Instant> {
+                <$ty>::poll_timeout(self)
+            }
+        }
+    };
+}
+use machine;
+
+/// A machine on a virtual clock, with the transmits and events it produced and nobody took yet.
+pub struct Harness<M: Machine> {
+    /// The client under test: a `Client`, or a `Spaces` session (a client of the Spaces API).
+    pub client: M,
+    pub start: Instant,
+    pub now: Instant,
+    pub transmits: Vec<Transmit>,
+    pub events: Vec<M::Event>,
+}
+
+impl<M: Machine> Harness<M> {
+    fn with(client: M) -> Self {
+        let start = Instant::now();
+        Self {
+            client,
+            start,
+            now: start,
+            transmits: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// Milliseconds since the harness started.
+    pub fn at(&self) -> u64 {
+        self.now.duration_since(self.start).as_millis() as u64
+    }
+
+    /// Gathers transmits and events until neither comes out (reading an event may queue a
+    /// transmit: `Spaces` translates its events lazily).
+    pub fn drain(&mut self) {
+        loop {
+            let before = (self.transmits.len(), self.events.len());
+            while let Some(t) = self.client.poll_transmit() {
+                self.transmits.push(t);
+            }
+            while let Some(e) = self.client.poll_event() {
+                self.events.push(e);
+            }
+            if before == (self.transmits.len(), self.events.len()) {
+                return;
+            }
+        }
+    }
+
+    /// Takes the transmits and events gathered so far.
+    pub fn take(&mut self) -> (Vec<Transmit>, Vec<M::Event>) {
+        self.drain();
+        (
+            std::mem::take(&mut self.transmits),
+            std::mem::take(&mut self.events),
+        )
+    }
+
+    pub fn take_events(&mut self) -> Vec<M::Event> {
+        self.drain();
+        std::mem::take(&mut self.events)
+    }
+
+    /// Text frames sent since the last call.
+    pub fn take_texts(&mut self) -> Vec<String> {
+        self.drain();
+        let texts = self
+            .transmits
+            .iter()
+            .filter_map(|t| match t {
+                Transmit::Text(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect();
+        self.transmits.clear();
+        texts
+    }
+
+    /// The URL of the last `Transmit::Open`, removing it.
+    pub fn take_open_url(&mut self) -> Option<String> {
+        self.drain();
+        let pos = self
+            .transmits
+            .iter()
+            .rposition(|t| matches!(t, Transmit::Open(_)))?;
+        match self.transmits.remove(pos) {
+            Transmit::Open(url) => Some(url.expose().to_owned()),
+            _ => None,
+        }
+    }
+
+    pub fn events_matching(&self, f: impl Fn(&M::Event) -> bool) -> Vec<&M::Event> {
+        self.events.iter().filter(|e| f(e)).collect()
+    }
+
+    pub fn connect(&mut self) {
+        self.client.connect(self.now);
+        self.drain();
+    }
+
+    pub fn feed(&mut self, text: &str) {
+        self.client.handle_text(self.now, text);
+        self.drain();
+    }
+
+    pub fn feed_binary(&mut self, data: &[u8]) {
+        self.client.handle_binary(self.now, data);
+        self.drain();
+    }
+
+    /// Fires the next timer if it is due by `limit`, moving the clock to it; false if none is.
+    pub fn fire_next_timer(&mut self, limit: Instant) -> bool {
+        match self.client.poll_timeout() {
+            Some(deadline) if deadline <= limit => {
+                self.now = self.now.max(deadline);
+                self.client.handle_timeout(self.now);
+                self.drain();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Moves the clock to `ms` after start, firing every timer due on the way, in order.
+    pub fn advance_to(&mut self, ms: u64) {
+        let target = self.start + Duration::from_millis(ms);
+        while self.fire_next_timer(target) {}
+        self.now = self.now.max(target);
+    }
+
+    /// Moves the clock `ms` on, firing every timer due on the way, in order.
+    pub fn advance(&mut self, ms: u64) {
+        self.advance_to(self.at() + ms);
+    }
+}
