@@ -762,6 +762,101 @@ pub struct MessageSent {
     pub extra: Map<String, Value>,
 }
 
+impl MessageSent {
+    /// Decodes a MESSAGE_SENT payload. A field whose type is not the expected one (a number
+    /// `version`, `assignees` as plain ids, `mentions` as an object, …) never fails the whole
+    /// message: it is left out of its typed field and kept, as received, in `extra` (of the
+    /// message, its `content` or its `sender`). `None` only when the payload is not an object
+    /// or has no usable `category`.
+    pub fn decode_lenient(json: &str) -> Option<Self> {
+        // The common case, typed in one pass; the lenient path only runs for odd payloads.
+        if let Ok(message) = serde_json::from_str(json) {
+            return Some(message);
+        }
+        let map = serde_json::from_str::<Map<String, Value>>(json).ok()?;
+        Self::from_map(map)
+    }
+}
+
+/// Structs whose fields are taken one by one from a JSON object, each of a wrong type left in
+/// `extra` rather than failing the whole value.
+trait Lenient: DeserializeOwned {
+    fn from_map(map: Map<String, Value>) -> Option<Self>;
+}
+
+/// `map[key]` as a `T`; a value of another type stays in `map` (so in `extra`).
+fn lenient_field<T: DeserializeOwned>(map: &mut Map<String, Value>, key: &str) -> Option<T> {
+    let value = map.remove(key)?;
+    match T::deserialize(&value) {
+        Ok(typed) => Some(typed),
+        Err(_) => {
+            map.insert(key.to_owned(), value);
+            None
+        }
+    }
+}
+
+/// `map[key]` as a lenient struct: strictly typed if it fits, else field by field.
+fn lenient_struct<T: Lenient>(map: &mut Map<String, Value>, key: &str) -> Option<T> {
+    let value = map.remove(key)?;
+    if let Ok(typed) = T::deserialize(&value) {
+        return Some(typed);
+    }
+    match value {
+        Value::Object(inner) => T::from_map(inner),
+        other => {
+            map.insert(key.to_owned(), other);
+            None
+        }
+    }
+}
+
+impl Lenient for MessageSent {
+    fn from_map(mut map: Map<String, Value>) -> Option<Self> {
+        Some(Self {
+            category: lenient_field(&mut map, "category")?,
+            id: lenient_field(&mut map, "_id"),
+            topic_id: lenient_field(&mut map, "topicId"),
+            topic_title: lenient_field(&mut map, "topicTitle"),
+            topic_type: lenient_field(&mut map, "topicType"),
+            sender: lenient_struct(&mut map, "sender"),
+            content: lenient_struct(&mut map, "content"),
+            mentions: lenient_field(&mut map, "mentions"),
+            created: lenient_field(&mut map, "created"),
+            version: lenient_field(&mut map, "version"),
+            loopback_metadata: lenient_field(&mut map, "loopbackMetadata"),
+            extra: map,
+        })
+    }
+}
+
+impl Lenient for Content {
+    fn from_map(mut map: Map<String, Value>) -> Option<Self> {
+        Some(Self {
+            body_text: lenient_field(&mut map, "bodyText"),
+            description: lenient_field(&mut map, "description"),
+            data: lenient_field(&mut map, "data"),
+            assignees: lenient_field(&mut map, "assignees"),
+            due_date: lenient_field(&mut map, "dueDate"),
+            status: lenient_field(&mut map, "status"),
+            extra: map,
+        })
+    }
+}
+
+impl Lenient for Sender {
+    fn from_map(mut map: Map<String, Value>) -> Option<Self> {
+        Some(Self {
+            id: lenient_field(&mut map, "_id"),
+            username: lenient_field(&mut map, "username"),
+            displayname: lenient_field(&mut map, "displayname"),
+            picture_url: lenient_field(&mut map, "picture_url"),
+            sender_type: lenient_field(&mut map, "type"),
+            extra: map,
+        })
+    }
+}
+
 /// SEND_MESSAGE_FAILED: our SEND_MESSAGE was refused (e.g. `not.authorized.by.topic.policy`).
 /// Sent only to the sender; older servers echo the message without `error`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -929,7 +1024,9 @@ impl Incoming {
             CHANNEL_SUBSCRIBED => parse(json).map(Self::ChannelSubscribed),
             SUBSCRIBE_CHANNEL_FAILED => parse(json).map(Self::SubscribeChannelFailed),
             CHANNEL_UNSUBSCRIBED => parse(json).map(Self::ChannelUnsubscribed),
-            MESSAGE_SENT => parse(json).map(|m| Self::MessageSent(Box::new(m))),
+            MESSAGE_SENT => {
+                MessageSent::decode_lenient(json).map(|m| Self::MessageSent(Box::new(m)))
+            }
             SEND_MESSAGE_FAILED => parse(json).map(|m| Self::SendMessageFailed(Box::new(m))),
             PRESENCE_EVENT_RESPONSE => {
                 parse(json).map(|m| Self::PresenceEventResponse(Box::new(m)))

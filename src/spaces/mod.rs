@@ -83,6 +83,7 @@ pub use events::{
     Sender, SubscribeChannel, SubscribeChannelFailed, UnsubscribeChannel,
 };
 pub use session::{
-    AuthFailure, CHAT_NAMESPACE, MAX_PAYLOAD_BYTES, PRODUCTION_URL, STAGING_URL, SendError,
-    SendFailure, SendId, Spaces, SpacesConfig, SpacesEvent, Step,
+    AuthFailure, CHAT_NAMESPACE, DEFAULT_CONFIRM_TIMEOUT, Delivery, MAX_PAYLOAD_BYTES,
+    PRODUCTION_URL, STAGING_URL, SendError, SendFailure, SendId, Spaces, SpacesConfig, SpacesEvent,
+    Step,
 };

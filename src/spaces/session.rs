@@ -54,10 +54,13 @@ pub struct SpacesConfig {
     /// Most messages kept while their space is not (yet) subscribed, over all spaces
     /// (default 1000); more are refused with [`SendError::QueueFull`].
     pub max_held: usize,
-    /// How long a message on the wire may wait for its echo before it fails with
-    /// [`SendFailure::Unconfirmed`]; `None` (default) waits as long as the connection lives (a
-    /// drop re-sends it).
+    /// How long a message on the wire may wait for its echo, while connected, before it fails
+    /// with [`SendFailure::Unconfirmed`] (default [`DEFAULT_CONFIRM_TIMEOUT`], so nothing waits
+    /// forever); `None` waits as long as the connection lives.
     pub confirm_timeout: Option<Duration>,
+    /// What happens to a message written to a connection that drops before its echo came
+    /// back (default: at least once, re-sent up to 3 times). See [`Delivery`].
+    pub delivery: Delivery,
     /// Whether binary events are accepted at all. Spaces defines none, so by default (`false`)
     /// the session sets [`Config::max_attachments`] to 0: any BINARY_EVENT or BINARY_ACK that
     /// announces attachments is refused with
@@ -84,9 +87,40 @@ impl SpacesConfig {
             rate_window: Duration::from_secs(60),
             max_payload: MAX_PAYLOAD_BYTES,
             max_held: 1000,
-            confirm_timeout: None,
+            confirm_timeout: Some(DEFAULT_CONFIRM_TIMEOUT),
+            delivery: Delivery::default(),
             binary_events: false,
         })
+    }
+}
+
+/// Default of [`SpacesConfig::confirm_timeout`]: a minute, far beyond a healthy echo's
+/// milliseconds, so only a server that silently dropped the message trips it.
+pub const DEFAULT_CONFIRM_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The delivery policy for a message whose connection drops after it was written and before
+/// its echo came back: the server may or may not have taken it, and nothing says which.
+/// A message whose echo was seen is never sent again, and a message never written is always
+/// sent once its space is subscribed, whatever the policy.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Send it again after resubscribing, at most `max_resends` times; then it fails with
+    /// [`SendFailure::MaybeDelivered`]. Nothing is lost unreported, but a message the server
+    /// did take before the drop appears twice in the space.
+    AtLeastOnce {
+        /// Re-sends allowed per message (after that many drops it fails).
+        max_resends: u32,
+    },
+    /// Never send it again: it fails at once with [`SendFailure::MaybeDelivered`]. No message
+    /// is ever written twice, but one the server did not take is lost (reported, so the caller
+    /// may decide). This is what socket.io-client does, silently.
+    AtMostOnce,
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Self::AtLeastOnce { max_resends: 3 }
     }
 }
 
@@ -146,6 +180,10 @@ pub enum SendFailure {
     /// No echo within [`SpacesConfig::confirm_timeout`] while connected: the server may or may
     /// not have delivered it (Spaces does not say what it does with events over its limits).
     Unconfirmed,
+    /// It was written to a connection that dropped before its echo came back, and the
+    /// [`Delivery`] policy sends it no more (at most once, or re-sends exhausted): it may or may
+    /// not have been delivered.
+    MaybeDelivered,
 }
 
 /// An authentication failure reported by the server (`44/chat,{…}`).
@@ -294,8 +332,42 @@ struct Outgoing {
     payload: Box<RawValue>,
     /// The caller's own loopbackMetadata, restored in the confirmation.
     user_loopback: Option<String>,
+    /// What identifies its echo when a server drops `loopbackMetadata`.
+    fingerprint: Fingerprint,
+    /// Times it was sent again after a drop.
+    resends: u32,
     /// When it was last put on the wire (for [`SpacesConfig::confirm_timeout`]).
     sent_at: Option<Instant>,
+}
+
+/// Category and text of a message, for matching an echo that lost its `loopbackMetadata`.
+#[derive(Debug, PartialEq, Eq)]
+struct Fingerprint {
+    category: String,
+    text: Option<String>,
+}
+
+impl Fingerprint {
+    fn of(category: &events::Category, content: Option<&events::Content>) -> Self {
+        Self {
+            category: category.as_str().to_owned(),
+            text: content.and_then(|c| c.body_text.as_deref()).map(plain_text),
+        }
+    }
+}
+
+/// `bodyText` as sent, from the HTML a server may echo (`<p>a &amp; b</p>` → `a & b`).
+fn plain_text(body: &str) -> String {
+    let body = body.trim();
+    let body = body
+        .strip_prefix("<p>")
+        .and_then(|b| b.strip_suffix("</p>"))
+        .unwrap_or(body);
+    body.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
 }
 
 /// A sans-IO Avaya Spaces session over one Socket.IO client.
@@ -315,6 +387,7 @@ pub struct Spaces {
     max_payload: usize,
     max_held: usize,
     confirm_timeout: Option<Duration>,
+    delivery: Delivery,
     wanted: BTreeMap<String, Wanted>,
     /// Messages waiting for their space's subscription, in send order.
     held: VecDeque<Outgoing>,
@@ -356,6 +429,7 @@ impl Spaces {
             max_payload: config.max_payload,
             max_held: config.max_held,
             confirm_timeout: config.confirm_timeout,
+            delivery: config.delivery,
             wanted: BTreeMap::new(),
             held: VecDeque::new(),
             in_flight: BTreeMap::new(),
@@ -506,6 +580,8 @@ impl Spaces {
             space: space.clone(),
             payload,
             user_loopback,
+            fingerprint: Fingerprint::of(&message.category, Some(&message.content)),
+            resends: 0,
             sent_at: None,
         };
         if self.chat_connected && self.is_subscribed(&space) {
@@ -791,16 +867,32 @@ impl Spaces {
 
     /// Moves messages awaiting an echo back to the front of the held queue, in send order.
     /// Those whose space was unsubscribed meanwhile fail instead: nothing would ever flush them.
+    /// Applies the [`Delivery`] policy: messages allowed another try go back to the front of
+    /// the held queue, in send order; the others fail.
     fn requeue_in_flight(&mut self) {
         let in_flight = std::mem::take(&mut self.in_flight).into_values();
-        let (keep, dropped): (Vec<Outgoing>, Vec<Outgoing>) =
-            in_flight.partition(|o| self.wanted.contains_key(&o.space));
-        for o in dropped {
-            self.events.push_back(SpacesEvent::SendFailed {
-                id: o.id,
-                space: o.space,
-                failure: SendFailure::Unsubscribed,
-            });
+        let mut keep = Vec::new();
+        for mut o in in_flight {
+            let failure = if !self.wanted.contains_key(&o.space) {
+                // Nothing would ever flush it.
+                Some(SendFailure::Unsubscribed)
+            } else {
+                match self.delivery {
+                    Delivery::AtLeastOnce { max_resends } if o.resends < max_resends => {
+                        o.resends += 1;
+                        None
+                    }
+                    _ => Some(SendFailure::MaybeDelivered),
+                }
+            };
+            match failure {
+                Some(failure) => self.events.push_back(SpacesEvent::SendFailed {
+                    id: o.id,
+                    space: o.space,
+                    failure,
+                }),
+                None => keep.push(o),
+            }
         }
         for o in keep.into_iter().rev() {
             self.held.push_front(o);
@@ -923,18 +1015,16 @@ impl Spaces {
             Incoming::ChannelUnsubscribed(ev) => SpacesEvent::Unsubscribed {
                 space: ev.channel.id,
             },
-            Incoming::MessageSent(mut msg) => {
-                match self.take_own(msg.loopback_metadata.as_deref()) {
-                    Some(out) => {
-                        msg.loopback_metadata = out.user_loopback;
-                        SpacesEvent::Confirmed {
-                            id: out.id,
-                            message: msg,
-                        }
+            Incoming::MessageSent(mut msg) => match self.take_own_echo(&msg) {
+                Some(out) => {
+                    msg.loopback_metadata = out.user_loopback;
+                    SpacesEvent::Confirmed {
+                        id: out.id,
+                        message: msg,
                     }
-                    None => SpacesEvent::Message(msg),
                 }
-            }
+                None => SpacesEvent::Message(msg),
+            },
             Incoming::SendMessageFailed(failed) => {
                 match self.take_own(failed.loopback_metadata.as_deref()) {
                     Some(out) => {
@@ -968,6 +1058,25 @@ impl Spaces {
     }
 
     /// The in-flight message an echo's `loopbackMetadata` names, if it is ours.
+    /// The in-flight message `msg` echoes: by its `loopbackMetadata`, or, when the server
+    /// dropped it, the oldest in-flight message with the same space, category and text (so a
+    /// server that strips the metadata still confirms, and never shows our own message as
+    /// someone else's; an identical message from another participant arriving first would be
+    /// taken for ours — the price of such a server).
+    fn take_own_echo(&mut self, msg: &MessageSent) -> Option<Outgoing> {
+        if msg.loopback_metadata.is_some() {
+            return self.take_own(msg.loopback_metadata.as_deref());
+        }
+        let space = msg.topic_id.as_deref()?;
+        let fingerprint = Fingerprint::of(&msg.category, msg.content.as_ref());
+        let id = self
+            .in_flight
+            .values()
+            .find(|o| o.space == space && o.fingerprint == fingerprint)?
+            .id;
+        self.in_flight.remove(&id)
+    }
+
     fn take_own(&mut self, loopback: Option<&str>) -> Option<Outgoing> {
         let id = loopback?
             .strip_prefix(LOOPBACK_PREFIX)?

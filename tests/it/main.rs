@@ -8,6 +8,7 @@ mod binary_reassembly;
 mod buffered_emits_flush_in_order;
 mod codec_properties;
 mod connect_timeout;
+mod echoes_and_delivery_policies;
 mod engine_codec_golden_vectors;
 mod heartbeat_timing;
 mod namespace_errors_and_server_disconnect;
