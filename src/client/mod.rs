@@ -407,6 +407,27 @@ impl Client {
         self.shut_down(now);
     }
 
+    /// Drops the current connection attempt or connection (its websocket closed, namespaces
+    /// disconnected as by the transport) and schedules the next attempt on the backoff
+    /// schedule, as after a network failure; for a layer above that judges a connection
+    /// useless (its credentials refused). A no-op unless connecting or connected. Drain next.
+    pub fn reconnect(&mut self, now: Instant) {
+        match self.engine {
+            Engine::Open(_) => {
+                self.transmits.push_back(Transmit::Close);
+                self.engine_closed(
+                    now,
+                    DisconnectReason::TransportError("reconnect requested".to_owned()),
+                    false,
+                );
+            }
+            Engine::Opening { .. } | Engine::AwaitingQuery { .. } => {
+                self.open_failed(now, ConnectFailure::Transport("reconnect requested".into()));
+            }
+            Engine::Idle | Engine::Backoff { .. } => {}
+        }
+    }
+
     /// Sends event `name` with `args` on `nsp`, or buffers it while `nsp` is not connected.
     /// `args` is anything that serializes to a JSON array: a tuple such as `(&payload,)`, a
     /// `Vec`, `serde_json::json!([…])`, or a [`RawValue`] holding array text. It is encoded

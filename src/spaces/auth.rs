@@ -449,11 +449,22 @@ pub trait TokenProvider: Send {
     /// Whatever stops the provider from producing a token; the connection attempt should fail
     /// with it rather than go out without credentials.
     fn token(&mut self, now: SystemTime) -> Result<Token, AuthError>;
+
+    /// Whether the next call may give a different token, so that a connection refused for its
+    /// credentials is worth retrying (default `true`: minted or refreshed tokens). A fixed
+    /// [`Token`] says `false`: the session stops at the first refusal.
+    fn refreshes(&self) -> bool {
+        true
+    }
 }
 
 impl TokenProvider for Token {
     fn token(&mut self, _now: SystemTime) -> Result<Token, AuthError> {
         Ok(self.clone())
+    }
+
+    fn refreshes(&self) -> bool {
+        false
     }
 }
 

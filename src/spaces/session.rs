@@ -61,6 +61,10 @@ pub struct SpacesConfig {
     /// What happens to a message written to a connection that drops before its echo came
     /// back (default: at least once, re-sent up to 3 times). See [`Delivery`].
     pub delivery: Delivery,
+    /// Credential refusals in a row that a refreshing token source ([`TokenProvider::refreshes`])
+    /// may retry, each after the reconnection backoff, before the session gives up with
+    /// [`SpacesEvent::AuthFailed`] (default 3). A fixed token never retries.
+    pub auth_retries: u32,
     /// Whether binary events are accepted at all. Spaces defines none, so by default (`false`)
     /// the session sets [`Config::max_attachments`] to 0: any BINARY_EVENT or BINARY_ACK that
     /// announces attachments is refused with
@@ -89,6 +93,7 @@ impl SpacesConfig {
             max_held: 1000,
             confirm_timeout: Some(DEFAULT_CONFIRM_TIMEOUT),
             delivery: Delivery::default(),
+            auth_retries: 3,
             binary_events: false,
         })
     }
@@ -214,9 +219,23 @@ pub enum SpacesEvent {
         /// Why.
         reason: DisconnectReason,
     },
-    /// The server refused the token. The session is closed; fix the credentials and call
-    /// [`Spaces::connect`].
+    /// The server refused the credentials (`44/chat` before `/chat` was joined, or an HTTP 401
+    /// or 403 on the websocket upgrade) and the session gives up: the token cannot change (a
+    /// fixed [`Token`]), or [`SpacesConfig::auth_retries`] refusals came in a row. The session
+    /// is closed; fix the credentials and call [`Spaces::connect`].
     AuthFailed(AuthFailure),
+    /// The server refused the credentials, and the token source refreshes
+    /// ([`TokenProvider::refreshes`]): the connection is dropped and the next attempt, with a
+    /// fresh token, follows the backoff schedule.
+    AuthRetrying {
+        /// The refusal.
+        failure: AuthFailure,
+        /// This retry's number, from 1 (at most [`SpacesConfig::auth_retries`]).
+        retry: u32,
+    },
+    /// An error packet (`44/chat`) after `/chat` was joined: the server reports a problem but
+    /// keeps the connection, which stays up (as with socket.io-client's `error` event).
+    ServerError(AuthFailure),
     /// A space is subscribed (`CHANNEL_SUBSCRIBED`); its held messages are being sent.
     Subscribed {
         /// The space id.
@@ -388,6 +407,12 @@ pub struct Spaces {
     max_held: usize,
     confirm_timeout: Option<Duration>,
     delivery: Delivery,
+    auth_retries: u32,
+    /// Credential refusals since `/chat` was last joined.
+    auth_refusals: u32,
+    /// Whether the token source gives a different token next time (see
+    /// [`TokenProvider::refreshes`]); a token handed over by hand counts as fixed.
+    token_refreshes: bool,
     wanted: BTreeMap<String, Wanted>,
     /// Messages waiting for their space's subscription, in send order.
     held: VecDeque<Outgoing>,
@@ -430,6 +455,9 @@ impl Spaces {
             max_held: config.max_held,
             confirm_timeout: config.confirm_timeout,
             delivery: config.delivery,
+            auth_retries: config.auth_retries,
+            auth_refusals: 0,
+            token_refreshes: false,
             wanted: BTreeMap::new(),
             held: VecDeque::new(),
             in_flight: BTreeMap::new(),
@@ -497,9 +525,13 @@ impl Spaces {
         self.client.connect(now);
     }
 
-    /// Supplies the token for the connection being opened.
+    /// Supplies the token for the connection being opened. A token handed over by hand counts
+    /// as fixed: a refusal closes the session (see [`SpacesEvent::AuthFailed`]);
+    /// [`poll_step`](Self::poll_step) and [`answer_token`](Self::answer_token) ask the provider
+    /// instead.
     pub fn handle_token(&mut self, now: Instant, token: &Token) {
         self.begin(now);
+        self.token_refreshes = false;
         let query = Query::new()
             .with("tokenType", token.token_type().as_str())
             .with("token", token.expose());
@@ -628,6 +660,26 @@ impl Spaces {
         self.client.handle_open_failed(now, reason);
     }
 
+    /// The websocket upgrade was answered with HTTP `status` instead of `101` (the runtime
+    /// read it from the handshake response). 401 and 403 refuse the credentials, like a
+    /// `44/chat` before joining; any other status fails the attempt like
+    /// [`handle_open_failed`](Self::handle_open_failed). Drain next.
+    pub fn handle_upgrade_refused(&mut self, now: Instant, status: u16) {
+        self.begin(now);
+        if matches!(status, 401 | 403) {
+            let failure = AuthFailure {
+                message: format!("websocket upgrade refused with HTTP {status}"),
+                code: Some(status.to_string()),
+                raw: String::new(),
+            };
+            let event = self.credentials_refused(now, failure);
+            self.events.push_back(event);
+        } else {
+            self.client
+                .handle_open_failed(now, format!("websocket upgrade refused with HTTP {status}"));
+        }
+    }
+
     /// See [`Client::handle_closed`].
     pub fn handle_closed(&mut self, now: Instant, error: Option<String>) {
         self.begin(now);
@@ -710,7 +762,11 @@ impl Spaces {
             return;
         }
         match tokens.token(wall) {
-            Ok(token) => self.handle_token(now, &token),
+            Ok(token) => {
+                self.handle_token(now, &token);
+                // Asked of the source, not handed over by hand: it may refresh.
+                self.token_refreshes = tokens.refreshes();
+            }
             Err(e) => {
                 log::warn!("spaces: no token for this connection attempt: {e}");
                 self.handle_token_error(now, &e);
@@ -899,6 +955,22 @@ impl Spaces {
         }
     }
 
+    /// The server refused our credentials: retry with a fresh token while the source refreshes
+    /// and the budget lasts, else stop (what the close or the drop causes follows the event).
+    fn credentials_refused(&mut self, now: Instant, failure: AuthFailure) -> SpacesEvent {
+        if self.token_refreshes && self.auth_refusals < self.auth_retries {
+            self.auth_refusals += 1;
+            self.client.reconnect(now);
+            SpacesEvent::AuthRetrying {
+                failure,
+                retry: self.auth_refusals,
+            }
+        } else {
+            self.client.close(now);
+            SpacesEvent::AuthFailed(failure)
+        }
+    }
+
     /// Starts an input at `now`. Client events a caller left undrained are processed first
     /// (at the time of their own input), so every input sees the session as it is.
     fn begin(&mut self, now: Instant) {
@@ -930,6 +1002,7 @@ impl Spaces {
             Event::QueryNeeded { attempt } => Some(SpacesEvent::TokenNeeded { attempt }),
             Event::Connected { nsp } if nsp == CHAT_NAMESPACE => {
                 self.chat_connected = true;
+                self.auth_refusals = 0;
                 let spaces: Vec<String> = self.wanted.keys().cloned().collect();
                 for space in spaces {
                     self.request_subscription(now, &space);
@@ -945,10 +1018,12 @@ impl Spaces {
                 self.after_queued(SpacesEvent::Disconnected { reason })
             }
             Event::NamespaceError { nsp, data } if nsp == CHAT_NAMESPACE => {
-                // Retrying with the same credentials cannot succeed; stop and say so. What the
-                // close causes follows this event.
-                self.client.close(now);
-                Some(SpacesEvent::AuthFailed(parse_auth_failure(&data)))
+                let failure = parse_auth_failure(&data);
+                if self.chat_connected {
+                    // A warning on a live connection, not a refusal of it.
+                    return Some(SpacesEvent::ServerError(failure));
+                }
+                Some(self.credentials_refused(now, failure))
             }
             Event::Message {
                 nsp, name, args, ..

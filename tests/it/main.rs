@@ -8,6 +8,7 @@ mod binary_reassembly;
 mod buffered_emits_flush_in_order;
 mod codec_properties;
 mod connect_timeout;
+mod credential_refusals_and_error_packets;
 mod echoes_and_delivery_policies;
 mod engine_codec_golden_vectors;
 mod heartbeat_timing;
