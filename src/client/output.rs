@@ -141,6 +141,9 @@ pub enum ConnectFailure {
     BadHandshake(String),
     /// The query (credentials) for this attempt could not be produced.
     Credentials(String),
+    /// The session opened but the namespace never answered its CONNECT in time (the Spaces
+    /// layer's `join_timeout`); the connection was dropped and the next attempt scheduled.
+    NamespaceTimeout,
 }
 
 /// A protocol violation by the server: the offending packet was skipped (or, for an

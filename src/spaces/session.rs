@@ -61,6 +61,14 @@ pub struct SpacesConfig {
     /// What happens to a message written to a connection that drops before its echo came
     /// back (default: at least once, re-sent up to 3 times). See [`Delivery`].
     pub delivery: Delivery,
+    /// How long `/chat` may take to answer its CONNECT once the session is open (default
+    /// 20 s); past it the connection is dropped ([`ConnectFailure::NamespaceTimeout`]) and the
+    /// next attempt follows the backoff schedule.
+    pub join_timeout: Duration,
+    /// How long a space may take to answer SUBSCRIBE_CHANNEL (default 20 s); past it
+    /// [`SpacesEvent::SubscribeTimedOut`] reports it, its messages stay held, and it is
+    /// requested again on the next connection.
+    pub subscribe_timeout: Duration,
     /// Credential refusals in a row that a refreshing token source ([`TokenProvider::refreshes`])
     /// may retry, each after the reconnection backoff, before the session gives up with
     /// [`SpacesEvent::AuthFailed`] (default 3). A fixed token never retries.
@@ -93,6 +101,8 @@ impl SpacesConfig {
             max_held: 1000,
             confirm_timeout: Some(DEFAULT_CONFIRM_TIMEOUT),
             delivery: Delivery::default(),
+            join_timeout: Duration::from_secs(20),
+            subscribe_timeout: Duration::from_secs(20),
             auth_retries: 3,
             binary_events: false,
         })
@@ -241,6 +251,13 @@ pub enum SpacesEvent {
         /// The space id.
         space: String,
     },
+    /// A space did not answer SUBSCRIBE_CHANNEL within
+    /// [`SpacesConfig::subscribe_timeout`]. It is still wanted: it is requested again on the
+    /// next connection, and its held messages wait for that.
+    SubscribeTimedOut {
+        /// The space id.
+        space: String,
+    },
     /// Subscribing failed (`SUBSCRIBE_CHANNEL_FAILED`); the space is no longer wanted and its
     /// held messages fail with [`SendFailure::SubscriptionFailed`].
     SubscribeFailed {
@@ -331,8 +348,10 @@ pub enum Step {
 enum SubState {
     /// Wanted; SUBSCRIBE_CHANNEL not sent on this connection yet.
     Pending,
-    /// SUBSCRIBE_CHANNEL sent; waiting for the answer.
-    Requested,
+    /// SUBSCRIBE_CHANNEL sent at `since`; waiting for the answer.
+    Requested {
+        since: Instant,
+    },
     Subscribed,
 }
 
@@ -407,6 +426,10 @@ pub struct Spaces {
     max_held: usize,
     confirm_timeout: Option<Duration>,
     delivery: Delivery,
+    join_timeout: Duration,
+    subscribe_timeout: Duration,
+    /// When `/chat` must have answered its CONNECT (set when the session opens).
+    join_deadline: Option<Instant>,
     auth_retries: u32,
     /// Credential refusals since `/chat` was last joined.
     auth_refusals: u32,
@@ -436,9 +459,17 @@ impl Spaces {
     /// call [`connect`](Self::connect).
     pub fn new(config: SpacesConfig) -> Result<Self, ConfigError> {
         let day = Duration::from_secs(24 * 3600);
-        if config.rate_window > day || config.confirm_timeout.is_some_and(|t| t > day) {
+        if [
+            config.rate_window,
+            config.join_timeout,
+            config.subscribe_timeout,
+        ]
+        .iter()
+        .chain(config.confirm_timeout.iter())
+        .any(|t| *t > day)
+        {
             return Err(ConfigError::BadOption(
-                "rate_window and confirm_timeout must be at most one day",
+                "rate_window, join_timeout, subscribe_timeout and confirm_timeout must be at most one day",
             ));
         }
         let mut client_config = config.client;
@@ -455,6 +486,9 @@ impl Spaces {
             max_held: config.max_held,
             confirm_timeout: config.confirm_timeout,
             delivery: config.delivery,
+            join_timeout: config.join_timeout,
+            subscribe_timeout: config.subscribe_timeout,
+            join_deadline: None,
             auth_retries: config.auth_retries,
             auth_refusals: 0,
             token_refreshes: false,
@@ -704,6 +738,17 @@ impl Spaces {
         // Overdue echoes first: they fail as unconfirmed before any disconnection this tick
         // causes would put them back in line.
         self.expire_unconfirmed(now);
+        self.expire_subscriptions(now);
+        if self.join_deadline.is_some_and(|d| now >= d) {
+            self.join_deadline = None;
+            // Only for the session it was set on: one that dropped meanwhile has moved on.
+            if !self.chat_connected && self.client.is_open() {
+                self.events.push_back(SpacesEvent::ConnectFailed {
+                    failure: ConnectFailure::NamespaceTimeout,
+                });
+                self.client.reconnect(now);
+            }
+        }
         self.client.handle_timeout(now);
     }
 
@@ -784,10 +829,19 @@ impl Spaces {
                 .min()
                 .and_then(|sent| sent.checked_add(t))
         });
-        match (self.client.poll_timeout(), confirm) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let subscribe = self
+            .wanted
+            .values()
+            .filter_map(|w| match w.state {
+                SubState::Requested { since } => since.checked_add(self.subscribe_timeout),
+                _ => None,
+            })
+            .min();
+        let join = self.join_deadline.filter(|_| !self.chat_connected);
+        [self.client.poll_timeout(), confirm, subscribe, join]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     // ----- internals -------------------------------------------------------------------------
@@ -831,7 +885,7 @@ impl Spaces {
         let Some(w) = self.wanted.get_mut(space) else {
             return;
         };
-        w.state = SubState::Requested;
+        w.state = SubState::Requested { since: now };
         let mut channel = Channel::topic(space);
         channel.password = w.password.clone();
         self.emit(
@@ -923,6 +977,22 @@ impl Spaces {
 
     /// Moves messages awaiting an echo back to the front of the held queue, in send order.
     /// Those whose space was unsubscribed meanwhile fail instead: nothing would ever flush them.
+    /// Reports subscriptions whose answer is overdue; they are requested again on the next
+    /// connection.
+    fn expire_subscriptions(&mut self, now: Instant) {
+        let timeout = self.subscribe_timeout;
+        for (space, w) in &mut self.wanted {
+            if let SubState::Requested { since } = w.state
+                && now.saturating_duration_since(since) >= timeout
+            {
+                w.state = SubState::Pending;
+                self.events.push_back(SpacesEvent::SubscribeTimedOut {
+                    space: space.clone(),
+                });
+            }
+        }
+    }
+
     /// Applies the [`Delivery`] policy: messages allowed another try go back to the front of
     /// the held queue, in send order; the others fail.
     fn requeue_in_flight(&mut self) {
@@ -1000,8 +1070,13 @@ impl Spaces {
     fn on_client_event(&mut self, now: Instant, event: Event) -> Option<SpacesEvent> {
         match event {
             Event::QueryNeeded { attempt } => Some(SpacesEvent::TokenNeeded { attempt }),
+            Event::Opened { .. } => {
+                self.join_deadline = now.checked_add(self.join_timeout);
+                None
+            }
             Event::Connected { nsp } if nsp == CHAT_NAMESPACE => {
                 self.chat_connected = true;
+                self.join_deadline = None;
                 self.auth_refusals = 0;
                 let spaces: Vec<String> = self.wanted.keys().cloned().collect();
                 for space in spaces {

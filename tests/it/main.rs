@@ -12,6 +12,7 @@ mod credential_refusals_and_error_packets;
 mod echoes_and_delivery_policies;
 mod engine_codec_golden_vectors;
 mod heartbeat_timing;
+mod join_and_subscribe_deadlines;
 mod namespace_errors_and_server_disconnect;
 mod namespaces_and_root_connect;
 mod owned_event_arguments;
