@@ -44,8 +44,11 @@ impl SendId {
 pub struct SpacesConfig {
     /// The underlying client configuration (URL, reconnection, timeouts, seed).
     pub client: Config,
-    /// Most SEND_MESSAGE calls accepted per [`SpacesConfig::rate_window`] (default 200 per
-    /// minute, the documented socket limit); more are refused with [`SendError::RateLimited`].
+    /// Most events the session emits per [`SpacesConfig::rate_window`] (default 200 per
+    /// minute, the documented socket limit), counting every event: subscribes, unsubscribes,
+    /// presence, messages and their re-sends. Past it, events wait their turn in order (a
+    /// sliding window: one leaves when the oldest of the window is a window old); nothing is
+    /// refused for the rate alone, see [`SendError::RateLimited`].
     pub rate_limit: u32,
     /// The window of [`SpacesConfig::rate_limit`].
     pub rate_window: Duration,
@@ -151,7 +154,8 @@ pub enum SendError {
         /// The limit.
         limit: usize,
     },
-    /// More sends than [`SpacesConfig::rate_limit`] in the window; retry after the duration.
+    /// The queue is full ([`SpacesConfig::max_held`]) while messages wait for the rate window
+    /// ([`SpacesConfig::rate_limit`]); retry after the duration, when the next one leaves.
     #[error("rate limit reached; retry in {retry_after:?}")]
     RateLimited {
         /// How long until a send would be accepted.
@@ -348,6 +352,8 @@ pub enum Step {
 enum SubState {
     /// Wanted; SUBSCRIBE_CHANNEL not sent on this connection yet.
     Pending,
+    /// SUBSCRIBE_CHANNEL waits for room in the rate window.
+    Paced,
     /// SUBSCRIBE_CHANNEL sent at `since`; waiting for the answer.
     Requested {
         since: Instant,
@@ -359,6 +365,18 @@ enum SubState {
 struct Wanted {
     password: Option<Secret<String>>,
     state: SubState,
+}
+
+/// An event waiting for room in the rate window.
+#[derive(Debug)]
+enum Paced {
+    Message(Outgoing),
+    Event {
+        name: &'static str,
+        payload: Box<RawValue>,
+        /// The space, for a SUBSCRIBE_CHANNEL (its answer's deadline starts when it leaves).
+        subscribes: Option<String>,
+    },
 }
 
 #[derive(Debug)]
@@ -442,7 +460,10 @@ pub struct Spaces {
     /// Messages on the wire, waiting for their echo.
     in_flight: BTreeMap<SendId, Outgoing>,
     next_id: u64,
-    accepted: VecDeque<Instant>,
+    /// When each event of the current rate window was emitted, oldest first.
+    emitted: VecDeque<Instant>,
+    /// Events ready to go that wait for room in the rate window, in order.
+    paced: VecDeque<Paced>,
     chat_connected: bool,
     /// Events the session makes itself (confirmations it derives, failures), and those that
     /// must wait behind them. Events decoded from frames wait in the client's queue only and
@@ -496,7 +517,8 @@ impl Spaces {
             held: VecDeque::new(),
             in_flight: BTreeMap::new(),
             next_id: 0,
-            accepted: VecDeque::new(),
+            emitted: VecDeque::new(),
+            paced: VecDeque::new(),
             chat_connected: false,
             events: VecDeque::new(),
             now: None,
@@ -528,7 +550,12 @@ impl Spaces {
 
     /// Messages accepted but not yet confirmed or failed.
     pub fn unconfirmed(&self) -> usize {
-        self.held.len() + self.in_flight.len()
+        self.held.len() + self.in_flight.len() + self.paced_messages()
+    }
+
+    /// Events ready to go that wait for room in the rate window ([`SpacesConfig::rate_limit`]).
+    pub fn paced(&self) -> usize {
+        self.paced.len()
     }
 
     /// True while a connection attempt waits for [`handle_token`](Self::handle_token): the
@@ -600,11 +627,12 @@ impl Spaces {
         if self.wanted.remove(space).is_none() {
             return;
         }
+        self.unpace_messages(|o| o.space == space);
         if self.chat_connected {
             let payload = events::UnsubscribeChannel {
                 channel: Channel::topic(space),
             };
-            self.emit(now, events::UNSUBSCRIBE_CHANNEL, &payload);
+            self.emit(now, events::UNSUBSCRIBE_CHANNEL, &payload, None);
         }
         self.fail_held(|o| o.space == space, SendFailure::Unsubscribed);
     }
@@ -613,8 +641,13 @@ impl Spaces {
     /// else as soon as it is (after reconnects too). Expect [`SpacesEvent::Confirmed`] or
     /// [`SpacesEvent::SendFailed`] with the returned id, exactly once.
     ///
-    /// If a connection drops while a message awaits its echo, the message is sent again after
-    /// resubscription: delivery is at least once, confirmation exactly once.
+    /// If a connection drops while a message awaits its echo, the [`Delivery`] policy decides
+    /// whether it is sent again; confirmation is exactly once either way.
+    ///
+    /// # Errors
+    /// [`SendError`]: not subscribed, too large, the queue full ([`SendError::QueueFull`], or
+    /// [`SendError::RateLimited`] while the rate window is what holds it up). Nothing was
+    /// queued then.
     pub fn send_message(
         &mut self,
         now: Instant,
@@ -633,14 +666,17 @@ impl Spaces {
         message.loopback_metadata = Some(format!("{LOOPBACK_PREFIX}{}", id.0));
         let payload = serialize_arg(&message)?;
         self.check_size(&payload)?;
-        self.check_rate(now)?;
-        if self.held.len() + self.in_flight.len() >= self.max_held {
-            return Err(SendError::QueueFull {
-                limit: self.max_held,
+        if self.unconfirmed() >= self.max_held {
+            return Err(match self.next_release(now) {
+                Some(at) if !self.paced.is_empty() => SendError::RateLimited {
+                    retry_after: at.saturating_duration_since(now),
+                },
+                _ => SendError::QueueFull {
+                    limit: self.max_held,
+                },
             });
         }
         self.next_id += 1;
-        self.accepted.push_back(now);
         let out = Outgoing {
             id,
             space: space.clone(),
@@ -672,7 +708,7 @@ impl Spaces {
         }
         let payload = serialize_arg(presence)?;
         self.check_size(&payload)?;
-        self.emit(now, events::SEND_PRESENCE_EVENT, &*payload);
+        self.emit(now, events::SEND_PRESENCE_EVENT, &*payload, None);
         Ok(())
     }
 
@@ -739,6 +775,7 @@ impl Spaces {
         // causes would put them back in line.
         self.expire_unconfirmed(now);
         self.expire_subscriptions(now);
+        self.release_paced(now);
         if self.join_deadline.is_some_and(|d| now >= d) {
             self.join_deadline = None;
             // Only for the session it was set on: one that dropped meanwhile has moved on.
@@ -838,7 +875,8 @@ impl Spaces {
             })
             .min();
         let join = self.join_deadline.filter(|_| !self.chat_connected);
-        [self.client.poll_timeout(), confirm, subscribe, join]
+        let pacer = self.now.and_then(|now| self.next_release(now));
+        [self.client.poll_timeout(), confirm, subscribe, join, pacer]
             .into_iter()
             .flatten()
             .min()
@@ -857,24 +895,120 @@ impl Spaces {
         Ok(())
     }
 
-    fn check_rate(&mut self, now: Instant) -> Result<(), SendError> {
+    // ----- the rate window ---------------------------------------------------------------
+
+    /// Whether one more event fits the rate window at `now` (forgetting the ones it has left).
+    fn window_has_room(&mut self, now: Instant) -> bool {
         while self
-            .accepted
+            .emitted
             .front()
             .is_some_and(|t| now.saturating_duration_since(*t) >= self.rate_window)
         {
-            self.accepted.pop_front();
+            self.emitted.pop_front();
         }
-        if self.accepted.len() >= self.rate_limit as usize {
-            let oldest = self.accepted.front().copied().unwrap_or(now);
-            let retry_after = (oldest + self.rate_window).saturating_duration_since(now);
-            return Err(SendError::RateLimited { retry_after });
-        }
-        Ok(())
+        self.emitted.len() < self.rate_limit as usize
     }
 
-    /// Emits `name` with `payload` as its one argument, serialized straight into the frame.
-    fn emit<P: Serialize + ?Sized>(&mut self, now: Instant, name: &str, payload: &P) {
+    /// Whether an event may go now: nothing waits before it and the window has room. If so,
+    /// it is counted.
+    fn take_turn(&mut self, now: Instant) -> bool {
+        if self.paced.is_empty() && self.window_has_room(now) {
+            self.emitted.push_back(now);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// When the next waiting event may leave.
+    fn next_release(&self, now: Instant) -> Option<Instant> {
+        if self.paced.is_empty() {
+            return None;
+        }
+        let full = self.emitted.len() >= self.rate_limit as usize;
+        match self.emitted.front() {
+            Some(oldest) if full => oldest.checked_add(self.rate_window),
+            _ => Some(now),
+        }
+    }
+
+    /// Sends waiting events while the window has room.
+    fn release_paced(&mut self, now: Instant) {
+        while !self.paced.is_empty() && self.window_has_room(now) {
+            let Some(paced) = self.paced.pop_front() else {
+                break;
+            };
+            self.emitted.push_back(now);
+            match paced {
+                Paced::Message(out) => self.write_message(now, out),
+                Paced::Event {
+                    name,
+                    payload,
+                    subscribes,
+                } => {
+                    if let Some(w) = subscribes.and_then(|space| self.wanted.get_mut(&space)) {
+                        w.state = SubState::Requested { since: now };
+                    }
+                    self.write_event(now, name, &*payload);
+                }
+            }
+        }
+    }
+
+    fn paced_messages(&self) -> usize {
+        self.paced
+            .iter()
+            .filter(|p| matches!(p, Paced::Message(_)))
+            .count()
+    }
+
+    /// Takes the waiting messages that `which` picks back to the front of the held queue, in
+    /// order (they were never written), and drops the other waiting events when the
+    /// connection is gone (subscriptions are replayed, presence is momentary).
+    fn unpace_messages(&mut self, which: impl Fn(&Outgoing) -> bool) {
+        let connected = self.chat_connected;
+        let mut back = Vec::new();
+        let mut kept = VecDeque::new();
+        for paced in std::mem::take(&mut self.paced) {
+            match paced {
+                Paced::Message(o) if which(&o) => back.push(o),
+                Paced::Event { .. } if !connected => {}
+                other => kept.push_back(other),
+            }
+        }
+        self.paced = kept;
+        for o in back.into_iter().rev() {
+            self.held.push_front(o);
+        }
+    }
+
+    /// Emits `name` with `payload` as its one argument when the rate window allows, else
+    /// queues it behind the events already waiting. `subscribes` names the space of a
+    /// SUBSCRIBE_CHANNEL. True when it went out now.
+    fn emit<P: Serialize + ?Sized>(
+        &mut self,
+        now: Instant,
+        name: &'static str,
+        payload: &P,
+        subscribes: Option<&str>,
+    ) -> bool {
+        if self.take_turn(now) {
+            self.write_event(now, name, payload);
+            return true;
+        }
+        match serde_json::value::to_raw_value(payload) {
+            Ok(payload) => self.paced.push_back(Paced::Event {
+                name,
+                payload,
+                subscribes: subscribes.map(str::to_owned),
+            }),
+            Err(e) => log::warn!("spaces: {name} not serialized: {e}"),
+        }
+        false
+    }
+
+    /// Writes `name` with `payload` as its one argument, serialized straight into the frame.
+    fn write_event<P: Serialize + ?Sized>(&mut self, now: Instant, name: &str, payload: &P) {
         if let Err(e) = self.client.emit(now, CHAT_NAMESPACE, name, &(payload,)) {
             // Only reachable if the client's buffer is full while we believe we are connected.
             log::warn!("spaces: {name} not emitted: {e}");
@@ -885,17 +1019,34 @@ impl Spaces {
         let Some(w) = self.wanted.get_mut(space) else {
             return;
         };
-        w.state = SubState::Requested { since: now };
         let mut channel = Channel::topic(space);
         channel.password = w.password.clone();
-        self.emit(
+        let sent = self.emit(
             now,
             events::SUBSCRIBE_CHANNEL,
             &events::SubscribeChannel { channel },
+            Some(space),
         );
+        if let Some(w) = self.wanted.get_mut(space) {
+            // The answer's deadline starts when the request leaves.
+            w.state = if sent {
+                SubState::Requested { since: now }
+            } else {
+                SubState::Paced
+            };
+        }
     }
 
-    fn transmit_message(&mut self, now: Instant, mut out: Outgoing) {
+    /// Sends a message when the rate window allows, else queues it behind the events waiting.
+    fn transmit_message(&mut self, now: Instant, out: Outgoing) {
+        if self.take_turn(now) {
+            self.write_message(now, out);
+        } else {
+            self.paced.push_back(Paced::Message(out));
+        }
+    }
+
+    fn write_message(&mut self, now: Instant, mut out: Outgoing) {
         out.sent_at = Some(now);
         let args = (&*out.payload,);
         match self
@@ -939,6 +1090,7 @@ impl Spaces {
     }
 
     fn fail_everything(&mut self, failure: SendFailure) {
+        self.unpace_messages(|_| true);
         let in_flight: Vec<Outgoing> = std::mem::take(&mut self.in_flight).into_values().collect();
         for o in in_flight {
             self.events.push_back(SpacesEvent::SendFailed {
@@ -1089,6 +1241,7 @@ impl Spaces {
                 for w in self.wanted.values_mut() {
                     w.state = SubState::Pending;
                 }
+                self.unpace_messages(|_| true);
                 self.requeue_in_flight();
                 self.after_queued(SpacesEvent::Disconnected { reason })
             }

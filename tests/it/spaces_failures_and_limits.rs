@@ -55,32 +55,83 @@ fn oversize_payloads_are_refused_before_sending() {
     assert_eq!(h.client.unconfirmed(), 0);
 }
 
+/// Times (ms since the start) at which SEND_MESSAGE or SUBSCRIBE_CHANNEL frames went out.
+fn emitted_at(h: &mut crate::support::spaces::SpacesHarness, into: &mut Vec<u64>) {
+    let at = h.at();
+    into.extend(
+        h.take_texts()
+            .iter()
+            .filter(|t| t.starts_with("42/chat,"))
+            .map(|_| at),
+    );
+}
+
 #[test]
-fn sends_over_the_rate_limit_are_refused_with_a_retry_time() {
-    let mut h = subscribed(|c| {
+fn events_over_the_rate_limit_wait_their_turn_instead_of_bursting() {
+    let mut h = crate::support::spaces::SpacesHarness::new(|c| {
         c.rate_limit = 3;
         c.rate_window = Duration::from_secs(10);
     });
-    for i in 0..3 {
+    h.client.subscribe(h.now, "s1", None);
+    h.client.connect(h.now);
+    h.connect_with("t");
+    h.confirm_subscription("s1");
+    let mut sent = Vec::new();
+    emitted_at(&mut h, &mut sent); // the SUBSCRIBE_CHANNEL counts too
+    for i in 0..4 {
+        h.advance(1000);
         h.client
             .send_message(h.now, SendMessage::chat("s1", format!("{i}")))
-            .unwrap();
-        h.advance(1000);
+            .expect("never refused for the rate alone");
+        emitted_at(&mut h, &mut sent);
+    }
+    for _ in 0..30 {
+        h.advance(500);
+        emitted_at(&mut h, &mut sent);
+    }
+    assert_eq!(sent, [0, 1000, 2000, 10_000, 11_000], "{sent:?}");
+    for (i, t) in sent.iter().enumerate() {
+        let in_window = sent[i..].iter().filter(|u| **u < t + 10_000).count();
+        assert!(
+            in_window <= 3,
+            "{in_window} events in the window from {t} ms"
+        );
+    }
+}
+
+#[test]
+fn rate_limited_is_returned_only_when_the_queue_is_full_with_a_retry_time() {
+    let mut h = subscribed(|c| {
+        c.rate_limit = 1;
+        c.rate_window = Duration::from_secs(10);
+        c.max_held = 2;
+    });
+    h.advance(1000);
+    for text in ["a", "b"] {
+        h.client
+            .send_message(h.now, SendMessage::chat("s1", text))
+            .expect("queued behind the rate window");
     }
     let err = h
         .client
-        .send_message(h.now, SendMessage::chat("s1", "4"))
+        .send_message(h.now, SendMessage::chat("s1", "c"))
         .unwrap_err();
     assert_eq!(
         err,
         SendError::RateLimited {
-            retry_after: Duration::from_secs(7)
+            retry_after: Duration::from_secs(9)
         }
     );
-    h.advance(7000);
+    h.advance(9000);
+    let texts = h.take_texts();
+    let a = texts
+        .iter()
+        .find(|t| t.contains(r#""bodyText":"a""#))
+        .expect("the first waiting message left");
+    h.feed(&crate::support::spaces::echo_of(a, "m1"));
     assert!(
         h.client
-            .send_message(h.now, SendMessage::chat("s1", "5"))
+            .send_message(h.now, SendMessage::chat("s1", "c"))
             .is_ok()
     );
 }

@@ -188,6 +188,8 @@ struct SimClient {
     spaces: Spaces,
     /// The client configuration the session was built from (for the backoff bounds).
     config: spaces_socket::client::Config,
+    /// Events waited for the rate window at the last check.
+    was_paced: bool,
     link: Option<u64>,
     /// The spaces the user wants (mirror of the session's).
     wanted: BTreeSet<String>,
@@ -1650,6 +1652,16 @@ impl Sim {
                 );
             }
             let healthy = !c.down_dead && c.up_dead_at.is_none();
+            let paced = c.spaces.paced() > 0;
+            if paced || c.was_paced {
+                // Waiting for the rate window (or just released from it): a subscription's
+                // round trip starts when it leaves.
+                for since in self.clients[i].awaiting_sub.values_mut() {
+                    *since = now;
+                }
+            }
+            self.clients[i].was_paced = paced;
+            let c = &self.clients[i];
             if c.connected
                 && healthy
                 && let Some((space, since)) =
@@ -1869,6 +1881,7 @@ impl SimClient {
             plan: plan.clone(),
             spaces,
             config: client_config,
+            was_paced: false,
             link: None,
             wanted: BTreeSet::new(),
             unsubscribed_at: BTreeMap::new(),

@@ -297,7 +297,19 @@ impl Scenario {
             .map(|c| c.reconnection_delay_max + c.connect_timeout + c.token_delay_max)
             .max()
             .unwrap_or_default();
-        Duration::from_secs(10) + self.max_latency() * 2 + ping * 2 + client_worst * 2
+        // Events over the rate limit wait their turn: a client's whole workload (every action
+        // emits at most one event, plus a subscription per space and reconnection) may still
+        // be draining through a one-minute window.
+        let pacing = self
+            .clients
+            .iter()
+            .map(|c| {
+                let events = (c.actions.len() + c.spaces.len() * 4) as u32;
+                Duration::from_secs(60) * (events / c.rate_limit.max(1) + 1)
+            })
+            .max()
+            .unwrap_or_default();
+        Duration::from_secs(10) + self.max_latency() * 2 + ping * 2 + client_worst * 2 + pacing
     }
 }
 
