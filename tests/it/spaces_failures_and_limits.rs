@@ -56,7 +56,7 @@ fn oversize_payloads_are_refused_before_sending() {
 }
 
 /// Times (ms since the start) at which SEND_MESSAGE or SUBSCRIBE_CHANNEL frames went out.
-fn emitted_at(h: &mut crate::support::spaces::SpacesHarness, into: &mut Vec<u64>) {
+fn emitted_at(h: &mut SpacesHarness, into: &mut Vec<u64>) {
     let at = h.at();
     into.extend(
         h.take_texts()
@@ -68,7 +68,7 @@ fn emitted_at(h: &mut crate::support::spaces::SpacesHarness, into: &mut Vec<u64>
 
 #[test]
 fn events_over_the_rate_limit_wait_their_turn_instead_of_bursting() {
-    let mut h = crate::support::spaces::SpacesHarness::new(|c| {
+    let mut h = SpacesHarness::new(|c| {
         c.rate_limit = 3;
         c.rate_window = Duration::from_secs(10);
     });
