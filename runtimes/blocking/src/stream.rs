@@ -129,13 +129,13 @@ mod tests {
         s.set_read_deadline(Some(start + Duration::from_millis(80)));
         let err = s.read(&mut [0u8; 8]).unwrap_err();
         let took = start.elapsed();
-        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        assert_eq!(err.kind(), ErrorKind::WouldBlock);
         assert!(took >= Duration::from_millis(75), "woke early: {took:?}");
         assert!(took < Duration::from_millis(1500), "woke late: {took:?}");
         // Past the deadline a read takes only what is there, without waiting.
         let start = Instant::now();
         let err = s.read(&mut [0u8; 8]).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        assert_eq!(err.kind(), ErrorKind::WouldBlock);
         assert!(start.elapsed() < Duration::from_millis(50));
     }
 
@@ -152,7 +152,7 @@ mod tests {
         let n = loop {
             match s.read(&mut buf) {
                 Ok(n) => break n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
                     assert!(Instant::now() < deadline, "data never read");
                     std::thread::sleep(Duration::from_millis(5));
                 }
@@ -186,7 +186,7 @@ mod tests {
                 panic!("deadline never enforced");
             }
         };
-        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(err.kind(), ErrorKind::TimedOut);
         assert!(got >= 2, "read {got} bytes before the deadline");
         assert!(start.elapsed() < Duration::from_secs(1));
     }

@@ -1,14 +1,13 @@
 //! The blocking runtime reconnects by itself against the real socket.io 2.0.4 server: a fresh
 //! token from the provider per connection, subscriptions replayed, messages sent while offline
 //! confirmed after resubscription; a refused token ends the session closed.
-mod blocking_support;
-mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
-use blocking_support::{body, client, drain_until_closed, wait_for};
+use crate::support::peer;
+use crate::support::{body, client, drain_until_closed, wait_for};
 use spaces_socket::client::DisconnectReason;
 use spaces_socket::spaces::{AuthError, SendMessage, SpacesEvent, Token};
 
@@ -34,15 +33,15 @@ fn counting(
 }
 
 fn reconnects_after(server_command: &str, expected: fn(&DisconnectReason) -> bool) {
-    let mut peer = support::spaces_server_with(
-        support::SIO_2_0_4,
+    let mut peer = peer::spaces_server_with(
+        peer::SIO_2_0_4,
         PING_INTERVAL_MS,
         PING_TIMEOUT_MS,
         &["--log-frames"],
     );
     let (calls, provider) = counting("carol");
     let mut carol = client(&peer.url("/chat"), provider);
-    carol.subscribe("s1", None);
+    carol.subscribe("s1", None).expect("session open");
     wait_for(
         &mut carol,
         "carol",
@@ -149,7 +148,7 @@ fn a_dropped_tcp_connection_reconnects_too() {
 
 #[test]
 fn an_expired_token_fails_authentication_and_closes() {
-    let mut peer = support::spaces_server(support::SIO_2_0_4, PING_INTERVAL_MS, PING_TIMEOUT_MS);
+    let mut peer = peer::spaces_server(peer::SIO_2_0_4, PING_INTERVAL_MS, PING_TIMEOUT_MS);
     let calls = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&calls);
     let provider = move |_now: SystemTime| {
@@ -157,7 +156,7 @@ fn an_expired_token_fails_authentication_and_closes() {
         Ok(Token::jwt("expired"))
     };
     let mut dave = client(&peer.url("/chat"), provider);
-    dave.subscribe("s1", None);
+    dave.subscribe("s1", None).expect("session open");
     let id = dave
         .send_message(SendMessage::chat("s1", "never delivered"))
         .expect("held until subscribed");
@@ -196,7 +195,7 @@ fn an_expired_token_fails_authentication_and_closes() {
 
 #[test]
 fn a_token_that_expires_before_a_reconnect_ends_closed() {
-    let mut peer = support::spaces_server(support::SIO_2_0_4, PING_INTERVAL_MS, PING_TIMEOUT_MS);
+    let mut peer = peer::spaces_server(peer::SIO_2_0_4, PING_INTERVAL_MS, PING_TIMEOUT_MS);
     let calls = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&calls);
     let provider = move |_now: SystemTime| {
@@ -207,7 +206,7 @@ fn a_token_that_expires_before_a_reconnect_ends_closed() {
         Ok(Token::jwt(token))
     };
     let mut erin = client(&peer.url("/chat"), provider);
-    erin.subscribe("s1", None);
+    erin.subscribe("s1", None).expect("session open");
     wait_for(&mut erin, "erin", "Subscribed s1", STEP, |e| {
         matches!(e, SpacesEvent::Subscribed { .. })
     });
