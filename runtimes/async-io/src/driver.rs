@@ -167,15 +167,21 @@ impl Driver {
     }
 }
 
-/// Under the lock: answers a token request, runs a due timer, and takes the next transmit.
+/// Under the lock: runs a due timer, answers a token request (the timer may have just made
+/// one), and takes the next transmit.
 fn step(state: &mut State) -> Option<Transmit> {
     let now = Instant::now();
-    if state.core.wants_token() {
+    let due = state.core.poll_timeout().is_some_and(|due| due <= now);
+    if due {
+        state.core.handle_timeout(now);
+    }
+    let token = state.core.wants_token();
+    if token {
         let State { core, provider, .. } = state;
         core.answer_token(now, SystemTime::now(), &mut **provider);
     }
-    if state.core.poll_timeout().is_some_and(|due| due <= now) {
-        state.core.handle_timeout(now);
+    if due || token {
+        // Either may have queued events (a ping timeout, a failed token).
         state.wake_waiters();
     }
     state.core.poll_transmit()

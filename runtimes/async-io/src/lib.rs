@@ -313,8 +313,9 @@ impl Client {
             // The driver answers token requests from state; they are not for the reader.
             let event = iter::from_fn(|| state.core.poll_event())
                 .find(|event| !matches!(event, SpacesEvent::TokenNeeded { .. }));
-            // Taking an event may queue transmits, or make room to read again.
-            if event.is_some() && (backlog || state.core.has_transmit()) {
+            // Taking events may queue transmits, or make room to read again (even when they
+            // were all token requests, or translated into nothing).
+            if backlog || state.core.has_transmit() {
                 state.wake_driver();
             }
             event.map(Some).or(state.ended().then_some(None))
