@@ -62,7 +62,7 @@ pub struct SpacesConfig {
     /// the session sets [`Config::max_attachments`] to 0: any BINARY_EVENT or BINARY_ACK that
     /// announces attachments is refused with
     /// [`ProtocolViolation::TooManyAttachments`](crate::client::ProtocolViolation::TooManyAttachments)
-    /// (passed on as [`SpacesEvent::Connection`]), is not delivered, and its attachments are
+    /// (passed on as [`SpacesEvent::ProtocolViolation`]), is not delivered, and its attachments are
     /// discarded without being kept. With `true`, `client.max_attachments` and
     /// `client.max_binary_packet_bytes` apply, and a binary event reaches the user as
     /// [`SpacesEvent::Unrecognized`] (its attachments are not passed on).
