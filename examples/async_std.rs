@@ -6,23 +6,20 @@
 //! ```
 //! Events are printed with `Debug`, which redacts tokens, session ids and passwords.
 
-use futures_lite::StreamExt;
 use spaces_socket::spaces::{PRODUCTION_URL, SendMessage, SpacesConfig, SpacesEvent, Token};
+use spaces_socket_async_std::{Options, connect};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse()?;
     async_std::task::block_on(async {
         let config = SpacesConfig::new(&args.url)?;
-        let (handle, mut events) =
-            spaces_socket_async_std::connect(config, Token::jwt(args.token))?;
-        handle.subscribe(&args.space, None).await?;
-        let id = handle
-            .send_message(SendMessage::chat(
-                &args.space,
-                "Hello from spaces-socket on async-std",
-            ))
-            .await?;
-        while let Some(event) = events.next().await {
+        let client = connect(config, Token::jwt(args.token), Options::default())?;
+        client.subscribe(&args.space, None)?;
+        let id = client.send_message(SendMessage::chat(
+            &args.space,
+            "Hello from spaces-socket on async-std",
+        ))?;
+        while let Some(event) = client.next_event().await {
             println!("{event:?}");
             match event {
                 SpacesEvent::Confirmed { id: confirmed, .. } if confirmed == id => break,
@@ -30,7 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 _ => {}
             }
         }
-        handle.close().await;
+        client.close().await;
         Ok(())
     })
 }

@@ -7,7 +7,7 @@
 use std::process::ExitCode;
 
 use spaces_socket::spaces::{PRODUCTION_URL, SpacesConfig, Token};
-use spaces_socket_blocking::SpacesClient;
+use spaces_socket_blocking::{Options, connect};
 
 fn main() -> ExitCode {
     let mut url = PRODUCTION_URL.to_owned();
@@ -34,13 +34,16 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return usage(&format!("bad --url: {e}")),
     };
-    let mut client = match SpacesClient::new(config, token) {
+    let mut client = match connect(config, token, Options::default()) {
         Ok(c) => c,
         Err(e) => return usage(&e.to_string()),
     };
-    client.subscribe(&space, None);
+    if let Err(e) = client.subscribe(&space, None) {
+        eprintln!("blocking: {e}");
+        return ExitCode::FAILURE;
+    }
     // Debug output of events never shows tokens, passwords or session ids.
-    for event in client.events() {
+    while let Some(event) = client.next_event(None) {
         println!("{event:?}");
     }
     ExitCode::SUCCESS

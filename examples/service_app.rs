@@ -15,7 +15,7 @@ use spaces_socket::spaces::{
     DEFAULT_SERVICE_TOKEN_TTL, PRODUCTION_URL, SendFailure, SendMessage, ServiceKey,
     ServiceKeyProvider, SpacesConfig, SpacesEvent,
 };
-use spaces_socket_blocking::SpacesClient;
+use spaces_socket_blocking::{Options, connect};
 
 /// How long to wait for the confirmation, connection included.
 const GIVE_UP_AFTER: Duration = Duration::from_secs(30);
@@ -58,9 +58,9 @@ fn run(key_path: &str, space: &str, text: &str, url: &str) -> Result<String, Str
         .map_err(|e| format!("key provider: {e}"))?;
     let mut config = SpacesConfig::new(url).map_err(|e| format!("bad --url: {e}"))?;
     config.client.reconnection_attempts = Some(3);
-    let mut client = SpacesClient::new(config, provider).map_err(|e| e.to_string())?;
+    let mut client = connect(config, provider, Options::default()).map_err(|e| e.to_string())?;
 
-    client.subscribe(space, None);
+    client.subscribe(space, None).map_err(|e| e.to_string())?;
     let id = client
         .send_message(SendMessage::chat(space, text))
         .map_err(|e| format!("message refused: {e}"))?;

@@ -9,7 +9,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use spaces_socket::spaces::{SendMessage, SpacesConfig, SpacesEvent, Token};
-use spaces_socket_blocking::SpacesClient;
+use spaces_socket_blocking::{Options, Session};
 
 const TOKEN: &str = "tok3n~SECRET-JWT-VALUE";
 const PIN: &str = "PIN-SECRET-4321";
@@ -40,7 +40,8 @@ fn capture() -> &'static Capture {
     })
 }
 
-fn wait_for(client: &mut SpacesClient, what: &str, pred: impl Fn(&SpacesEvent) -> bool) {
+/// Reads `client`'s events (on any runtime) until one matches `pred`, for at most 15 s.
+fn wait_for(client: &mut dyn Session, what: &str, pred: impl Fn(&SpacesEvent) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(15);
     while Instant::now() < deadline {
         if client
@@ -58,8 +59,9 @@ fn a_whole_session_with_a_reconnect_logs_no_secret() {
     let logs = capture();
     let mut peer = support::spaces_server_with(support::SIO_2_0_4, 300, 1000, &["--log-frames"]);
     let config = SpacesConfig::new(&peer.url("/chat")).expect("config");
-    let mut client = SpacesClient::new(config, Token::jwt(TOKEN)).expect("client");
-    client.subscribe("s1", Some(PIN));
+    let mut client = spaces_socket_blocking::connect(config, Token::jwt(TOKEN), Options::default())
+        .expect("client");
+    client.subscribe("s1", Some(PIN)).expect("subscribe");
     wait_for(&mut client, "subscribed", |e| {
         matches!(e, SpacesEvent::Subscribed { .. })
     });
@@ -75,32 +77,18 @@ fn a_whole_session_with_a_reconnect_logs_no_secret() {
     });
     client.close();
 
-    let (handle, events) = spaces_socket_smol::connect(
+    let mut client = spaces_socket_smol::connect(
         SpacesConfig::new(&peer.url("/chat")).expect("config"),
         Token::oauth(TOKEN),
+        Options::default(),
     )
     .expect("async session");
-    smol::block_on(async {
-        handle.subscribe("s1", Some(PIN)).await.expect("subscribe");
-        let mut events = events;
-        let seen = futures_lite::future::or(
-            async {
-                while let Some(e) = futures_lite::StreamExt::next(&mut events).await {
-                    if matches!(e, SpacesEvent::Subscribed { .. }) {
-                        return true;
-                    }
-                }
-                false
-            },
-            async {
-                async_io::Timer::after(Duration::from_secs(15)).await;
-                false
-            },
-        )
-        .await;
-        assert!(seen, "async session never subscribed");
-        handle.close().await;
+    client.subscribe("s1", Some(PIN)).expect("subscribe");
+    // The async client as a blocking `Session`: next_event waits on its own.
+    wait_for(&mut client, "the async session subscribed", |e| {
+        matches!(e, SpacesEvent::Subscribed { .. })
     });
+    Session::close(&mut client);
 
     let sids: Vec<String> = peer
         .frames()

@@ -20,7 +20,6 @@
 mod demo;
 mod options;
 mod output;
-mod runtimes;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, Write};
@@ -28,11 +27,14 @@ use std::process::ExitCode;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use spaces_socket::spaces::{SendError, SendId, SendMessage, SpacesConfig, SpacesEvent};
+use spaces_socket::spaces::{
+    AuthError, SendError, SendId, SendMessage, SpacesConfig, SpacesEvent, Token, TokenProvider,
+};
+// The shared types are the same in every runtime; any runtime crate re-exports them.
+use spaces_socket_blocking::{Error, Session};
 
-use options::{Command, Options, UsageError, preview};
+use options::{Command, Options, Runtime, UsageError, preview};
 use output::{Printer, note};
-use runtimes::SendProblem;
 
 /// Exit status 2: a command-line mistake.
 const USAGE_ERROR: u8 = 2;
@@ -50,6 +52,12 @@ enum Failure {
 impl From<String> for Failure {
     fn from(reason: String) -> Self {
         Self::Failed(reason)
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Self::Failed(error.to_string())
     }
 }
 
@@ -131,7 +139,7 @@ fn run(mut opts: Options) -> Result<(), Failure> {
     let config = SpacesConfig::new(&url)
         .map_err(|e| Failure::Usage(format!("bad --url {:?}: {e}", preview(&url))))?;
     let provider = opts.token_provider()?;
-    let mut session = runtimes::open(opts.runtime, config, provider)?;
+    let mut session = open(opts.runtime, config, provider)?;
     let printer = Printer::new(opts.json);
     if !opts.json {
         note(&format!(
@@ -146,7 +154,9 @@ fn run(mut opts: Options) -> Result<(), Failure> {
         ));
     }
     for space in &opts.spaces {
-        session.subscribe(space, opts.password.as_deref());
+        session
+            .subscribe(space, opts.password.as_deref())
+            .map_err(|e| format!("cannot subscribe to {space}: {e}"))?;
     }
 
     let lines = spawn_stdin_reader(demo.is_some());
@@ -181,26 +191,26 @@ fn run(mut opts: Options) -> Result<(), Failure> {
             retry_at = None;
             while !queue.is_empty() {
                 let text = queue.remove(0);
-                match session.send(SendMessage::chat(first_space.clone(), text.clone())) {
+                match session.send_message(SendMessage::chat(first_space.clone(), text.clone())) {
                     Ok(id) => {
                         pending.insert(id);
                     }
-                    Err(SendProblem::Refused(SendError::RateLimited { retry_after })) => {
+                    Err(Error::Refused(SendError::RateLimited { retry_after })) => {
                         queue.insert(0, text);
                         retry_at = Some(Instant::now() + retry_after);
                         break;
                     }
-                    Err(SendProblem::Refused(e)) => {
-                        return Err(format!("cannot send {:?}: {e}", preview(&text)).into());
-                    }
-                    Err(SendProblem::Closed) => {
+                    Err(Error::Closed) => {
                         return Err("the session ended before all lines were sent".into());
+                    }
+                    Err(e) => {
+                        return Err(format!("cannot send {:?}: {e}", preview(&text)).into());
                     }
                 }
             }
         }
 
-        if let Some(event) = session.next_event(Duration::from_millis(50)) {
+        if let Some(event) = session.next_event(Some(Duration::from_millis(50))) {
             match &event {
                 SpacesEvent::Confirmed { id, .. } => {
                     pending.remove(id);
@@ -271,6 +281,24 @@ fn run(mut opts: Options) -> Result<(), Failure> {
         demo.stop();
     }
     Ok(())
+}
+
+/// Opens the session on the runtime `--runtime` names: the same `connect` call in each, and
+/// every runtime's `Client` is a [`Session`].
+fn open(
+    runtime: Runtime,
+    config: SpacesConfig,
+    mut provider: Box<dyn TokenProvider>,
+) -> Result<Box<dyn Session>, Failure> {
+    // A closure is itself a provider; it lets the boxed one cross into the runtimes.
+    let provider = move |now| -> Result<Token, AuthError> { provider.token(now) };
+    let options = spaces_socket_blocking::Options::default();
+    let session: Box<dyn Session> = match runtime {
+        Runtime::Blocking => Box::new(spaces_socket_blocking::connect(config, provider, options)?),
+        Runtime::Smol => Box::new(spaces_socket_smol::connect(config, provider, options)?),
+        Runtime::AsyncStd => Box::new(spaces_socket_async_std::connect(config, provider, options)?),
+    };
+    Ok(session)
 }
 
 /// What the stdin reader hands over.

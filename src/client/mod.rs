@@ -622,6 +622,13 @@ impl Client {
         self.transmits.pop_front()
     }
 
+    /// True when [`poll_transmit`](Self::poll_transmit) has something, without taking it: a
+    /// runtime whose writer runs on another task checks this after taking an event, to wake
+    /// the writer only when there is something to write.
+    pub fn has_transmit(&self) -> bool {
+        !self.transmits.is_empty()
+    }
+
     /// The next event for the user; `None` when there is nothing left.
     ///
     /// The queue holds what the inputs since the last drain produced, so following the drain

@@ -795,6 +795,14 @@ impl Spaces {
         self.client.poll_transmit()
     }
 
+    /// True when [`poll_transmit`](Self::poll_transmit) has something, without taking it. An
+    /// async runtime whose events are taken on another task than the one writing the
+    /// websocket checks this after [`poll_event`](Self::poll_event) (taking an event can queue
+    /// transmits) to wake its writer only when needed.
+    pub fn has_transmit(&self) -> bool {
+        self.client.has_transmit()
+    }
+
     /// The next event; `None` when there is nothing left. Events decoded from frames are
     /// translated here, one at a time, so taking an event can queue transmits (a
     /// subscription replayed after a reconnect, held messages once a space is subscribed):

@@ -15,8 +15,6 @@
 // that reads naturally in test files even though the module is private to each binary.
 #![allow(dead_code, unreachable_pub)]
 
-pub mod raw_ws;
-
 use std::collections::VecDeque;
 use std::fs::{self, OpenOptions};
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
@@ -46,11 +44,14 @@ const LOCK_STALE_AFTER: Duration = Duration::from_secs(360);
 /// Packages whose presence means the install is usable.
 const REQUIRED_PACKAGES: [&str; 3] = ["socket.io", "socket.io-client", "socket.io-1.7.3"];
 
-/// `tests/peer`, the Node package holding the peer scripts.
+/// `tests/peer`, the Node package holding the peer scripts: the root crate's, found from the
+/// root crate and from the runtime crates' tests (which include this file too).
 pub fn peer_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("peer")
+    let from = Path::new(env!("CARGO_MANIFEST_DIR"));
+    from.ancestors()
+        .map(|dir| dir.join("tests").join("peer"))
+        .find(|peer| peer.join("package.json").is_file())
+        .unwrap_or_else(|| panic!("no tests/peer/package.json above {}", from.display()))
 }
 
 fn node_modules_complete(dir: &Path) -> bool {

@@ -1,6 +1,9 @@
 //! A raw, blocking websocket to a peer, for asserting exact engine.io / socket.io frames
 //! independently of our own client. Every read is bounded by a socket read timeout.
 
+// Each test binary uses only part of it.
+#![allow(dead_code, unreachable_pub)]
+
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};

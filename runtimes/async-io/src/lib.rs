@@ -2,42 +2,46 @@
 //! against `futures-io` and `async-io` only, so the same code runs on **smol** and on
 //! **async-std** (both sit on async-io's reactor).
 //!
-//! You normally use it through a runtime crate, which spawns the driver for you:
+//! You normally use it through a runtime crate, whose `connect` spawns the driver for you:
 //! `spaces-socket-smol` (recommended) or `spaces-socket-async-std` (async-std is discontinued
-//! upstream). Use [`start`] directly to spawn the [`Driver`] on an executor of your own.
+//! upstream). Call [`start`] directly to spawn the driver on an executor of your own.
 //!
 //! # What runs where
 //!
-//! [`start`] returns three pieces:
-//! - a [`SpacesHandle`]: cheap to clone, usable from any task; each call is a command to the
-//!   driver ([`subscribe`](SpacesHandle::subscribe),
-//!   [`send_message`](SpacesHandle::send_message), [`close`](SpacesHandle::close), …);
-//! - an [`Events`] stream of [`SpacesEvent`]s, which ends after [`SpacesEvent::Closed`];
-//! - the [`Driver`], a `Send + 'static` future that owns the sans-IO [`Spaces`] session, the
-//!   websocket and the [`TokenProvider`]. It moves bytes, reads the clocks and calls the core;
-//!   every protocol decision (heartbeats, reconnection, resubscription, held messages) is the
-//!   core's.
+//! [`start`] returns two pieces:
+//! - a [`Client`]: cheap to clone, usable from any task or thread. Its commands
+//!   ([`subscribe`](Client::subscribe), [`send_message`](Client::send_message), …) are plain
+//!   methods that lock the session, hand it the command and wake the driver; they never wait
+//!   for the network. [`next_event`](Client::next_event) and [`close`](Client::close) are
+//!   `async`.
+//! - the driver, a `Send + 'static` future that owns the websocket. It writes what the sans-IO
+//!   [`Spaces`] session asks for, reads frames into it, runs its timers and answers its token
+//!   requests from the [`TokenProvider`]; every protocol decision (heartbeats, reconnection,
+//!   resubscription, held messages) is the core's.
+//!
+//! Events are queued once, in the core: [`Client::next_event`] takes them from there.
 //!
 //! The driver asks the provider for a fresh token before every (re)connection, with
-//! `SystemTime::now()`; the provider runs on the driver's task, so it must not block for long
-//! (minting a service-app JWT is fine, a blocking HTTP call is not).
+//! `SystemTime::now()`, while holding the session's lock, so the provider must not block for
+//! long (minting a service-app JWT is fine, a blocking HTTP call is not).
 //!
 //! # Back-pressure
 //!
-//! Events go through a bounded channel of [`Options::event_capacity`]. When it is full, the
-//! driver stops reading the websocket (so the server and TCP slow down instead of memory
-//! growing) but keeps serving handle calls, so a task that awaits a handle call before reading
-//! events again cannot deadlock. A consumer that stays behind for longer than the server's
-//! heartbeat allows (Engine.IO `pingInterval + pingTimeout`) gets disconnected; the session then
-//! reconnects by itself like after any network failure.
+//! When [`Options::max_queued_events`] events wait for the reader, the driver stops reading
+//! the websocket (so the server and TCP slow down instead of memory growing) but keeps
+//! writing, running timers and sending pings, and commands keep working, so a task that sends
+//! before reading its events cannot deadlock. A reader that stays behind for longer than the
+//! server's heartbeat allows (Engine.IO `pingInterval + pingTimeout`) gets disconnected; the
+//! session then reconnects by itself like after any network failure. Read events steadily:
+//! some of them (a reconnection's `Connected`) let the session replay subscriptions.
 //!
 //! # Shutting down
 //!
-//! [`SpacesHandle::close`] closes gracefully (`41/chat`, then a websocket close frame) and
-//! returns once the socket is shut; the remaining events, [`SpacesEvent::Closed`] last, stay
-//! readable on [`Events`]. Dropping every handle *and* the [`Events`] does the same on its own.
-//! The driver also ends when the session closes for good by itself (refused credentials,
-//! reconnection attempts exhausted).
+//! [`Client::close`] closes gracefully (`41/chat`, then a websocket close frame, waiting at
+//! most [`Options::close_timeout`] for the server's answer) and returns once the socket is
+//! shut; the remaining events, [`SpacesEvent::Closed`] last, stay readable. Dropping every
+//! clone of the [`Client`] does the same on its own. The driver also ends when the session
+//! closes for good by itself (refused credentials, reconnection attempts exhausted).
 //!
 //! # TLS
 //!
@@ -51,36 +55,31 @@
 //! trusting the system's roots plus the extra ones. Select it with [`TlsOptions::backend`]. The
 //! runtime crates forward the feature under the same name.
 //!
-//! [`TlsOptions`], [`TlsBackend`] and [`TlsError`] come from `spaces-socket-tls`: the blocking
-//! runtime re-exports the same types, so TLS settings carry over between runtimes.
+//! [`Options`], [`Error`], [`Session`], [`TlsOptions`], [`TlsBackend`] and [`TlsError`] come
+//! from `spaces-socket-runtime`: the blocking runtime re-exports the same types, so settings
+//! and error handling carry over between runtimes.
 //!
 //! # Example
 //!
 //! ```no_run
-//! use futures_lite::StreamExt;
-//! use spaces_socket::spaces::{SendMessage, SpacesConfig, SpacesEvent, Token, PRODUCTION_URL};
+//! use spaces_socket_async_io::{Options, start};
+//! use spaces_socket_async_io::spaces_socket::spaces::{
+//!     PRODUCTION_URL, SendMessage, SpacesConfig, SpacesEvent, Token,
+//! };
 //!
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 //! let config = SpacesConfig::new(PRODUCTION_URL)?;
-//! let (handle, mut events, driver) = spaces_socket_async_io::start(
-//!     config,
-//!     Token::jwt("eyJhbGciOi…"),
-//!     spaces_socket_async_io::Options::default(),
-//! )?;
+//! let (client, driver) = start(config, Token::jwt("eyJhbGciOi…"), Options::default())?;
 //! // Spawn `driver` on your executor, e.g. `smol::spawn(driver).detach()`.
 //! # drop(driver);
-//! handle.subscribe("my-space-id", None).await?;
-//! let id = handle
-//!     .send_message(SendMessage::chat("my-space-id", "hello"))
-//!     .await?;
-//! while let Some(event) = events.next().await {
-//!     if let SpacesEvent::Confirmed { id: confirmed, .. } = event {
-//!         if confirmed == id {
-//!             break;
-//!         }
+//! client.subscribe("my-space-id", None)?;
+//! let id = client.send_message(SendMessage::chat("my-space-id", "hello"))?;
+//! while let Some(event) = client.next_event().await {
+//!     if matches!(event, SpacesEvent::Confirmed { id: confirmed, .. } if confirmed == id) {
+//!         break;
 //!     }
 //! }
-//! handle.close().await;
+//! client.close().await;
 //! # Ok(())
 //! # }
 //! ```
@@ -101,142 +100,188 @@ mod driver;
 mod transport;
 
 use core::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-use std::time::Duration;
+use std::future::{Future, poll_fn};
+use std::iter;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Poll, Waker};
+use std::time::Instant;
 
-use futures_lite::Stream;
-use spaces_socket::Secret;
-use spaces_socket::client::ConfigError;
+use futures_lite::future;
 use spaces_socket::spaces::{
-    SendError, SendId, SendMessage, SendPresenceEvent, Spaces, SpacesConfig, SpacesEvent,
-    TokenProvider,
+    SendId, SendMessage, SendPresenceEvent, Spaces, SpacesConfig, SpacesEvent, TokenProvider,
 };
 
+/// The sans-IO core this crate drives, re-exported so one dependency is enough.
 pub use spaces_socket;
-/// The TLS settings, shared with every spaces-socket runtime (see `spaces-socket-tls`).
-pub use spaces_socket_tls::{TlsBackend, TlsError, TlsOptions};
+pub use spaces_socket_runtime::{Error, Options, Session, TlsBackend, TlsError, TlsOptions};
 
-use driver::Command;
-
-/// Tuning of the driver. Start from [`Options::default`] and change what you need.
-#[non_exhaustive]
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// Longest time for one websocket to open: DNS, TCP, TLS and the HTTP upgrade (default
-    /// 10 s). A slower attempt fails and the session's reconnection schedule goes on.
-    pub connect_timeout: Duration,
-    /// Longest time one websocket write (or the closing frame) may take before the connection
-    /// is treated as broken (default 10 s).
-    pub write_timeout: Duration,
-    /// TLS settings for `wss://` URLs.
-    pub tls: TlsOptions,
-    /// Events buffered for the [`Events`] stream before the driver stops reading the websocket
-    /// (default 1024; at least 1). See the crate docs on back-pressure.
-    pub event_capacity: usize,
-    /// Handle calls queued for the driver before callers wait (default 64; at least 1).
-    pub command_capacity: usize,
-    /// Largest websocket message or frame accepted from the server, in bytes (default 16 MiB).
-    /// A larger one fails the connection, which then reconnects.
-    pub max_message_size: usize,
+/// One session, shared by every [`Client`] clone and the driver task, under one lock.
+struct State {
+    core: Spaces,
+    provider: Box<dyn TokenProvider>,
+    /// [`Options::max_queued_events`]: the driver reads the socket only below it.
+    max_queued: usize,
+    /// The driver has something new to look at (a command ran, an event was taken).
+    woken: bool,
+    driver: Option<Waker>,
+    /// Tasks waiting in [`Client::next_event`] or [`Client::close`].
+    waiters: Vec<Waker>,
+    /// The driver has shut the socket and ended (or was dropped).
+    finished: bool,
 }
 
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            connect_timeout: Duration::from_secs(10),
-            write_timeout: Duration::from_secs(10),
-            tls: TlsOptions::default(),
-            event_capacity: 1024,
-            command_capacity: 64,
-            max_message_size: 16 << 20,
+type Shared = Arc<Mutex<State>>;
+
+fn lock(shared: &Shared) -> MutexGuard<'_, State> {
+    // A panic elsewhere must not take every handle down with it; the core stays consistent
+    // between calls.
+    shared.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl State {
+    fn wake_driver(&mut self) {
+        self.woken = true;
+        if let Some(waker) = self.driver.take() {
+            waker.wake();
+        }
+    }
+
+    fn wake_waiters(&mut self) {
+        self.waiters.drain(..).for_each(Waker::wake);
+    }
+
+    /// The session is over: no command is taken any more.
+    fn ended(&self) -> bool {
+        self.finished || self.core.is_closed()
+    }
+
+    /// Closes the session (once) and wakes everyone up to see it.
+    fn close(&mut self) {
+        if !self.core.is_closed() {
+            self.core.close(Instant::now());
+            self.wake_driver();
+            self.wake_waiters();
         }
     }
 }
 
-/// Why [`start`] refused to build a session.
-#[non_exhaustive]
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// The [`SpacesConfig`] is invalid (for example a zero `reconnection_delay_max`).
-    #[error("invalid configuration: {0}")]
-    Config(#[from] ConfigError),
-    /// The TLS configuration could not be built.
-    #[error("TLS setup failed: {0}")]
-    Tls(#[from] TlsError),
-}
+/// Shared by every clone of one [`Client`]: the last clone to go closes the session.
+struct Handle(Shared);
 
-/// The session has ended (closed by the user, by the server refusing the credentials, or after
-/// exhausted reconnection attempts), or its driver was dropped. Nothing more can be done with
-/// this handle; start a new session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the Spaces session has ended")]
-pub struct ClientClosed;
-
-/// Why [`SpacesHandle::send_message`] or [`SpacesHandle::send_presence`] failed.
-#[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RuntimeSendError {
-    /// The session refused the send (too large, rate limited, space not subscribed, …); it is
-    /// unchanged, so you may retry as the error says.
-    #[error(transparent)]
-    Refused(#[from] SendError),
-    /// The session has ended.
-    #[error(transparent)]
-    Closed(#[from] ClientClosed),
-}
-
-/// Commands for one session's driver. Clone it freely: every clone talks to the same session,
-/// from any task or thread.
-///
-/// Each call waits until the driver has taken the command (briefly, unless
-/// [`Options::command_capacity`] calls are already queued); calls that return a result also
-/// wait for the session's answer.
-#[derive(Clone)]
-pub struct SpacesHandle {
-    commands: async_channel::Sender<Command>,
-    /// Never carries a value: closed when the driver has shut the socket down.
-    finished: async_channel::Receiver<()>,
-}
-
-impl fmt::Debug for SpacesHandle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SpacesHandle")
-            .field("closed", &self.commands.is_closed())
-            .finish()
+impl Drop for Handle {
+    fn drop(&mut self) {
+        let mut state = lock(&self.0);
+        if !state.core.is_closed() {
+            log::debug!("spaces driver: every client is dropped; closing the session");
+        }
+        state.close();
     }
 }
 
-impl SpacesHandle {
-    async fn command(&self, command: Command) -> Result<(), ClientClosed> {
-        self.commands.send(command).await.map_err(|_| ClientClosed)
+/// Builds a session: the core from `config`, the TLS configuration from `options`. Returns
+/// the [`Client`] and the driver future, which you spawn on an executor (smol, async-std, or
+/// any other: async-io runs its reactor on a helper thread when the executor does not drive
+/// it). The session connects as soon as the driver runs, asking `provider` for a token first
+/// (and again before every reconnection). The runtime crates' `connect` does this for you.
+///
+/// The driver ends once the session has ended and its socket is shut. Dropping it without
+/// running it ends the session: commands return [`Error::Closed`].
+///
+/// # Errors
+/// [`Error::Config`] for an invalid `config`, [`Error::Tls`] for unusable [`TlsOptions`].
+pub fn start(
+    config: SpacesConfig,
+    provider: impl TokenProvider + 'static,
+    options: Options,
+) -> Result<(Client, impl Future<Output = ()> + Send + 'static), Error> {
+    let tls = transport::Tls::new(&options.tls)?;
+    let mut core = Spaces::new(config)?;
+    core.connect(Instant::now());
+    let shared = Arc::new(Mutex::new(State {
+        core,
+        provider: Box::new(provider),
+        max_queued: options.max_queued_events.max(1),
+        woken: false,
+        driver: None,
+        waiters: Vec::new(),
+        finished: false,
+    }));
+    let driver = driver::Driver {
+        shared: Arc::clone(&shared),
+        tls,
+        options,
+        ws: None,
+    };
+    let handle = Arc::new(Handle(shared));
+    Ok((Client { handle }, driver.run()))
+}
+
+/// One Spaces session. Clone it freely: every clone talks to the same session, from any task
+/// or thread; dropping the last one closes the session gracefully.
+///
+/// Commands return at once; their outcome arrives as events from
+/// [`next_event`](Self::next_event), which several tasks may await at once (each event goes
+/// to one of them).
+#[derive(Clone)]
+pub struct Client {
+    handle: Arc<Handle>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let closed = self.is_closed();
+        f.debug_struct("Client").field("closed", &closed).finish()
+    }
+}
+
+impl Client {
+    /// Feeds one command to the core and wakes the driver to carry out what it asks for.
+    fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.handle.0)
+    }
+
+    /// Resolves to what `ready` returns, polling it on every wake-up.
+    async fn until<T>(&self, mut ready: impl FnMut(&mut State) -> Option<T>) -> T {
+        poll_fn(|cx| {
+            let mut state = self.state();
+            let out = ready(&mut state);
+            if out.is_none() && !state.waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                state.waiters.push(cx.waker().clone());
+            }
+            out.map_or(Poll::Pending, Poll::Ready)
+        })
+        .await
+    }
+
+    fn command<T>(&self, f: impl FnOnce(&mut Spaces, Instant) -> T) -> Result<T, Error> {
+        let mut state = self.state();
+        if state.ended() {
+            return Err(Error::Closed);
+        }
+        let out = f(&mut state.core, Instant::now());
+        state.wake_driver();
+        // Some commands queue events themselves (held messages failing on unsubscribe).
+        state.wake_waiters();
+        Ok(out)
     }
 
     /// Wants `space` subscribed, now and after every reconnection; `password` is the space's
-    /// PIN, if it has one. Watch [`Events`] for [`SpacesEvent::Subscribed`] or
-    /// [`SpacesEvent::SubscribeFailed`].
+    /// PIN, if it has one. Expect [`SpacesEvent::Subscribed`] or
+    /// [`SpacesEvent::SubscribeFailed`] from [`next_event`](Self::next_event).
     ///
     /// # Errors
-    /// [`ClientClosed`] when the session has ended.
-    pub async fn subscribe(&self, space: &str, password: Option<&str>) -> Result<(), ClientClosed> {
-        self.command(Command::Subscribe {
-            space: space.to_owned(),
-            password: password.map(|p| Secret::new(p.to_owned())),
-        })
-        .await
+    /// [`Error::Closed`] once the session has ended.
+    pub fn subscribe(&self, space: &str, password: Option<&str>) -> Result<(), Error> {
+        self.command(|core, now| core.subscribe(now, space, password))
     }
 
     /// Stops wanting `space`; expect [`SpacesEvent::Unsubscribed`]. Messages still held for it
     /// fail with [`SendFailure::Unsubscribed`](spaces_socket::spaces::SendFailure::Unsubscribed).
     ///
     /// # Errors
-    /// [`ClientClosed`] when the session has ended.
-    pub async fn unsubscribe(&self, space: &str) -> Result<(), ClientClosed> {
-        self.command(Command::Unsubscribe {
-            space: space.to_owned(),
-        })
-        .await
+    /// [`Error::Closed`] once the session has ended.
+    pub fn unsubscribe(&self, space: &str) -> Result<(), Error> {
+        self.command(|core, now| core.unsubscribe(now, space))
     }
 
     /// Sends a message to its space (subscribe to it first). It goes out now if the space is
@@ -244,164 +289,91 @@ impl SpacesHandle {
     /// [`SpacesEvent::Confirmed`] or [`SpacesEvent::SendFailed`] with the returned id.
     ///
     /// # Errors
-    /// [`RuntimeSendError::Refused`] with the session's reason (nothing was queued), or
-    /// [`RuntimeSendError::Closed`] when the session has ended.
-    pub async fn send_message(&self, message: SendMessage) -> Result<SendId, RuntimeSendError> {
-        let (reply, answer) = async_channel::bounded(1);
-        self.command(Command::SendMessage {
-            message: Box::new(message),
-            reply,
-        })
-        .await?;
-        Ok(answer.recv().await.map_err(|_| ClientClosed)??)
+    /// [`Error::Refused`] with the session's reason (nothing was queued), or
+    /// [`Error::Closed`] once the session has ended.
+    pub fn send_message(&self, message: SendMessage) -> Result<SendId, Error> {
+        Ok(self.command(|core, now| core.send_message(now, message))??)
     }
 
     /// Sends a presence event (online, typing, …) to a subscribed space. Presence is momentary:
     /// it is refused unless the session is connected and the space subscribed.
     ///
     /// # Errors
-    /// [`RuntimeSendError::Refused`] (for example
-    /// [`SendError::NotConnected`]), or [`RuntimeSendError::Closed`].
-    pub async fn send_presence(&self, presence: SendPresenceEvent) -> Result<(), RuntimeSendError> {
-        let (reply, answer) = async_channel::bounded(1);
-        self.command(Command::SendPresence {
-            presence: Box::new(presence),
-            reply,
+    /// [`Error::Refused`] (for example `SendError::NotConnected`), or [`Error::Closed`].
+    pub fn send_presence(&self, presence: &SendPresenceEvent) -> Result<(), Error> {
+        Ok(self.command(|core, now| core.send_presence(now, presence))??)
+    }
+
+    /// The next event, in order; `None` once the session has ended and every event was taken
+    /// (after [`SpacesEvent::Closed`], or when the driver is gone). Call it in a loop until
+    /// `None`.
+    pub async fn next_event(&self) -> Option<SpacesEvent> {
+        self.until(|state| {
+            let backlog = state.core.queued_events() >= state.max_queued;
+            // The driver answers token requests from state; they are not for the reader.
+            let event = iter::from_fn(|| state.core.poll_event())
+                .find(|event| !matches!(event, SpacesEvent::TokenNeeded { .. }));
+            // Taking events may queue transmits, or make room to read again (even when they
+            // were all token requests, or translated into nothing).
+            if backlog || state.core.has_transmit() {
+                state.wake_driver();
+            }
+            event.map(Some).or(state.ended().then_some(None))
         })
-        .await?;
-        Ok(answer.recv().await.map_err(|_| ClientClosed)??)
+        .await
     }
 
-    /// Closes the session gracefully: `41/chat` and a websocket close frame go out, unconfirmed
-    /// messages fail with [`SendFailure::Closed`](spaces_socket::spaces::SendFailure::Closed).
-    /// Returns once the socket is shut (at once if the session has already ended; after a
-    /// connection attempt in progress, at most [`Options::connect_timeout`]); the last events,
-    /// [`SpacesEvent::Closed`] included, remain readable on [`Events`].
+    /// Closes the session gracefully: `41/chat` and a websocket close frame go out,
+    /// unconfirmed messages fail with
+    /// [`SendFailure::Closed`](spaces_socket::spaces::SendFailure::Closed). Returns once the
+    /// socket is shut (at once if the session has already ended; after a connection attempt
+    /// in progress, at most [`Options::connect_timeout`]); the last events,
+    /// [`SpacesEvent::Closed`] included, remain readable with [`next_event`](Self::next_event).
     pub async fn close(&self) {
-        // An error means the driver is gone already; either way wait for it to be done.
-        let _ = self.commands.send(Command::Close).await;
-        let _ = self.finished.recv().await;
+        self.state().close();
+        self.until(|state| state.finished.then_some(())).await;
     }
 
-    /// True once the session has ended: every further call returns [`ClientClosed`].
+    /// True once the session has ended: commands return [`Error::Closed`], and
+    /// [`next_event`](Self::next_event) returns what is left, then `None`.
     pub fn is_closed(&self) -> bool {
-        self.commands.is_closed()
+        self.state().ended()
     }
 }
 
-/// The session's events, in order. Ends (yields `None`) after [`SpacesEvent::Closed`], or if
-/// the driver is dropped.
-///
-/// Read it steadily: it is bounded by [`Options::event_capacity`] (see the crate docs on
-/// back-pressure). Keeping it alive keeps the session alive even when every [`SpacesHandle`]
-/// is dropped; drop it too to close the session.
-pub struct Events {
-    /// Boxed: the receiver is `!Unpin`, and a pinned box keeps `Events` easy to poll.
-    events: Pin<Box<async_channel::Receiver<SpacesEvent>>>,
-    /// Keeps the command channel open while the stream lives, so the driver closes the
-    /// session only once every handle *and* this stream are gone.
-    _alive: async_channel::Sender<Command>,
-    ended: bool,
-}
+// The blocking form, for code that picks its runtime at run time (`Box<dyn Session>`):
+// `next_event` and `close` block the calling thread on async-io's `block_on`, so they are
+// for threads, never for async tasks.
+spaces_socket_runtime::impl_session!(Client, |client, max_wait|
+    next_event: async_io::block_on(future::or(Client::next_event(client), async {
+        match max_wait {
+            Some(wait) => async_io::Timer::after(wait).await,
+            None => future::pending().await,
+        };
+        None
+    })),
+    close: async_io::block_on(Client::close(client)),
+);
 
-impl fmt::Debug for Events {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Events")
-            .field("buffered", &self.events.len())
-            .field("ended", &self.ended)
-            .finish()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_client_can_be_shared_between_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Client>();
     }
-}
 
-impl Stream for Events {
-    type Item = SpacesEvent;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<SpacesEvent>> {
-        if self.ended {
-            return Poll::Ready(None);
-        }
-        match self.events.as_mut().poll_next(cx) {
-            Poll::Ready(Some(event)) => {
-                if matches!(event, SpacesEvent::Closed) {
-                    self.ended = true;
-                }
-                Poll::Ready(Some(event))
-            }
-            Poll::Ready(None) => {
-                self.ended = true;
-                Poll::Ready(None)
-            }
-            Poll::Pending => Poll::Pending,
-        }
+    #[test]
+    fn dropping_the_driver_unused_ends_the_session() {
+        let config = SpacesConfig::new("http://127.0.0.1:9/chat").unwrap();
+        let token = spaces_socket::spaces::Token::jwt("t");
+        let (client, driver) = start(config, token, Options::default()).unwrap();
+        assert!(!client.is_closed());
+        drop(driver);
+        assert!(client.is_closed());
+        assert_eq!(client.subscribe("s", None), Err(Error::Closed));
+        async_io::block_on(client.close());
     }
-}
-
-/// The future that runs one session: spawn it on an executor (smol, async-std, or any other:
-/// async-io runs its reactor on a helper thread when the executor does not drive it). It ends
-/// after the session has closed and its last events are delivered (or the [`Events`] stream
-/// is dropped).
-///
-/// Dropping it without running it ends the session: handle calls return [`ClientClosed`].
-#[must_use = "the session does nothing unless the driver is spawned or awaited"]
-pub struct Driver {
-    inner: Pin<Box<dyn Future<Output = ()> + Send + 'static>>,
-}
-
-impl fmt::Debug for Driver {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Driver").finish_non_exhaustive()
-    }
-}
-
-impl Future for Driver {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.inner.as_mut().poll(cx)
-    }
-}
-
-/// Builds a session: the core from `config`, the TLS configuration from `options`. The
-/// session connects as soon as the returned [`Driver`] runs, asking `provider` for a token
-/// first (and again before every reconnection). The runtime crates spawn the driver for you.
-///
-/// # Errors
-/// [`StartError::Config`] for an invalid `config`, [`StartError::Tls`] for unusable
-/// [`TlsOptions`].
-pub fn start(
-    config: SpacesConfig,
-    provider: impl TokenProvider + 'static,
-    options: Options,
-) -> Result<(SpacesHandle, Events, Driver), StartError> {
-    let core = Spaces::new(config)?;
-    let connector = transport::Connector::new(&options.tls, options.max_message_size)?;
-    let (command_tx, command_rx) = async_channel::bounded(options.command_capacity.max(1));
-    let (event_tx, event_rx) = async_channel::bounded(options.event_capacity.max(1));
-    let (finished_tx, finished_rx) = async_channel::bounded(1);
-    let driver = driver::Driver::new(driver::Parts {
-        core,
-        provider,
-        connector,
-        commands: command_rx,
-        events: event_tx,
-        finished: finished_tx,
-        connect_timeout: options.connect_timeout,
-        write_timeout: options.write_timeout,
-    });
-    let handle = SpacesHandle {
-        commands: command_tx.clone(),
-        finished: finished_rx,
-    };
-    let events = Events {
-        events: Box::pin(event_rx),
-        _alive: command_tx,
-        ended: false,
-    };
-    Ok((
-        handle,
-        events,
-        Driver {
-            inner: Box::pin(driver.run()),
-        },
-    ))
 }

@@ -10,6 +10,11 @@
 //! [`spaces_socket_async_io`] on async-io's reactor, which async-std 1.x itself uses.
 //! Back-pressure, shutdown and TLS are described there.
 //!
+//! The names are those of every runtime (`spaces-socket-blocking`, `spaces-socket-smol`):
+//! `connect(config, provider, options)`, a `Client` with `subscribe`, `unsubscribe`,
+//! `send_message`, `send_presence`, `next_event`, `close`, `is_closed`, and the shared
+//! [`Options`], [`Error`] and [`Session`] of `spaces-socket-runtime`.
+//!
 //! # TLS
 //!
 //! `wss://` uses rustls with Mozilla's roots by default, certificates always verified; add a
@@ -17,28 +22,35 @@
 //! (off by default; OpenSSL on Linux, needs libssl-dev and pkg-config) forwards to
 //! `spaces-socket-async-io/native-tls` and lets [`TlsOptions::backend`] select
 //! `TlsBackend::NativeTls`, the platform TLS library. These TLS types come from
-//! `spaces-socket-tls`, the same ones the blocking runtime re-exports.
+//! `spaces-socket-runtime`, the same ones the blocking runtime re-exports.
+//!
+//! # Logging
+//!
+//! Nothing here logs a token, a PIN or a session id; tungstenite's `trace` level logs the
+//! upgrade request, whose query carries the token: keep it off (see
+//! [`spaces_socket_async_io`]).
 //!
 //! # Example
 //!
 //! ```no_run
-//! use futures_lite::StreamExt;
-//! use spaces_socket::spaces::{SendMessage, SpacesConfig, SpacesEvent, Token, PRODUCTION_URL};
+//! use spaces_socket_async_std::{Options, connect};
+//! use spaces_socket_async_std::spaces_socket::spaces::{
+//!     PRODUCTION_URL, SendMessage, SpacesConfig, SpacesEvent, Token,
+//! };
 //!
 //! fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!     async_std::task::block_on(async {
 //!         let config = SpacesConfig::new(PRODUCTION_URL)?;
-//!         let (handle, mut events) =
-//!             spaces_socket_async_std::connect(config, Token::jwt("eyJ…"))?;
-//!         handle.subscribe("my-space-id", None).await?;
-//!         handle.send_message(SendMessage::chat("my-space-id", "hello")).await?;
-//!         while let Some(event) = events.next().await {
+//!         let client = connect(config, Token::jwt("eyJ…"), Options::default())?;
+//!         client.subscribe("my-space-id", None)?;
+//!         client.send_message(SendMessage::chat("my-space-id", "hello"))?;
+//!         while let Some(event) = client.next_event().await {
 //!             println!("{event:?}");
 //!             if matches!(event, SpacesEvent::Confirmed { .. }) {
 //!                 break;
 //!             }
 //!         }
-//!         handle.close().await;
+//!         client.close().await;
 //!         Ok(())
 //!     })
 //! }
@@ -48,36 +60,25 @@
 
 use spaces_socket::spaces::{SpacesConfig, TokenProvider};
 
+/// The sans-IO core, re-exported so one dependency is enough.
 pub use spaces_socket;
 pub use spaces_socket_async_io::{
-    ClientClosed, Events, Options, RuntimeSendError, SpacesHandle, StartError, TlsBackend,
-    TlsError, TlsOptions,
+    Client, Error, Options, Session, TlsBackend, TlsError, TlsOptions,
 };
 
-/// Starts a session with [`Options::default`] and spawns its driver with
-/// `async_std::task::spawn`. The session connects right away, asking `provider` for a token
-/// before every connection.
+/// Starts a session and spawns its driver with `async_std::task::spawn`. The session connects
+/// right away, asking `provider` for a token before every connection; call
+/// [`Client::subscribe`] next, then `client.next_event().await` in a loop.
 ///
 /// # Errors
-/// [`StartError`] when `config` is invalid.
+/// [`Error::Config`] when `config` is invalid, [`Error::Tls`] when `options.tls` is unusable.
 pub fn connect(
     config: SpacesConfig,
     provider: impl TokenProvider + 'static,
-) -> Result<(SpacesHandle, Events), StartError> {
-    connect_with(config, provider, Options::default())
-}
-
-/// Like [`connect`], with your own [`Options`] (timeouts, extra TLS roots, channel sizes).
-///
-/// # Errors
-/// [`StartError`] when `config` or `options.tls` is unusable.
-pub fn connect_with(
-    config: SpacesConfig,
-    provider: impl TokenProvider + 'static,
     options: Options,
-) -> Result<(SpacesHandle, Events), StartError> {
-    let (handle, events, driver) = spaces_socket_async_io::start(config, provider, options)?;
+) -> Result<Client, Error> {
+    let (client, driver) = spaces_socket_async_io::start(config, provider, options)?;
     // The task detaches when its JoinHandle is dropped.
     let _task = async_std::task::spawn(driver);
-    Ok((handle, events))
+    Ok(client)
 }

@@ -1,186 +1,105 @@
-//! [`SpacesClient`]: the [`Spaces`] state machine driven over a blocking tungstenite websocket
-//! on the caller's thread (str0m's blocking loop: the socket's read timeout is the time until
-//! the core's next deadline).
+//! [`Client`]: the [`Spaces`] state machine driven over a blocking tungstenite websocket on the
+//! caller's thread (str0m's blocking loop: [`Spaces::poll_step`] says what to do, and the
+//! socket's read deadline is the core's next deadline).
 //!
 //! This file only moves bytes, reads clocks and calls the core; every protocol decision
-//! (handshake, heartbeat, reconnection, subscriptions, confirmations) is the core's.
+//! (handshake, heartbeat, reconnection, subscriptions, confirmations, token requests) is the
+//! core's, and every event stays queued in the core until [`Client::next_event`] takes it.
 
 use core::fmt;
-use std::collections::VecDeque;
 use std::io;
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use spaces_socket::client::{ConfigError, Transmit, WsUrl};
+use spaces_socket::client::{Transmit, WsUrl};
 use spaces_socket::spaces::{
-    SendError, SendId, SendMessage, SendPresenceEvent, Spaces, SpacesConfig, SpacesEvent,
-    TokenProvider,
+    SendId, SendMessage, SendPresenceEvent, Spaces, SpacesConfig, SpacesEvent, Step, TokenProvider,
+};
+use spaces_socket_runtime::{
+    Error, Options, TlsBackend, TlsError, TlsOptions, describe, normal_close,
 };
 use tungstenite::client::IntoClientRequest;
-use tungstenite::protocol::WebSocketConfig;
-use tungstenite::protocol::frame::CloseFrame;
-use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Connector, HandshakeError, Message, WebSocket};
 
 use crate::stream::{MIN_WAIT, TimedStream};
-use crate::tls::Tls;
-use crate::{TlsError, TlsOptions};
 
 type Ws = WebSocket<MaybeTlsStream<TimedStream>>;
 
-/// Adapter settings (the protocol's own timers live in [`SpacesConfig`]).
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// Budget for opening one websocket: TCP connect, TLS handshake and HTTP upgrade together
-    /// (default 10 s). Name resolution uses the system resolver and its own timeouts.
-    pub connect_timeout: Duration,
-    /// Longest a single write may block before the connection is declared lost (default 10 s).
-    pub write_timeout: Duration,
-    /// How long [`SpacesClient::close`] waits for the server to answer our close frame
-    /// (default 2 s).
-    pub close_timeout: Duration,
-    /// TLS settings for `wss://` URLs.
-    pub tls: TlsOptions,
-    /// Largest websocket message accepted from the server (default 16 MiB, a thousand times
-    /// the Spaces payload limit); a larger one drops the connection, which then reconnects.
-    /// `None` removes the limit.
-    pub max_message_size: Option<usize>,
+/// Opens a session for `config`: the core starts connecting (asking `provider` for a token
+/// before this and every later connection), but nothing happens on the network until the
+/// first call on the returned [`Client`]; call [`Client::subscribe`] next, then
+/// [`Client::next_event`] in a loop.
+///
+/// # Errors
+/// [`Error::Config`] when the core refuses `config`, [`Error::Tls`] when `options.tls` is
+/// unusable.
+pub fn connect(
+    config: SpacesConfig,
+    provider: impl TokenProvider + 'static,
+    options: Options,
+) -> Result<Client, Error> {
+    let tls = tls_connector(&options.tls)?;
+    let mut core = Spaces::new(config)?;
+    core.connect(Instant::now());
+    let provider = Box::new(provider);
+    Ok(Client {
+        core,
+        provider,
+        options,
+        tls,
+        ws: None,
+    })
 }
 
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            connect_timeout: Duration::from_secs(10),
-            write_timeout: Duration::from_secs(10),
-            close_timeout: Duration::from_secs(2),
-            tls: TlsOptions::default(),
-            max_message_size: Some(16 << 20),
-        }
-    }
-}
-
-/// Why a [`SpacesClient`] could not be built.
-#[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BuildError {
-    /// The [`SpacesConfig`] was refused by the core.
-    #[error("invalid configuration: {0}")]
-    Config(#[from] ConfigError),
-    /// The TLS settings are unusable (for example a malformed extra root certificate).
-    #[error(transparent)]
-    Tls(#[from] TlsError),
-}
-
-/// A blocking Avaya Spaces client: one websocket, driven on the calling thread.
+/// A blocking Avaya Spaces session: one websocket, driven on the calling thread. Made by
+/// [`connect`].
 ///
 /// There are no background threads and no locks: the connection only makes progress inside
-/// [`next_event`](Self::next_event) (or [`events`](Self::events)) and the commands. Call
-/// `next_event` regularly: heartbeats, reconnection and confirmations all happen there.
-///
-/// The first command or `next_event` connects (asking the [`TokenProvider`] for a token, as
-/// it does again before every reconnection). After [`SpacesEvent::Closed`] (from
+/// [`next_event`](Self::next_event) and the commands. Call `next_event` regularly: heartbeats,
+/// reconnection and confirmations all happen there. After [`SpacesEvent::Closed`] (from
 /// [`close`](Self::close), an authentication failure, or exhausted reconnection attempts) the
-/// client stays closed until [`connect`](Self::connect).
+/// session has ended: commands return [`Error::Closed`]; [`connect`] again for a new one.
 ///
 /// Every blocking call is bounded: by [`Options`] while opening, writing and closing, and by
 /// the core's next deadline or the caller's `max_wait` while reading. `Debug` output shows
 /// state only, never tokens.
-pub struct SpacesClient {
+pub struct Client {
     core: Spaces,
     provider: Box<dyn TokenProvider>,
     options: Options,
     tls: Tls,
     ws: Option<Ws>,
-    events: VecDeque<SpacesEvent>,
-    /// `connect` was called (explicitly or by first use).
-    started: bool,
-    /// [`SpacesEvent::Closed`] was queued, or [`SpacesClient::close`] ran.
-    closed: bool,
-    /// Inside [`SpacesClient::close`]: a close transmit waits for the server's answer.
-    graceful: bool,
 }
 
-impl fmt::Debug for SpacesClient {
+impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SpacesClient")
+        f.debug_struct("Client")
             .field("connected", &self.core.is_connected())
-            .field("socket_open", &self.ws.is_some())
-            .field("unconfirmed", &self.core.unconfirmed())
-            .field("queued_events", &self.events.len())
-            .field("closed", &self.closed)
+            .field("closed", &self.core.is_closed())
             .field("options", &self.options)
             .finish_non_exhaustive()
     }
 }
 
-impl SpacesClient {
-    /// A client for `config` with default [`Options`]; nothing happens on the network until
-    /// the first command or [`next_event`](Self::next_event).
-    ///
-    /// # Errors
-    /// [`BuildError`] when the configuration or the default TLS setup is refused.
-    pub fn new(
-        config: SpacesConfig,
-        provider: impl TokenProvider + 'static,
-    ) -> Result<Self, BuildError> {
-        Self::with_options(config, provider, Options::default())
-    }
-
-    /// Like [`new`](Self::new) with adapter [`Options`] (timeouts, TLS roots, limits).
-    ///
-    /// # Errors
-    /// [`BuildError`] when the configuration or the TLS settings are refused.
-    pub fn with_options(
-        config: SpacesConfig,
-        provider: impl TokenProvider + 'static,
-        options: Options,
-    ) -> Result<Self, BuildError> {
-        let tls = Tls::new(&options.tls)?;
-        let core = Spaces::new(config)?;
-        Ok(Self {
-            core,
-            provider: Box::new(provider),
-            options,
-            tls,
-            ws: None,
-            events: VecDeque::new(),
-            started: false,
-            closed: false,
-            graceful: false,
-        })
-    }
-
-    /// Starts connecting now (the first command does this by itself), or again after
-    /// [`SpacesEvent::Closed`]. Wanted subscriptions are replayed once connected. A no-op
-    /// while connected or reconnecting.
-    pub fn connect(&mut self) {
-        self.started = true;
-        self.closed = false;
-        self.core.connect(Instant::now());
-        self.drain();
-    }
-
-    fn start(&mut self) {
-        if !self.started {
-            self.connect();
-        }
-    }
-
+impl Client {
     /// Wants `space` subscribed, now and after every reconnect; `password` is its PIN if it has
     /// one. Expect [`SpacesEvent::Subscribed`] or [`SpacesEvent::SubscribeFailed`] from
     /// [`next_event`](Self::next_event).
-    pub fn subscribe(&mut self, space: &str, password: Option<&str>) {
-        self.start();
-        self.core.subscribe(Instant::now(), space, password);
-        self.drain();
+    ///
+    /// # Errors
+    /// [`Error::Closed`] once the session has ended.
+    pub fn subscribe(&mut self, space: &str, password: Option<&str>) -> Result<(), Error> {
+        self.command(|core, now| core.subscribe(now, space, password))
     }
 
     /// Stops wanting `space`; expect [`SpacesEvent::Unsubscribed`] if it was subscribed.
-    pub fn unsubscribe(&mut self, space: &str) {
-        self.start();
-        self.core.unsubscribe(Instant::now(), space);
-        self.drain();
+    ///
+    /// # Errors
+    /// [`Error::Closed`] once the session has ended.
+    pub fn unsubscribe(&mut self, space: &str) -> Result<(), Error> {
+        self.command(|core, now| core.unsubscribe(now, space))
     }
 
     /// Sends a message to its space (subscribe first). It goes out now if the space is
@@ -188,29 +107,24 @@ impl SpacesClient {
     /// [`SpacesEvent::Confirmed`] or [`SpacesEvent::SendFailed`] with the returned id.
     ///
     /// # Errors
-    /// [`SendError`] when the message is refused before reaching the wire (not subscribed,
-    /// too large, rate limited, too many waiting); nothing was sent then.
-    pub fn send_message(&mut self, message: SendMessage) -> Result<SendId, SendError> {
-        self.start();
-        let result = self.core.send_message(Instant::now(), message);
-        self.drain();
-        result
+    /// [`Error::Refused`] when the message is refused before reaching the wire (not
+    /// subscribed, too large, rate limited, too many waiting; nothing was sent), or
+    /// [`Error::Closed`].
+    pub fn send_message(&mut self, message: SendMessage) -> Result<SendId, Error> {
+        Ok(self.command(|core, now| core.send_message(now, message))??)
     }
 
     /// Sends a presence event (online, typing, …) to a subscribed space. Never held.
     ///
     /// # Errors
-    /// [`SendError::NotConnected`] unless connected and subscribed to its space, or a size
-    /// error; nothing was sent then.
-    pub fn send_presence(&mut self, presence: &SendPresenceEvent) -> Result<(), SendError> {
-        self.start();
-        let result = self.core.send_presence(Instant::now(), presence);
-        self.drain();
-        result
+    /// [`Error::Refused`] (`SendError::NotConnected` unless connected and subscribed to its
+    /// space, or a size error; nothing was sent), or [`Error::Closed`].
+    pub fn send_presence(&mut self, presence: &SendPresenceEvent) -> Result<(), Error> {
+        Ok(self.command(|core, now| core.send_presence(now, presence))??)
     }
 
     /// Drives the connection until the next event or until `max_wait` has passed
-    /// (`None`: no limit). Returns `None` on timeout, or once the session is closed and
+    /// (`None`: no limit). Returns `None` on timeout, or once the session has ended and
     /// every event was returned (then [`is_closed`](Self::is_closed) is true).
     ///
     /// `Some(Duration::ZERO)` polls: it runs due timers and takes what has already arrived
@@ -221,82 +135,63 @@ impl SpacesClient {
     /// [`Options::connect_timeout`], and a write up to [`Options::write_timeout`].
     pub fn next_event(&mut self, max_wait: Option<Duration>) -> Option<SpacesEvent> {
         let give_up = max_wait.and_then(|w| Instant::now().checked_add(w));
-        self.start();
         // Read at least once per call, so that a zero `max_wait` still polls the socket.
         let mut read = false;
         loop {
-            if let Some(event) = self.events.pop_front() {
-                return Some(event);
-            }
-            if self.closed {
-                return None;
-            }
-            let now = Instant::now();
-            let deadline = self.core.poll_timeout();
-            if deadline.is_some_and(|d| now >= d) {
-                self.core.handle_timeout(now);
-                self.drain();
-                if self.core.poll_timeout().is_some_and(|d| d <= now) {
-                    // A timer that does not move would make this loop spin; never let it.
-                    std::thread::sleep(MIN_WAIT);
+            self.flush();
+            let (now, wall) = (Instant::now(), SystemTime::now());
+            let deadline = match self.core.poll_step(now, wall, &mut *self.provider) {
+                Step::Transmit(transmit) => {
+                    self.execute(transmit);
+                    continue;
                 }
-                if self.events.is_empty() && give_up.is_some_and(|g| now >= g) {
-                    return None;
+                Step::Event(event) => {
+                    // Taking an event may have queued transmits (a replayed subscription).
+                    self.transmit();
+                    return Some(event);
                 }
-                continue;
-            }
-            let expired = give_up.is_some_and(|g| now >= g);
-            if expired && (read || self.ws.is_none()) {
-                return None;
-            }
-            let wake = match (deadline, give_up) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
+                Step::Wait(_) if self.core.is_closed() => return None,
+                Step::Wait(Some(due)) if due <= now => {
+                    self.core.handle_timeout(now);
+                    if self.core.poll_timeout().is_some_and(|due| due <= now) {
+                        // A timer that does not move would make this loop spin; never let it.
+                        std::thread::sleep(MIN_WAIT);
+                    }
+                    continue;
+                }
+                Step::Wait(deadline) => deadline,
             };
-            if self.ws.is_some() {
-                // With `wake` already past, this takes only what has arrived.
-                self.read_once(wake);
-                read = true;
-            } else if let Some(wake) = wake {
-                // Backing off between attempts: nothing to read, just wait for the timer.
-                std::thread::sleep(wake.saturating_duration_since(now).max(MIN_WAIT));
-            } else {
-                // No socket, no timer, not closed: nothing can ever happen.
-                log::warn!("spaces-socket-blocking: idle with no socket and no timer");
+            if give_up.is_some_and(|g| now >= g) && (read || self.ws.is_none()) {
                 return None;
+            }
+            let wake = deadline.into_iter().chain(give_up).min();
+            match wake {
+                // With `wake` already past, this takes only what has arrived.
+                _ if self.ws.is_some() => read = self.read_once(wake),
+                // Backing off between attempts: nothing to read, just wait for the timer.
+                Some(wake) => std::thread::sleep(wake.saturating_duration_since(now).max(MIN_WAIT)),
+                // No socket, no timer, not closed: nothing can ever happen.
+                None => return None,
             }
         }
-    }
-
-    /// Every event until the session is closed: [`next_event`](Self::next_event) with no
-    /// time limit.
-    pub fn events(&mut self) -> impl Iterator<Item = SpacesEvent> + '_ {
-        std::iter::from_fn(move || self.next_event(None))
     }
 
     /// Closes gracefully: the core leaves `/chat` (`41/chat`) and asks for the websocket to
     /// close; the close frame is flushed and the server's answer awaited for at most
     /// [`Options::close_timeout`]. Unconfirmed messages fail with `SendFailure::Closed`; the
-    /// remaining events (ending with [`SpacesEvent::Closed`] unless the session was already
-    /// closed or never started) can still be read with [`next_event`](Self::next_event).
-    /// Afterwards [`is_closed`](Self::is_closed) is true; [`connect`](Self::connect) starts
-    /// again.
+    /// remaining events, ending with [`SpacesEvent::Closed`] unless the session had already
+    /// ended, can still be read with [`next_event`](Self::next_event). Afterwards
+    /// [`is_closed`](Self::is_closed) is true.
     pub fn close(&mut self) {
-        self.started = true;
-        self.graceful = true;
         self.core.close(Instant::now());
-        self.drain();
-        self.graceful = false;
+        self.transmit();
         // The core only asks to close a socket it considers open; drop any other.
-        if let Some(ws) = self.ws.take() {
-            self.shut(ws, false);
-        }
-        self.closed = true;
+        shut(self.ws.take(), false, &self.options);
     }
 
-    /// True once the session is closed for good (until [`connect`](Self::connect)).
+    /// True once the session has ended for good: commands return [`Error::Closed`].
     pub fn is_closed(&self) -> bool {
-        self.closed
+        self.core.is_closed()
     }
 
     /// The sans-IO session underneath, for inspection (`is_connected`, `is_subscribed`,
@@ -307,53 +202,34 @@ impl SpacesClient {
 
     // ----- driving the core ------------------------------------------------------------------
 
-    /// Carries out every transmit and handles every event the core has, until it has none:
-    /// the drain half of the core's contract, run after each input.
-    fn drain(&mut self) {
-        loop {
-            let mut progressed = false;
-            while let Some(transmit) = self.core.poll_transmit() {
-                progressed = true;
-                self.execute(transmit);
-            }
-            self.flush();
-            while let Some(event) = self.core.poll_event() {
-                progressed = true;
-                self.on_event(event);
-            }
-            if !progressed {
-                return;
-            }
+    /// Feeds one command to the core, then carries out what it asks for.
+    fn command<T>(&mut self, f: impl FnOnce(&mut Spaces, Instant) -> T) -> Result<T, Error> {
+        if self.core.is_closed() {
+            return Err(Error::Closed);
         }
+        let out = f(&mut self.core, Instant::now());
+        self.transmit();
+        Ok(out)
     }
 
-    fn on_event(&mut self, event: SpacesEvent) {
-        match event {
-            SpacesEvent::TokenNeeded { attempt } => {
-                let token = self.provider.token(SystemTime::now());
-                let now = Instant::now();
-                match token {
-                    Ok(token) => self.core.handle_token(now, &token),
-                    Err(e) => {
-                        log::warn!("spaces-socket-blocking: no token for attempt {attempt}: {e}");
-                        self.core.handle_token_error(now, &e);
-                    }
-                }
+    /// Carries out every transmit (answering token requests from state), leaving the events
+    /// queued in the core for [`next_event`](Self::next_event).
+    fn transmit(&mut self) {
+        loop {
+            if let Some(transmit) = self.core.poll_transmit() {
+                self.execute(transmit);
+            } else if self.core.wants_token() {
+                let (now, wall) = (Instant::now(), SystemTime::now());
+                self.core.answer_token(now, wall, &mut *self.provider);
+            } else {
+                return self.flush();
             }
-            SpacesEvent::Closed => {
-                self.closed = true;
-                self.events.push_back(SpacesEvent::Closed);
-            }
-            other => self.events.push_back(other),
         }
     }
 
     fn execute(&mut self, transmit: Transmit) {
         match transmit {
             Transmit::Open(url) => {
-                if let Some(old) = self.ws.take() {
-                    self.shut(old, false);
-                }
                 log::debug!("spaces-socket-blocking: opening {url:?}");
                 match self.open(&url) {
                     Ok(ws) => {
@@ -368,12 +244,8 @@ impl SpacesClient {
             }
             Transmit::Text(text) => self.write(Message::text(text)),
             Transmit::Binary(data) => self.write(Message::binary(data)),
-            Transmit::Close => {
-                if let Some(ws) = self.ws.take() {
-                    let graceful = self.graceful;
-                    self.shut(ws, graceful);
-                }
-            }
+            // Wait for the server's answer only when the session is over.
+            Transmit::Close => shut(self.ws.take(), self.core.is_closed(), &self.options),
         }
     }
 
@@ -381,8 +253,7 @@ impl SpacesClient {
     /// core learnt of the loss and re-sends what matters after reconnecting).
     fn write(&mut self, message: Message) {
         let Some(ws) = self.ws.as_mut() else {
-            log::debug!("spaces-socket-blocking: no websocket; frame dropped");
-            return;
+            return log::debug!("spaces-socket-blocking: no websocket; frame dropped");
         };
         if let Err(e) = ws.write(message) {
             self.lost(Some(describe(&e)));
@@ -390,9 +261,7 @@ impl SpacesClient {
     }
 
     fn flush(&mut self) {
-        if let Some(ws) = self.ws.as_mut()
-            && let Err(e) = ws.flush()
-        {
+        if let Some(Err(e)) = self.ws.as_mut().map(WebSocket::flush) {
             self.lost(Some(describe(&e)));
         }
     }
@@ -404,18 +273,17 @@ impl SpacesClient {
     }
 
     /// Reads at most one message, waiting until `until` at the latest, and feeds it to the
-    /// core.
-    fn read_once(&mut self, until: Option<Instant>) {
-        let Some(ws) = self.ws.as_mut() else { return };
-        match timed(ws) {
-            Some(stream) => stream.set_read_deadline(until),
-            None => {
-                // Unreachable with the TLS backends compiled in; never read without a bound.
-                self.lost(Some("unsupported stream type".to_owned()));
-                self.drain();
-                return;
-            }
-        }
+    /// core. True: a read was made.
+    fn read_once(&mut self, until: Option<Instant>) -> bool {
+        let Some(ws) = self.ws.as_mut() else {
+            return false;
+        };
+        let Some(stream) = timed(ws) else {
+            // Unreachable with the TLS backends compiled in; never read without a bound.
+            self.lost(Some("unsupported stream type".to_owned()));
+            return false;
+        };
+        stream.set_read_deadline(until);
         let result = ws.read();
         let now = Instant::now();
         match result {
@@ -423,23 +291,19 @@ impl SpacesClient {
             Ok(Message::Binary(data)) => self.core.handle_binary(now, &data),
             Ok(Message::Close(_)) => {
                 // tungstenite queued the answering close frame; send it, then let go.
-                if let Some(mut ws) = self.ws.take() {
-                    let _ = ws.flush();
-                }
-                self.core.handle_closed(now, None);
+                let _ = ws.flush();
+                self.lost(None);
             }
             // Ping/pong frames are tungstenite's business; its pong goes out with the flush.
             Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => {}
-            Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
-                // The deadline passed; `next_event` decides what is due.
-            }
+            // The deadline passed; `next_event` decides what is due.
+            Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {}
             Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
                 self.lost(None)
             }
             Err(e) => self.lost(Some(describe(&e))),
         }
-        self.flush();
-        self.drain();
+        true
     }
 
     /// Opens the websocket for `url` within [`Options::connect_timeout`]: resolve, TCP connect,
@@ -451,46 +315,64 @@ impl SpacesClient {
         // Engine.IO frames are small and latency-bound (pings, acks): do not batch them.
         let _ = tcp.set_nodelay(true);
         let stream = TimedStream::opening(tcp, deadline);
-        let request = url
-            .expose()
-            .into_client_request()
-            .map_err(|e| scrub(describe(&e), url))?;
-        let connector = if endpoint.secure {
-            self.tls.connector()
-        } else {
-            Connector::Plain
+        let request = url.expose().into_client_request();
+        let request = request.map_err(|e| describe(&e))?;
+        let connector = match endpoint.secure {
+            true => (self.tls)(),
+            false => Connector::Plain,
         };
-        let config = WebSocketConfig::default().max_message_size(self.options.max_message_size);
+        let config = self.options.websocket_config();
         match tungstenite::client_tls_with_config(request, stream, Some(config), Some(connector)) {
             Ok((mut ws, _response)) => {
                 let stream = timed(&mut ws).ok_or("unsupported stream type")?;
-                stream
-                    .run(self.options.write_timeout)
-                    .map_err(|e| format!("socket option: {e}"))?;
+                let run = stream.run(self.options.write_timeout);
+                run.map_err(|e| format!("socket option: {e}"))?;
                 Ok(ws)
             }
-            Err(HandshakeError::Failure(e)) => Err(scrub(describe(&e), url)),
+            Err(HandshakeError::Failure(e)) => Err(describe(&e)),
             Err(HandshakeError::Interrupted(_)) => Err("websocket upgrade timed out".to_owned()),
         }
     }
+}
 
-    /// Sends a close frame (code 1000) and lets the socket go; when `graceful`, first waits up
-    /// to [`Options::close_timeout`] for the server's answering close.
-    fn shut(&self, mut ws: Ws, graceful: bool) {
-        let frame = CloseFrame {
-            code: CloseCode::Normal,
-            reason: "".into(),
-        };
-        if ws.close(Some(frame)).is_err() || !graceful {
-            return;
+spaces_socket_runtime::impl_session!(Client, |client, max_wait|
+    next_event: Client::next_event(client, max_wait),
+    close: Client::close(client),
+);
+
+/// Makes the connector of the chosen TLS backend for each connection, from the configuration
+/// built once per client.
+type Tls = Box<dyn Fn() -> Connector + Send>;
+
+fn tls_connector(options: &TlsOptions) -> Result<Tls, TlsError> {
+    match options.backend {
+        TlsBackend::Rustls => {
+            let config = spaces_socket_runtime::rustls_client_config(options)?;
+            Ok(Box::new(move || Connector::Rustls(Arc::clone(&config))))
         }
-        let until = Instant::now() + self.options.close_timeout;
-        let Some(stream) = timed(&mut ws) else { return };
-        stream.set_read_deadline(Some(until));
-        // Anything still arriving belongs to a session the core has closed. The clock check
-        // stops a server that keeps talking past the deadline.
-        while Instant::now() < until && ws.read().is_ok() {}
+        #[cfg(feature = "native-tls")]
+        TlsBackend::NativeTls => {
+            let connector = spaces_socket_runtime::native_tls_connector(options)?;
+            Ok(Box::new(move || Connector::NativeTls(connector.clone())))
+        }
+        // Another crate may turn on a backend this crate was built without.
+        other => Err(TlsError::BackendUnavailable(other)),
     }
+}
+
+/// Sends a close frame (code 1000) and lets the socket go; when `graceful`, first waits up to
+/// [`Options::close_timeout`] for the server's answering close.
+fn shut(ws: Option<Ws>, graceful: bool, options: &Options) {
+    let Some(mut ws) = ws else { return };
+    if ws.close(Some(normal_close())).is_err() || !graceful {
+        return;
+    }
+    let until = Instant::now() + options.close_timeout;
+    let Some(stream) = timed(&mut ws) else { return };
+    stream.set_read_deadline(Some(until));
+    // Anything still arriving belongs to a session the core has closed. The clock check
+    // stops a server that keeps talking past the deadline.
+    while Instant::now() < until && ws.read().is_ok() {}
 }
 
 /// The deadline-aware TCP stream under whatever TLS wraps it.
@@ -507,50 +389,16 @@ fn timed(ws: &mut Ws) -> Option<&mut TimedStream> {
 /// Connects to the first address of `host` that answers before `deadline`.
 fn connect_tcp(host: &str, port: u16, deadline: Instant) -> Result<TcpStream, String> {
     // The system resolver applies its own timeouts (resolv.conf); std takes none from us.
-    let addrs = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {host}: {e}"))?;
+    let addrs = (host, port).to_socket_addrs();
     let mut last = format!("{host} resolved to no address");
-    for addr in addrs {
+    for addr in addrs.map_err(|e| format!("cannot resolve {host}: {e}"))? {
         let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(format!("connecting to {host}:{port} timed out"));
-        }
-        match TcpStream::connect_timeout(&addr, left) {
+        match TcpStream::connect_timeout(&addr, left.max(MIN_WAIT)) {
             Ok(tcp) => return Ok(tcp),
             Err(e) => last = format!("cannot connect to {addr}: {e}"),
         }
     }
     Err(last)
-}
-
-/// A one-line reason for the core (and from there the user's events and logs).
-fn describe(e: &tungstenite::Error) -> String {
-    match e {
-        tungstenite::Error::Io(io) => {
-            // rustls reports handshake failures (bad certificate, alert) through io::Error.
-            if let Some(tls) = io
-                .get_ref()
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-            {
-                return format!("TLS handshake failed: {tls}");
-            }
-            match io.kind() {
-                io::ErrorKind::TimedOut => "connect timeout reached".to_owned(),
-                _ => format!("IO error: {io}"),
-            }
-        }
-        other => other.to_string(),
-    }
-}
-
-/// Replaces the credential-carrying URL in an error text by its redacted form.
-fn scrub(text: String, url: &WsUrl) -> String {
-    if text.contains(url.expose()) {
-        text.replace(url.expose(), &format!("{url:?}"))
-    } else {
-        text
-    }
 }
 
 #[cfg(test)]
@@ -561,17 +409,17 @@ mod tests {
     #[test]
     fn the_client_can_move_to_another_thread() {
         fn assert_send<T: Send>() {}
-        assert_send::<SpacesClient>();
+        assert_send::<Client>();
     }
 
     #[test]
     fn debug_shows_state_not_the_token() {
         let config = SpacesConfig::new("http://127.0.0.1:9/chat?token=URL_SECRET").unwrap();
-        let mut c = SpacesClient::new(config, Token::jwt("TOKEN_SECRET")).unwrap();
-        c.subscribe("s1", Some("PIN_SECRET"));
+        let mut c = connect(config, Token::jwt("TOKEN_SECRET"), Options::default()).unwrap();
+        c.subscribe("s1", Some("PIN_SECRET")).unwrap();
         let shown = format!("{c:?}");
         assert!(
-            shown.contains("SpacesClient") && shown.contains("closed"),
+            shown.contains("Client") && shown.contains("closed"),
             "{shown}"
         );
         for secret in ["URL_SECRET", "TOKEN_SECRET", "PIN_SECRET"] {
@@ -580,7 +428,7 @@ mod tests {
     }
 
     #[test]
-    fn scrub_replaces_the_credential_url() {
+    fn open_failures_never_show_the_credential_url() {
         let config = SpacesConfig::new("http://h/chat").unwrap();
         let mut core = Spaces::new(config).unwrap();
         core.connect(Instant::now());
@@ -588,8 +436,29 @@ mod tests {
         let Some(Transmit::Open(url)) = core.poll_transmit() else {
             panic!("no open transmit");
         };
-        let text = scrub(format!("Unable to connect to {}", url.expose()), &url);
+        let error = tungstenite::error::UrlError::UnableToConnect(url.expose().to_owned());
+        let text = describe(&tungstenite::Error::Url(error));
         assert!(!text.contains("SECRET"), "{text}");
-        assert!(text.contains("token=<redacted>"), "{text}");
+    }
+
+    #[test]
+    fn each_backend_gets_its_own_connector() {
+        let tls = tls_connector(&TlsOptions::default()).map(|make| make());
+        assert!(matches!(tls, Ok(Connector::Rustls(_))));
+        #[cfg(feature = "native-tls")]
+        {
+            let options = TlsOptions::default().with_backend(TlsBackend::NativeTls);
+            let tls = tls_connector(&options).map(|make| make());
+            assert!(matches!(tls, Ok(Connector::NativeTls(_))));
+        }
+    }
+
+    #[test]
+    fn refusals_come_from_the_shared_builders() {
+        let options = TlsOptions::default().without_webpki_roots();
+        assert!(matches!(
+            tls_connector(&options).err(),
+            Some(TlsError::NoRoots)
+        ));
     }
 }

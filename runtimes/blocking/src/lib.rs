@@ -3,25 +3,25 @@
 //!
 //! # The client
 //!
-//! [`SpacesClient`] is one Avaya Spaces connection driven on the calling thread: no
-//! background threads, no locks, no async runtime. It makes progress only inside its methods,
-//! chiefly [`SpacesClient::next_event`], which reads the websocket until the core's next
-//! deadline (a heartbeat, a reconnection delay) or the caller's `max_wait`, whichever comes
-//! first. Tokens come from a [`TokenProvider`](spaces_socket::spaces::TokenProvider), asked
-//! afresh before every connection; subscriptions are replayed and unconfirmed messages re-sent
-//! after every reconnection.
+//! [`connect`] returns a [`Client`]: one Avaya Spaces connection driven on the calling thread,
+//! with no background threads, no locks and no async runtime. It makes progress only inside
+//! its methods, chiefly [`Client::next_event`], which reads the websocket until the core's
+//! next deadline (a heartbeat, a reconnection delay) or the caller's `max_wait`, whichever
+//! comes first. Tokens come from a [`TokenProvider`](spaces_socket::spaces::TokenProvider),
+//! asked afresh before every connection; subscriptions are replayed and unconfirmed messages
+//! re-sent after every reconnection.
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use spaces_socket_blocking::SpacesClient;
+//! use spaces_socket_blocking::{Options, connect};
 //! use spaces_socket_blocking::spaces_socket::spaces::{
 //!     PRODUCTION_URL, SendMessage, SpacesConfig, SpacesEvent, Token,
 //! };
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let config = SpacesConfig::new(PRODUCTION_URL)?;
-//! let mut client = SpacesClient::new(config, Token::jwt("eyJ…"))?;
-//! client.subscribe("SPACE_ID", None);
+//! let mut client = connect(config, Token::jwt("eyJ…"), Options::default())?;
+//! client.subscribe("SPACE_ID", None)?;
 //! let id = client.send_message(SendMessage::chat("SPACE_ID", "Hello"))?;
 //! while let Some(event) = client.next_event(Some(Duration::from_secs(30))) {
 //!     match event {
@@ -35,6 +35,11 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! The same names exist in `spaces-socket-smol` and `spaces-socket-async-std` (there
+//! `next_event` and `close` are `async`), and every `Client` implements [`Session`], so
+//! switching runtime is a one-line change. [`Options`], [`Error`], [`Session`] and the TLS
+//! types come from `spaces-socket-runtime` and are re-exported here.
 //!
 //! Every blocking call is bounded: [`Options::connect_timeout`] covers TCP, TLS and the
 //! websocket upgrade, [`Options::write_timeout`] each write, [`Options::close_timeout`] the
@@ -50,8 +55,8 @@
 //! `TlsBackend::NativeTls` uses the platform library and its trust store plus the extra roots
 //! instead.
 //!
-//! [`TlsOptions`], [`TlsBackend`] and [`TlsError`] come from `spaces-socket-tls` and are the
-//! same types the async runtimes re-export, so TLS settings carry over between runtimes.
+//! [`TlsOptions`], [`TlsBackend`] and [`TlsError`] are the same types the async runtimes
+//! re-export, so TLS settings carry over between runtimes.
 //!
 //! # Logging
 //!
@@ -64,9 +69,8 @@
 
 mod client;
 mod stream;
-mod tls;
 
-pub use client::{BuildError, Options, SpacesClient};
+pub use client::{Client, connect};
 /// The sans-IO core this crate drives, re-exported so one dependency is enough.
 pub use spaces_socket;
-pub use spaces_socket_tls::{TlsBackend, TlsError, TlsOptions};
+pub use spaces_socket_runtime::{Error, Options, Session, TlsBackend, TlsError, TlsOptions};

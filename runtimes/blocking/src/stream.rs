@@ -5,7 +5,7 @@
 //! re-arms the socket timeout before every syscall from an absolute deadline, so no call made
 //! through it outlives its deadline.
 
-use std::io::{self, Read, Write};
+use std::io::{self, ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
@@ -13,25 +13,20 @@ use std::time::{Duration, Instant};
 /// little late is better than spinning on sub-millisecond waits.
 pub(crate) const MIN_WAIT: Duration = Duration::from_millis(1);
 
-#[derive(Debug, Clone, Copy)]
-enum Phase {
-    /// Opening (TCP done; TLS and the websocket upgrade under way): reads and writes share one
-    /// deadline, and running out of time is a hard `TimedOut` error. It must not be
-    /// `WouldBlock`: tungstenite's native-tls path panics on a blocked handshake.
-    Opening { deadline: Instant },
-    /// Open: reads stop at `read_until` with `WouldBlock` (resumable: tungstenite and both TLS
-    /// libraries keep partial frames and records); writes are bounded by the socket's write
-    /// timeout, set once.
-    Running { read_until: Option<Instant> },
-}
-
 /// A [`TcpStream`] whose reads (and, while opening, writes) end at a deadline.
+///
+/// Opening (TCP done; TLS and the websocket upgrade under way), reads and writes share one
+/// deadline, and running out of time is a hard `TimedOut` error: it must not be `WouldBlock`,
+/// as tungstenite's native-tls path panics on a blocked handshake. Once open, reads stop at
+/// the read deadline with `WouldBlock` (resumable: tungstenite and both TLS libraries keep
+/// partial frames and records), and writes are bounded by the socket's write timeout.
 #[derive(Debug)]
 pub(crate) struct TimedStream {
     tcp: TcpStream,
-    phase: Phase,
-    /// The read timeout currently set on the socket, to skip redundant `None` syscalls.
-    read_timeout: Option<Duration>,
+    /// `Some` while opening: the deadline of the whole handshake.
+    opening: Option<Instant>,
+    /// Open: reads return `WouldBlock` from then on (`None`: block until data arrives).
+    read_until: Option<Instant>,
 }
 
 impl TimedStream {
@@ -39,8 +34,8 @@ impl TimedStream {
     pub(crate) fn opening(tcp: TcpStream, deadline: Instant) -> Self {
         Self {
             tcp,
-            phase: Phase::Opening { deadline },
-            read_timeout: None,
+            opening: Some(deadline),
+            read_until: None,
         }
     }
 
@@ -48,91 +43,63 @@ impl TimedStream {
     pub(crate) fn run(&mut self, write_timeout: Duration) -> io::Result<()> {
         self.tcp
             .set_write_timeout(Some(write_timeout.max(MIN_WAIT)))?;
-        self.phase = Phase::Running { read_until: None };
+        self.opening = None;
         Ok(())
     }
 
-    /// Reads from now on return `WouldBlock` at `until` (`None`: block until data arrives).
+    /// Once open, reads return `WouldBlock` at `until` (`None`: block until data arrives).
     pub(crate) fn set_read_deadline(&mut self, until: Option<Instant>) {
-        if let Phase::Running { read_until } = &mut self.phase {
-            *read_until = until;
+        self.read_until = until;
+    }
+
+    /// Time left until the current deadline (`None`: no deadline); an error once it has
+    /// passed while opening, zero once it has passed while open.
+    fn left(&self, deadline: Option<Instant>) -> io::Result<Option<Duration>> {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        match left {
+            Some(Duration::ZERO) if self.opening.is_some() => Err(timed_out()),
+            Some(left) if !left.is_zero() => Ok(Some(left.max(MIN_WAIT))),
+            other => Ok(other),
         }
     }
 
-    fn arm_read(&mut self) -> io::Result<()> {
-        let (deadline, kind) = match self.phase {
-            Phase::Opening { deadline } => (Some(deadline), io::ErrorKind::TimedOut),
-            Phase::Running { read_until } => (read_until, io::ErrorKind::WouldBlock),
-        };
-        let timeout = match deadline {
-            None => None,
-            Some(d) => Some(remaining(d, kind)?),
-        };
-        if timeout.is_some() || self.read_timeout.is_some() {
-            self.tcp.set_read_timeout(timeout)?;
-            self.read_timeout = timeout;
-        }
-        Ok(())
-    }
-
-    fn arm_write(&mut self) -> io::Result<()> {
-        if let Phase::Opening { deadline } = self.phase {
-            let timeout = remaining(deadline, io::ErrorKind::TimedOut)?;
-            self.tcp.set_write_timeout(Some(timeout))?;
-        }
-        Ok(())
-    }
-
-    /// Gives the OS's "timed out" the kind the current phase promises (Unix reports an expired
-    /// socket timeout as `WouldBlock`, Windows as `TimedOut`).
+    /// Gives the OS's "timed out" the kind the phase promises (Unix reports an expired socket
+    /// timeout as `WouldBlock`, Windows as `TimedOut`).
     fn map_timeout(&self, e: io::Error) -> io::Error {
-        let timed_out = matches!(
-            e.kind(),
-            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-        );
-        match (timed_out, self.phase) {
-            (true, Phase::Opening { .. }) => {
-                io::Error::new(io::ErrorKind::TimedOut, "connect timeout reached")
-            }
-            (true, Phase::Running { .. }) => io::Error::from(io::ErrorKind::WouldBlock),
-            (false, _) => e,
+        match e.kind() {
+            ErrorKind::WouldBlock | ErrorKind::TimedOut if self.opening.is_some() => timed_out(),
+            ErrorKind::TimedOut => io::Error::from(ErrorKind::WouldBlock),
+            _ => e,
         }
     }
 }
 
-/// Time left until `deadline`, at least [`MIN_WAIT`]; an error of `kind` once it has passed.
-fn remaining(deadline: Instant, kind: io::ErrorKind) -> io::Result<Duration> {
-    let left = deadline.saturating_duration_since(Instant::now());
-    if left.is_zero() {
-        return Err(io::Error::from(kind));
-    }
-    Ok(left.max(MIN_WAIT))
+fn timed_out() -> io::Error {
+    io::Error::new(ErrorKind::TimedOut, "connect timeout reached")
 }
 
 impl Read for TimedStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self.arm_read() {
-            Ok(()) => self.tcp.read(buf).map_err(|e| self.map_timeout(e)),
-            // Open and past the deadline: take what has already arrived, without waiting,
-            // so a caller polling with a zero wait still makes progress.
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.read_now(buf),
-            Err(e) => Err(e),
+        let left = self.left(self.opening.or(self.read_until))?;
+        if left == Some(Duration::ZERO) {
+            // Open and past the deadline: take what has already arrived, without waiting, so
+            // a caller polling with a zero wait still makes progress.
+            self.tcp.set_nonblocking(true)?;
+            let result = self.tcp.read(buf);
+            self.tcp.set_nonblocking(false)?;
+            return result;
         }
-    }
-}
-
-impl TimedStream {
-    fn read_now(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.tcp.set_nonblocking(true)?;
-        let result = self.tcp.read(buf);
-        self.tcp.set_nonblocking(false)?;
-        result.map_err(|e| self.map_timeout(e))
+        self.tcp.set_read_timeout(left)?;
+        self.tcp.read(buf).map_err(|e| self.map_timeout(e))
     }
 }
 
 impl Write for TimedStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.arm_write()?;
+        if self.opening.is_some() {
+            let left = self.left(self.opening)?;
+            self.tcp.set_write_timeout(left)?;
+        }
         self.tcp.write(buf).map_err(|e| self.map_timeout(e))
     }
 
@@ -162,13 +129,13 @@ mod tests {
         s.set_read_deadline(Some(start + Duration::from_millis(80)));
         let err = s.read(&mut [0u8; 8]).unwrap_err();
         let took = start.elapsed();
-        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        assert_eq!(err.kind(), ErrorKind::WouldBlock);
         assert!(took >= Duration::from_millis(75), "woke early: {took:?}");
         assert!(took < Duration::from_millis(1500), "woke late: {took:?}");
         // Past the deadline a read takes only what is there, without waiting.
         let start = Instant::now();
         let err = s.read(&mut [0u8; 8]).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        assert_eq!(err.kind(), ErrorKind::WouldBlock);
         assert!(start.elapsed() < Duration::from_millis(50));
     }
 
@@ -185,7 +152,7 @@ mod tests {
         let n = loop {
             match s.read(&mut buf) {
                 Ok(n) => break n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
                     assert!(Instant::now() < deadline, "data never read");
                     std::thread::sleep(Duration::from_millis(5));
                 }
@@ -219,7 +186,7 @@ mod tests {
                 panic!("deadline never enforced");
             }
         };
-        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(err.kind(), ErrorKind::TimedOut);
         assert!(got >= 2, "read {got} bytes before the deadline");
         assert!(start.elapsed() < Duration::from_secs(1));
     }

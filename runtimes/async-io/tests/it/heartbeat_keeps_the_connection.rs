@@ -1,31 +1,30 @@
 //! The driver's timer (`Timer::at(poll_timeout)`) keeps the Engine.IO heartbeat going: with a
 //! 200 ms ping interval and a 300 ms ping timeout the connection stays up, pinging steadily.
-mod async_support;
-mod support;
 
 use std::time::{Duration, Instant};
 
-use async_support::{subscribe, test_config, within};
-use futures_lite::StreamExt;
 use spaces_socket::spaces::{SpacesEvent, Token};
+use spaces_socket_async_io::Options;
+
+use crate::on_smol;
+use crate::support::{peer, subscribe, test_config, within};
 
 #[test]
 fn pings_go_out_on_time_and_the_connection_stays_up() {
-    let mut peer = support::spaces_server(support::SIO_2_0_4, 200, 300);
+    let mut peer = peer::spaces_server(peer::SIO_2_0_4, 200, 300);
     let mut config = test_config(&peer.url("/chat"));
     // Take the short test heartbeat as announced (the default bounds clamp it to >= 1 s).
     config.client.ping_interval_bounds = Duration::from_millis(1)..=Duration::from_secs(300);
     config.client.ping_timeout_bounds = Duration::from_millis(1)..=Duration::from_secs(120);
-    let (handle, mut events) =
-        spaces_socket_smol::connect(config, Token::jwt("alice")).expect("valid config");
+    let client = on_smol(config, Token::jwt("alice"), Options::default());
     let watch = Duration::from_secs(2);
     let (pongs, trouble) = smol::block_on(async {
-        subscribe(&handle, &mut events, "s1").await;
+        subscribe(&client, "s1").await;
         let until = Instant::now() + watch;
         let mut pongs = 0;
         let mut trouble = Vec::new();
         let watching = async {
-            while let Some(event) = events.next().await {
+            while let Some(event) = client.next_event().await {
                 match event {
                     SpacesEvent::Pong { .. } => pongs += 1,
                     SpacesEvent::Disconnected { .. } | SpacesEvent::Closed => {
@@ -36,7 +35,7 @@ fn pings_go_out_on_time_and_the_connection_stays_up() {
             }
         };
         future_or_deadline(watching, until).await;
-        within("close()", watch, handle.close()).await;
+        within("close()", watch, client.close()).await;
         (pongs, trouble)
     });
     assert!(trouble.is_empty(), "the connection dropped: {trouble:?}");

@@ -2,9 +2,7 @@
 //! certificate generated at test time: trusted through `extra_roots_pem`, refused (as a typed
 //! `ConnectFailed`) without it or when the name does not match.
 
-mod common;
-
-use common::{BOUND, events_until};
+use crate::support::{BOUND, events_through as events_until};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -14,7 +12,7 @@ use std::time::Duration;
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use spaces_socket::client::ConnectFailure;
 use spaces_socket::spaces::{SpacesConfig, SpacesEvent, Token};
-use spaces_socket_blocking::{Options, SpacesClient, TlsOptions};
+use spaces_socket_blocking::{Client, Options, TlsOptions, connect};
 use tungstenite::Message;
 
 const OPEN: &str = r#"0{"sid":"tls-test","upgrades":[],"pingInterval":25000,"pingTimeout":60000}"#;
@@ -92,16 +90,14 @@ fn serve_once(cert: &Cert) -> (u16, mpsc::Receiver<ServerSaw>) {
     (port, rx)
 }
 
-fn client(url: &str, tls: TlsOptions) -> SpacesClient {
+fn client(url: &str, tls: TlsOptions) -> Client {
     let mut config = SpacesConfig::new(url).expect("url");
     // One attempt only: a refused certificate must end the session rather than retry.
     config.client.reconnection = false;
-    let options = Options {
-        connect_timeout: Duration::from_secs(5),
-        tls,
-        ..Options::default()
-    };
-    SpacesClient::with_options(config, Token::jwt("tls-user"), options).expect("client builds")
+    let mut options = Options::default();
+    options.connect_timeout = Duration::from_secs(5);
+    options.tls = tls;
+    connect(config, Token::jwt("tls-user"), options).expect("client builds")
 }
 
 fn transport_failure(events: &[SpacesEvent]) -> Option<&str> {
@@ -187,15 +183,13 @@ fn a_malformed_extra_root_is_refused_when_building() {
     let tls = TlsOptions::default()
         .with_extra_root(&b"-----BEGIN CERTIFICATE-----\n%%%\n-----END CERTIFICATE-----\n"[..]);
     let config = SpacesConfig::new("wss://127.0.0.1:9/chat").expect("url");
-    let options = Options {
-        tls,
-        ..Options::default()
-    };
-    let err = SpacesClient::with_options(config, Token::jwt("t"), options).unwrap_err();
+    let mut options = Options::default();
+    options.tls = tls;
+    let err = connect(config, Token::jwt("t"), options).unwrap_err();
     assert!(
         matches!(
             err,
-            spaces_socket_blocking::BuildError::Tls(spaces_socket_blocking::TlsError::BadRoot {
+            spaces_socket_blocking::Error::Tls(spaces_socket_blocking::TlsError::BadRoot {
                 index: 0,
                 ..
             })

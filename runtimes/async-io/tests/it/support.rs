@@ -1,21 +1,27 @@
-//! Helpers for the async runtime tests: bounded waits, event matching, a session config tuned
-//! for tests, and the scenarios both runtimes must pass against the Node Spaces server.
+//! Helpers for the async runtime tests: the Node peers, one bounded wait, event matching, a
+//! session config tuned for tests, the TLS fixtures, and the whole-session scenario every
+//! async runtime must pass against the Node Spaces server.
 //!
-//! Use it with `mod support; mod async_support;` (it builds on `support`'s `NodePeer`).
-
+//! The smol and async-std crates' test binaries include this file too (with `#[path]`), so it
+//! names only crates they also have: `spaces_socket_async_io` (their dependency), `async_io`,
+//! `futures_lite` and `serde_json`.
 #![allow(dead_code, unreachable_pub)]
 
 use std::future::Future;
 use std::time::Duration;
 
-use futures_lite::{StreamExt, future};
+use futures_lite::future;
 use spaces_socket::spaces::{SendMessage, SpacesConfig, SpacesEvent, Token};
-use spaces_socket_async_io::{ClientClosed, Events, SpacesHandle};
+use spaces_socket_async_io::{Client, Error};
+
+/// The Node socket.io peers (`tests/peer/`), shared with the root crate's tests.
+#[path = "../../../../tests/support/mod.rs"]
+pub mod peer;
 
 /// How long any single expected step may take.
 pub const STEP: Duration = Duration::from_secs(15);
 
-/// `fut`, or a panic naming `what` if it takes longer than `limit`.
+/// The one bounded wait: `fut`, or a panic naming `what` if it takes longer than `limit`.
 pub fn within<T>(
     what: &str,
     limit: Duration,
@@ -34,16 +40,27 @@ pub fn within<T>(
     }
 }
 
-/// Reads `events` until one matches `pred` (at most [`STEP`]); panics with the events seen
-/// meanwhile if none does or the stream ends.
+/// A TLS test fixture from the root crate's `tests/fixtures/` (see
+/// `tls_with_a_private_ca.rs` for how they were made).
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|dir| dir.join("tests").join("fixtures").join(name))
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| panic!("no tests/fixtures/{name} above the crate"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Reads `client`'s events until one matches `pred` (at most [`STEP`]); panics with the
+/// events seen meanwhile if none does or the session ends.
 pub async fn expect_event(
-    events: &mut Events,
+    client: &Client,
     what: &str,
     mut pred: impl FnMut(&SpacesEvent) -> bool,
 ) -> SpacesEvent {
     let mut seen = Vec::new();
     let found = within(what, STEP, async {
-        while let Some(event) = events.next().await {
+        while let Some(event) = client.next_event().await {
             if pred(&event) {
                 return Some(event);
             }
@@ -54,8 +71,20 @@ pub async fn expect_event(
     .await;
     match found {
         Some(event) => event,
-        None => panic!("the event stream ended before {what}; events seen: {seen:#?}"),
+        None => panic!("the session's events ended before {what}; events seen: {seen:#?}"),
     }
+}
+
+/// Every event left, until the session's events end (at most [`STEP`]).
+pub async fn the_rest(client: &Client) -> Vec<SpacesEvent> {
+    within("the rest of the events", STEP, async {
+        let mut rest = Vec::new();
+        while let Some(event) = client.next_event().await {
+            rest.push(event);
+        }
+        rest
+    })
+    .await
 }
 
 /// A session config for `url` that reconnects quickly and predictably (no jitter).
@@ -82,13 +111,11 @@ pub fn text_and_sender(message: &spaces_socket::spaces::MessageSent) -> (String,
     (text, sender)
 }
 
-/// Subscribes `handle` to `space` and waits for `Subscribed`.
-pub async fn subscribe(handle: &SpacesHandle, events: &mut Events, space: &str) {
-    within("subscribe to be taken", STEP, handle.subscribe(space, None))
-        .await
-        .expect("session open");
+/// Subscribes `client` to `space` and waits for `Subscribed`.
+pub async fn subscribe(client: &Client, space: &str) {
+    client.subscribe(space, None).expect("session open");
     expect_event(
-        events,
+        client,
         &format!("Subscribed {{ space: {space} }}"),
         |e| matches!(e, SpacesEvent::Subscribed { space: s } if s == space),
     )
@@ -96,31 +123,24 @@ pub async fn subscribe(handle: &SpacesHandle, events: &mut Events, space: &str) 
 }
 
 /// The whole life of a session on one runtime: connect, subscribe, send and get `Confirmed`,
-/// receive a second client's message, unsubscribe, close (the stream ends after `Closed`).
-pub async fn full_session(
-    url: &str,
-    connect: impl Fn(SpacesConfig, Token) -> (SpacesHandle, Events),
-) {
-    let (alice, mut alice_events) = connect(test_config(url), Token::jwt("alice"));
-    expect_event(&mut alice_events, "alice Connected", |e| {
+/// receive a second client's message, unsubscribe, close (the events end after `Closed`).
+pub async fn full_session(url: &str, connect: impl Fn(SpacesConfig, Token) -> Client) {
+    let alice = connect(test_config(url), Token::jwt("alice"));
+    expect_event(&alice, "alice Connected", |e| {
         matches!(e, SpacesEvent::Connected)
     })
     .await;
-    subscribe(&alice, &mut alice_events, "s1").await;
+    subscribe(&alice, "s1").await;
 
-    let (bob, mut bob_events) = connect(test_config(url), Token::jwt("bob"));
-    subscribe(&bob, &mut bob_events, "s1").await;
+    let bob = connect(test_config(url), Token::jwt("bob"));
+    subscribe(&bob, "s1").await;
 
     // Alice sends: her copy confirms it, Bob receives it as a message.
-    let id = within(
-        "send_message to be answered",
-        STEP,
-        alice.send_message(SendMessage::chat("s1", "hello from alice")),
-    )
-    .await
-    .expect("the session accepts the message");
+    let id = alice
+        .send_message(SendMessage::chat("s1", "hello from alice"))
+        .expect("the session accepts the message");
     let confirmed = expect_event(
-        &mut alice_events,
+        &alice,
         "alice's Confirmed",
         |e| matches!(e, SpacesEvent::Confirmed { id: c, .. } if *c == id),
     )
@@ -132,7 +152,7 @@ pub async fn full_session(
         text_and_sender(&message),
         ("hello from alice".to_owned(), "alice".to_owned())
     );
-    let received = expect_event(&mut bob_events, "bob receiving alice's message", |e| {
+    let received = expect_event(&bob, "bob receiving alice's message", |e| {
         matches!(e, SpacesEvent::Message(_))
     })
     .await;
@@ -145,14 +165,9 @@ pub async fn full_session(
     );
 
     // Bob answers: Alice receives it as a Message, not a confirmation of her own.
-    within(
-        "bob's send_message",
-        STEP,
-        bob.send_message(SendMessage::chat("s1", "hi alice")),
-    )
-    .await
-    .expect("the session accepts bob's message");
-    let received = expect_event(&mut alice_events, "alice receiving bob's message", |e| {
+    bob.send_message(SendMessage::chat("s1", "hi alice"))
+        .expect("the session accepts bob's message");
+    let received = expect_event(&alice, "alice receiving bob's message", |e| {
         matches!(e, SpacesEvent::Message(_))
     })
     .await;
@@ -164,36 +179,25 @@ pub async fn full_session(
         ("hi alice".to_owned(), "bob".to_owned())
     );
 
-    within("unsubscribe to be taken", STEP, alice.unsubscribe("s1"))
-        .await
-        .expect("session open");
+    alice.unsubscribe("s1").expect("session open");
     expect_event(
-        &mut alice_events,
+        &alice,
         "Unsubscribed { s1 }",
         |e| matches!(e, SpacesEvent::Unsubscribed { space } if space == "s1"),
     )
     .await;
 
     within("alice.close()", STEP, alice.close()).await;
-    assert!(alice.is_closed(), "the handle reports the session ended");
-    assert_eq!(
-        within("subscribe after close", STEP, alice.subscribe("s2", None)).await,
-        Err(ClientClosed)
-    );
-    expect_event(&mut alice_events, "alice Closed", |e| {
-        matches!(e, SpacesEvent::Closed)
-    })
-    .await;
+    assert!(alice.is_closed(), "the client reports the session ended");
+    assert_eq!(alice.subscribe("s2", None), Err(Error::Closed));
+    expect_event(&alice, "alice Closed", |e| matches!(e, SpacesEvent::Closed)).await;
     assert!(
-        within("the end of alice's events", STEP, alice_events.next())
+        within("the end of alice's events", STEP, alice.next_event())
             .await
             .is_none(),
-        "the stream ends after Closed"
+        "the events end after Closed"
     );
 
     within("bob.close()", STEP, bob.close()).await;
-    expect_event(&mut bob_events, "bob Closed", |e| {
-        matches!(e, SpacesEvent::Closed)
-    })
-    .await;
+    expect_event(&bob, "bob Closed", |e| matches!(e, SpacesEvent::Closed)).await;
 }

@@ -4,12 +4,12 @@
 //! is a typed error at start.
 //!
 //! The server is rustls (futures-rustls, a dependency already) with the root crate's fixtures
-//! `tests/fixtures/tls-test-*` (see `tests/async_runtime_tls_with_a_private_ca.rs`): a CA, and
-//! a leaf for `DNS:localhost, IP:127.0.0.1` signed by it. It speaks just enough Engine.IO and
-//! Socket.IO to let the session connect.
+//! `tests/fixtures/tls-test-*` (see `tls_with_a_private_ca.rs`): a CA, and a leaf for
+//! `DNS:localhost, IP:127.0.0.1` signed by it. It speaks just enough Engine.IO and Socket.IO
+//! to let the session connect.
 #![cfg(feature = "native-tls")]
 
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::Duration;
 
@@ -20,13 +20,12 @@ use futures_rustls::TlsAcceptor;
 use futures_rustls::pki_types::pem::PemObject;
 use futures_rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use futures_rustls::rustls::{ServerConfig, crypto};
-use spaces_socket::client::{ConnectFailure, Event};
+use spaces_socket::client::ConnectFailure;
 use spaces_socket::spaces::{SpacesConfig, SpacesEvent, Token};
-use spaces_socket_async_io::{Events, Options, StartError, TlsBackend, TlsError, TlsOptions};
+use spaces_socket_async_io::{Client, Error, Options, TlsBackend, TlsError, TlsOptions};
 
-const CA: &[u8] = include_bytes!("../../../tests/fixtures/tls-test-ca.pem");
-const LEAF: &[u8] = include_bytes!("../../../tests/fixtures/tls-test-localhost.pem");
-const LEAF_KEY: &[u8] = include_bytes!("../../../tests/fixtures/tls-test-localhost.key");
+use crate::support::fixture;
+
 const OPEN: &str = r#"0{"sid":"tls-test","upgrades":[],"pingInterval":25000,"pingTimeout":60000}"#;
 const TOKEN: &str = "s3cr3t-native-token";
 /// Longest wait for any one step.
@@ -35,11 +34,13 @@ const BOUND: Duration = Duration::from_secs(15);
 /// Serves one TLS connection on a free loopback port: the websocket upgrade, the Engine.IO
 /// open packet, then `40/chat` in answer to the client's `/chat` CONNECT. Returns the port and
 /// a channel that gets the CONNECT frame, or why the connection failed.
-fn serve_once() -> (u16, async_channel::Receiver<Result<String, String>>) {
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(LEAF)
+fn serve_once() -> (u16, mpsc::Receiver<Result<String, String>>) {
+    let leaf = fixture("tls-test-localhost.pem");
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&leaf)
         .collect::<Result<_, _>>()
         .expect("leaf certificate fixture");
-    let key = PrivateKeyDer::from_pem_slice(LEAF_KEY).expect("leaf key fixture");
+    let key = fixture("tls-test-localhost.key");
+    let key = PrivateKeyDer::from_pem_slice(&key).expect("leaf key fixture");
     let config =
         ServerConfig::builder_with_provider(Arc::new(crypto::aws_lc_rs::default_provider()))
             .with_safe_default_protocol_versions()
@@ -50,7 +51,7 @@ fn serve_once() -> (u16, async_channel::Receiver<Result<String, String>>) {
     let acceptor = TlsAcceptor::from(Arc::new(config));
     let listener = async_io::block_on(TcpListener::bind("127.0.0.1:0")).expect("bind");
     let port = listener.local_addr().expect("address").port();
-    let (tx, rx) = async_channel::bounded(1);
+    let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
         async_io::block_on(async move {
             let saw = async {
@@ -80,7 +81,7 @@ fn serve_once() -> (u16, async_channel::Receiver<Result<String, String>>) {
                 }
                 Err("the client left before its /chat CONNECT".to_owned())
             };
-            let _ = tx.send(saw.await).await;
+            let _ = tx.send(saw.await);
         });
     });
     (port, rx)
@@ -88,30 +89,24 @@ fn serve_once() -> (u16, async_channel::Receiver<Result<String, String>>) {
 
 /// Starts a session with the native-tls backend, one connection attempt only (a refused
 /// certificate must end the session rather than retry), its driver on a thread of its own.
-fn start(
-    url: &str,
-    extra_roots_pem: Vec<Vec<u8>>,
-) -> (spaces_socket_async_io::SpacesHandle, Events) {
+fn start(url: &str, extra_roots_pem: Vec<Vec<u8>>) -> Client {
     let mut config = SpacesConfig::new(url).expect("url");
     config.client.reconnection = false;
     let mut options = Options::default();
     options.connect_timeout = Duration::from_secs(5);
     options.tls.backend = TlsBackend::NativeTls;
     options.tls.extra_roots_pem = extra_roots_pem;
-    let (handle, events, driver) =
+    let (client, driver) =
         spaces_socket_async_io::start(config, Token::jwt(TOKEN), options).expect("session builds");
     thread::spawn(move || async_io::block_on(driver));
-    (handle, events)
+    client
 }
 
-/// Events until `pred` matches or the stream ends, within [`BOUND`].
-async fn events_until(
-    events: &mut Events,
-    pred: impl Fn(&SpacesEvent) -> bool,
-) -> Vec<SpacesEvent> {
+/// Events until `pred` matches or the events end, within [`BOUND`].
+async fn events_until(client: &Client, pred: impl Fn(&SpacesEvent) -> bool) -> Vec<SpacesEvent> {
     let mut seen = Vec::new();
     let collect = async {
-        while let Some(event) = events.next().await {
+        while let Some(event) = client.next_event().await {
             let done = pred(&event);
             seen.push(event);
             if done {
@@ -129,20 +124,18 @@ async fn events_until(
 #[test]
 fn native_tls_trusts_the_private_ca_given_in_extra_roots_pem() {
     let (port, server) = serve_once();
-    let (handle, mut events) = start(&format!("wss://localhost:{port}/chat"), vec![CA.to_vec()]);
+    let ca = fixture("tls-test-ca.pem");
+    let client = start(&format!("wss://localhost:{port}/chat"), vec![ca]);
     async_io::block_on(async {
-        let seen = events_until(&mut events, |e| matches!(e, SpacesEvent::Connected)).await;
+        let seen = events_until(&client, |e| matches!(e, SpacesEvent::Connected)).await;
         assert!(
             matches!(seen.last(), Some(SpacesEvent::Connected)),
             "not connected over native TLS: {seen:#?}"
         );
-        handle.close().await;
-        let saw = future::or(async { server.recv().await.ok() }, async {
-            async_io::Timer::after(BOUND).await;
-            None
-        })
-        .await
-        .expect("the server reports within the bound");
+        client.close().await;
+        let saw = server
+            .recv_timeout(BOUND)
+            .expect("the server reports within the bound");
         assert_eq!(
             saw.as_deref(),
             Ok(format!("40/chat?tokenType=jwt&token={TOKEN},").as_str())
@@ -153,9 +146,9 @@ fn native_tls_trusts_the_private_ca_given_in_extra_roots_pem() {
 #[test]
 fn native_tls_without_the_private_ca_refuses_the_certificate() {
     let (port, _server) = serve_once();
-    let (handle, mut events) = start(&format!("wss://localhost:{port}/chat"), Vec::new());
+    let client = start(&format!("wss://localhost:{port}/chat"), Vec::new());
     async_io::block_on(async {
-        let seen = events_until(&mut events, |e| matches!(e, SpacesEvent::Closed)).await;
+        let seen = events_until(&client, |e| matches!(e, SpacesEvent::Closed)).await;
         let reason = seen
             .iter()
             .find_map(|e| match e {
@@ -180,12 +173,12 @@ fn native_tls_without_the_private_ca_refuses_the_certificate() {
             "{seen:#?}"
         );
         // The session has ended by itself, so close() returns at once.
-        future::or(handle.close(), async {
+        future::or(client.close(), async {
             async_io::Timer::after(BOUND).await;
             panic!("close() after the session ended did not return");
         })
         .await;
-        assert!(handle.is_closed());
+        assert!(client.is_closed());
     });
 }
 
@@ -205,7 +198,7 @@ fn native_tls_refuses_an_unusable_extra_root_at_start() {
         options.tls = tls;
         let config = SpacesConfig::new("wss://localhost:9/chat").expect("url");
         match spaces_socket_async_io::start(config, Token::jwt(TOKEN), options) {
-            Err(StartError::Tls(TlsError::BadRoot { index: 0, .. })) => {}
+            Err(Error::Tls(TlsError::BadRoot { index: 0, .. })) => {}
             Err(e) => panic!("{what}: unexpected error {e}"),
             Ok(_) => panic!("{what}: accepted"),
         }

@@ -1,23 +1,22 @@
 //! The blocking runtime against the real Node socket.io servers (2.0.4, and 1.7.3 with the same
 //! scenario): connect, subscribe, a confirmed send, another user's message, unsubscribe and a
 //! graceful close.
-mod blocking_support;
-mod support;
 
 use std::time::{Duration, Instant};
 
-use blocking_support::{body, client, drain_until_closed, sender, wait_for};
+use crate::support::peer;
+use crate::support::{body, client, drain_until_closed, sender, wait_for};
 use spaces_socket::spaces::{SendMessage, SpacesEvent, Token};
 
 const STEP: Duration = Duration::from_secs(10);
 
 fn scenario(sio: &str) {
-    let mut peer = support::spaces_server(sio, 25_000, 60_000);
+    let mut peer = peer::spaces_server(sio, 25_000, 60_000);
     let url = peer.url("/chat");
     let mut alice = client(&url, Token::jwt("alice~1"));
     let mut bob = client(&url, Token::jwt("bob~1"));
 
-    alice.subscribe("s1", None);
+    alice.subscribe("s1", None).expect("session open");
     wait_for(&mut alice, "alice", "Connected", STEP, |e| {
         matches!(e, SpacesEvent::Connected)
     });
@@ -29,7 +28,7 @@ fn scenario(sio: &str) {
         |e| matches!(e, SpacesEvent::Subscribed { space } if space == "s1"),
     );
     assert!(alice.core().is_subscribed("s1"));
-    bob.subscribe("s1", None);
+    bob.subscribe("s1", None).expect("session open");
     wait_for(
         &mut bob,
         "bob",
@@ -115,7 +114,7 @@ fn scenario(sio: &str) {
         );
     }
 
-    alice.unsubscribe("s1");
+    alice.unsubscribe("s1").expect("session open");
     wait_for(
         &mut alice,
         "alice",
@@ -145,10 +144,10 @@ fn scenario(sio: &str) {
 
 #[test]
 fn blocking_client_against_socketio_2_0_4() {
-    scenario(support::SIO_2_0_4);
+    scenario(peer::SIO_2_0_4);
 }
 
 #[test]
 fn blocking_client_against_socketio_1_7_3() {
-    scenario(support::SIO_1_7_3);
+    scenario(peer::SIO_1_7_3);
 }

@@ -1,29 +1,30 @@
-//! The session lives while a handle or the event stream does; once all are dropped the driver
+//! The session lives while any clone of its `Client` does; once all are dropped the driver
 //! leaves `/chat` gracefully (`41/chat`, then a close frame) and ends.
-mod async_support;
-mod support;
 
 use std::time::Duration;
 
-use async_support::{expect_event, subscribe, test_config};
 use spaces_socket::spaces::{SpacesEvent, Token};
+use spaces_socket_async_io::Options;
+
+use crate::on_async_std;
+use crate::support::{expect_event, peer, subscribe, test_config};
 
 #[test]
-fn dropping_the_handles_keeps_the_stream_then_dropping_it_closes_gracefully() {
-    let mut peer =
-        support::spaces_server_with(support::SIO_2_0_4, 25_000, 60_000, &["--log-frames"]);
-    let (handle, mut events) =
-        spaces_socket_async_std::connect(test_config(&peer.url("/chat")), Token::jwt("alice"))
-            .expect("valid config");
-    async_std::task::block_on(subscribe(&handle, &mut events, "s1"));
-    let spare = handle.clone();
-    drop(handle);
+fn dropping_the_senders_keeps_the_reader_then_dropping_it_closes_gracefully() {
+    let mut peer = peer::spaces_server_with(peer::SIO_2_0_4, 25_000, 60_000, &["--log-frames"]);
+    let config = test_config(&peer.url("/chat"));
+    let client = on_async_std(config, Token::jwt("alice"), Options::default());
+    // One clone reads events; the others only send commands.
+    let reader = client.clone();
+    async_std::task::block_on(subscribe(&client, "s1"));
+    let spare = client.clone();
+    drop(client);
     drop(spare);
 
-    // With every handle gone, the stream alone keeps the session: it still receives.
+    // With every other clone gone, the reader alone keeps the session: it still receives.
     peer.command("say s1 still listening");
     async_std::task::block_on(async {
-        let event = expect_event(&mut events, "the server's message", |e| {
+        let event = expect_event(&reader, "the server's message", |e| {
             matches!(e, SpacesEvent::Message(_))
         })
         .await;
@@ -38,7 +39,7 @@ fn dropping_the_handles_keeps_the_stream_then_dropping_it_closes_gracefully() {
     });
     assert_eq!(peer.stats()["chatSockets"], 1);
 
-    drop(events);
+    drop(reader);
     peer.wait_for_stats(
         |s| s["connections"] == 0 && s["chatSockets"] == 0,
         Duration::from_secs(10),

@@ -1,28 +1,28 @@
 //! The smol runtime against the real socket.io 2.0.4 Spaces server: a whole session, and a
 //! reconnection that fetches a fresh token, resubscribes and delivers a message sent offline.
-mod async_support;
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime};
 
-use async_support::{STEP, expect_event, subscribe, test_config, text_and_sender, within};
 use spaces_socket::spaces::{AuthError, SendMessage, SpacesEvent, Token};
+use spaces_socket_smol::{Options, connect};
+
+use crate::support::{
+    STEP, expect_event, full_session, peer, subscribe, test_config, text_and_sender, within,
+};
 
 #[test]
 fn a_whole_session_on_smol() {
-    let peer = support::spaces_server(support::SIO_2_0_4, 25_000, 60_000);
+    let peer = peer::spaces_server(peer::SIO_2_0_4, 25_000, 60_000);
     let url = peer.url("/chat");
-    smol::block_on(async_support::full_session(&url, |config, token| {
-        spaces_socket_smol::connect(config, token).expect("valid config")
+    smol::block_on(full_session(&url, |config, token| {
+        connect(config, token, Options::default()).expect("valid config")
     }));
 }
 
 #[test]
 fn after_a_kick_smol_reconnects_with_a_fresh_token_and_delivers_what_was_sent_offline() {
-    let mut peer =
-        support::spaces_server_with(support::SIO_2_0_4, 25_000, 60_000, &["--log-frames"]);
+    let mut peer = peer::spaces_server_with(peer::SIO_2_0_4, 25_000, 60_000, &["--log-frames"]);
     let calls = Arc::new(AtomicU32::new(0));
     let counter = Arc::clone(&calls);
     // A new token for every connection, as a service-app provider would mint.
@@ -30,17 +30,16 @@ fn after_a_kick_smol_reconnects_with_a_fresh_token_and_delivers_what_was_sent_of
         let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
         Ok(Token::jwt(format!("alice~{n}")))
     };
-    let (handle, mut events) =
-        spaces_socket_smol::connect(test_config(&peer.url("/chat")), provider)
-            .expect("valid config");
+    let config = test_config(&peer.url("/chat"));
+    let client = connect(config, provider, Options::default()).expect("valid config");
 
     smol::block_on(async {
-        subscribe(&handle, &mut events, "s1").await;
+        subscribe(&client, "s1").await;
         assert_eq!(calls.load(Ordering::SeqCst), 1, "one token per connection");
 
         // The driver runs on smol's executor threads, so this blocking call is harmless.
         peer.command("kick");
-        let disconnected = expect_event(&mut events, "Disconnected after the kick", |e| {
+        let disconnected = expect_event(&client, "Disconnected after the kick", |e| {
             matches!(e, SpacesEvent::Disconnected { .. })
         })
         .await;
@@ -53,26 +52,22 @@ fn after_a_kick_smol_reconnects_with_a_fresh_token_and_delivers_what_was_sent_of
         );
 
         // The reconnection waits 500 ms, so this message is held while offline.
-        let id = within(
-            "send_message while offline",
-            STEP,
-            handle.send_message(SendMessage::chat("s1", "sent while offline")),
-        )
-        .await
-        .expect("held while offline, not refused");
+        let id = client
+            .send_message(SendMessage::chat("s1", "sent while offline"))
+            .expect("held while offline, not refused");
 
-        expect_event(&mut events, "Connected again", |e| {
+        expect_event(&client, "Connected again", |e| {
             matches!(e, SpacesEvent::Connected)
         })
         .await;
         expect_event(
-            &mut events,
+            &client,
             "s1 resubscribed",
             |e| matches!(e, SpacesEvent::Subscribed { space } if space == "s1"),
         )
         .await;
         let confirmed = expect_event(
-            &mut events,
+            &client,
             "Confirmed for the offline message",
             |e| matches!(e, SpacesEvent::Confirmed { id: c, .. } if *c == id),
         )
@@ -90,8 +85,8 @@ fn after_a_kick_smol_reconnects_with_a_fresh_token_and_delivers_what_was_sent_of
             "a fresh token for the reconnection"
         );
 
-        within("close()", STEP, handle.close()).await;
-        expect_event(&mut events, "Closed", |e| matches!(e, SpacesEvent::Closed)).await;
+        within("close()", STEP, client.close()).await;
+        expect_event(&client, "Closed", |e| matches!(e, SpacesEvent::Closed)).await;
     });
 
     // The second connection carried the second token (the CONNECT query repeats it).

@@ -1,8 +1,7 @@
 //! The TLS settings of every spaces-socket runtime, defined once: [`TlsOptions`] (which roots
 //! to trust, which [`TlsBackend`]), [`TlsError`], and the builders that turn the options into
-//! a connector. The runtimes (`spaces-socket-blocking`, `spaces-socket-async-io` and the smol
-//! and async-std crates on top of it) re-export these types, so switching runtime keeps the
-//! same TLS configuration code.
+//! a connector. Every runtime re-exports these types, so switching runtime keeps the same TLS
+//! configuration code.
 //!
 //! # Backends
 //!
@@ -21,9 +20,9 @@
 //! # Example
 //!
 //! ```
-//! use spaces_socket_tls::{TlsOptions, rustls_client_config};
+//! use spaces_socket_runtime::{TlsOptions, rustls_client_config};
 //!
-//! # fn example(private_ca_pem: Vec<u8>) -> Result<(), spaces_socket_tls::TlsError> {
+//! # fn example(private_ca_pem: Vec<u8>) -> Result<(), spaces_socket_runtime::TlsError> {
 //! // Trust a private CA only (say a staging server behind a TLS-terminating proxy).
 //! let options = TlsOptions::default()
 //!     .with_extra_root(private_ca_pem)
@@ -33,9 +32,6 @@
 //! # Ok(())
 //! # }
 //! ```
-#![forbid(unsafe_code)]
-#![deny(missing_docs)]
-
 use core::fmt;
 use std::sync::Arc;
 
@@ -148,7 +144,7 @@ pub enum TlsError {
     Config(String),
     /// The selected [`TlsBackend`] is not compiled into the runtime asked to use it.
     /// `TlsBackend::NativeTls` exists as soon as any crate in the build turns on
-    /// `spaces-socket-tls/native-tls`, but each runtime needs its own `native-tls` feature to
+    /// `spaces-socket-runtime/native-tls`, but each runtime needs its own `native-tls` feature to
     /// drive it: turn that on, or choose [`TlsBackend::Rustls`].
     #[error(
         "TLS backend {0:?} is not compiled into this runtime (enable its `native-tls` feature)"

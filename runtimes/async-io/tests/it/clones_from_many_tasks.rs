@@ -1,33 +1,34 @@
-//! Clones of one `SpacesHandle` work from many tasks at once: every concurrent send gets its
-//! own id and exactly one confirmation.
-mod async_support;
-mod support;
+//! Clones of one `Client` work from many tasks at once: every concurrent send gets its own id
+//! and exactly one confirmation.
 
 use std::collections::BTreeSet;
 
-use async_support::{STEP, expect_event, subscribe, test_config, within};
-use futures_lite::StreamExt;
 use spaces_socket::spaces::{SendMessage, SpacesEvent, Token};
+use spaces_socket_async_io::Options;
+
+use crate::on_smol;
+use crate::support::{STEP, expect_event, peer, subscribe, test_config, the_rest, within};
 
 const TASKS: usize = 8;
 const PER_TASK: usize = 5;
 
 #[test]
-fn concurrent_sends_from_cloned_handles_are_all_confirmed_once() {
-    let mut peer = support::spaces_server(support::SIO_2_0_4, 25_000, 60_000);
-    let (handle, mut events) =
-        spaces_socket_smol::connect(test_config(&peer.url("/chat")), Token::jwt("alice"))
-            .expect("valid config");
+fn concurrent_sends_from_cloned_clients_are_all_confirmed_once() {
+    let mut peer = peer::spaces_server(peer::SIO_2_0_4, 25_000, 60_000);
+    let config = test_config(&peer.url("/chat"));
+    let client = on_smol(config, Token::jwt("alice"), Options::default());
     smol::block_on(async {
-        subscribe(&handle, &mut events, "s1").await;
+        subscribe(&client, "s1").await;
         let tasks: Vec<_> = (0..TASKS)
             .map(|t| {
-                let handle = handle.clone();
+                let client = client.clone();
                 smol::spawn(async move {
                     let mut ids = Vec::new();
                     for i in 0..PER_TASK {
                         let text = format!("task {t} message {i}");
-                        ids.push(handle.send_message(SendMessage::chat("s1", text)).await);
+                        ids.push(client.send_message(SendMessage::chat("s1", text)));
+                        // Let the other tasks in between two sends.
+                        smol::future::yield_now().await;
                     }
                     ids
                 })
@@ -44,7 +45,7 @@ fn concurrent_sends_from_cloned_handles_are_all_confirmed_once() {
 
         let mut confirmed = BTreeSet::new();
         while confirmed.len() < sent.len() {
-            let event = expect_event(&mut events, "the remaining confirmations", |e| {
+            let event = expect_event(&client, "the remaining confirmations", |e| {
                 matches!(
                     e,
                     SpacesEvent::Confirmed { .. } | SpacesEvent::SendFailed { .. }
@@ -60,8 +61,8 @@ fn concurrent_sends_from_cloned_handles_are_all_confirmed_once() {
             }
         }
 
-        within("close()", STEP, handle.close()).await;
-        let rest: Vec<_> = within("the rest of the events", STEP, events.collect()).await;
+        within("close()", STEP, client.close()).await;
+        let rest = the_rest(&client).await;
         assert!(
             !rest
                 .iter()

@@ -6,12 +6,8 @@
 //! a CA (`basicConstraints=critical,CA:TRUE`, `keyUsage=keyCertSign,cRLSign`) and a leaf for
 //! `DNS:localhost, IP:127.0.0.1` (`extendedKeyUsage=serverAuth`) signed by it; the leaf key
 //! is PKCS#8.
-mod async_support;
-mod support;
-
 use std::sync::Arc;
 
-use async_support::{STEP, expect_event, subscribe, test_config, within};
 use futures_lite::{future, io};
 use futures_rustls::TlsAcceptor;
 use futures_rustls::pki_types::pem::PemObject;
@@ -19,19 +15,20 @@ use futures_rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use futures_rustls::rustls::{ServerConfig, crypto};
 use spaces_socket::client::ConnectFailure;
 use spaces_socket::spaces::{SendMessage, SpacesEvent, Token};
-use spaces_socket_smol::Options;
+use spaces_socket_async_io::Options;
 
-const CA: &[u8] = include_bytes!("fixtures/tls-test-ca.pem");
-const LEAF: &[u8] = include_bytes!("fixtures/tls-test-localhost.pem");
-const LEAF_KEY: &[u8] = include_bytes!("fixtures/tls-test-localhost.key");
+use crate::on_smol;
+use crate::support::{STEP, expect_event, fixture, peer, subscribe, test_config, within};
 
 /// Accepts TLS on a free loopback port and relays the plaintext to `backend_port`; returns
 /// the port. Runs on smol's executor until the test process ends.
 fn tls_proxy(backend_port: u16) -> u16 {
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(LEAF)
+    let leaf = fixture("tls-test-localhost.pem");
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&leaf)
         .collect::<Result<_, _>>()
         .expect("leaf certificate fixture");
-    let key = PrivateKeyDer::from_pem_slice(LEAF_KEY).expect("leaf key fixture");
+    let key = fixture("tls-test-localhost.key");
+    let key = PrivateKeyDer::from_pem_slice(&key).expect("leaf key fixture");
     let config =
         ServerConfig::builder_with_provider(Arc::new(crypto::aws_lc_rs::default_provider()))
             .with_safe_default_protocol_versions()
@@ -69,42 +66,35 @@ fn tls_proxy(backend_port: u16) -> u16 {
 
 #[test]
 fn a_private_ca_added_to_the_roots_is_trusted() {
-    let peer = support::spaces_server(support::SIO_2_0_4, 25_000, 60_000);
+    let peer = peer::spaces_server(peer::SIO_2_0_4, 25_000, 60_000);
     let port = tls_proxy(peer.port());
     let mut options = Options::default();
-    options.tls.extra_roots_pem = vec![CA.to_vec()];
+    options.tls.extra_roots_pem = vec![fixture("tls-test-ca.pem")];
     let url = format!("https://localhost:{port}/chat");
-    let (handle, mut events) =
-        spaces_socket_smol::connect_with(test_config(&url), Token::jwt("alice"), options)
-            .expect("valid config and roots");
+    let client = on_smol(test_config(&url), Token::jwt("alice"), options);
     smol::block_on(async {
-        subscribe(&handle, &mut events, "s1").await;
-        let id = within(
-            "send_message over TLS",
-            STEP,
-            handle.send_message(SendMessage::chat("s1", "over tls")),
-        )
-        .await
-        .expect("accepted");
+        subscribe(&client, "s1").await;
+        let id = client
+            .send_message(SendMessage::chat("s1", "over tls"))
+            .expect("accepted");
         expect_event(
-            &mut events,
+            &client,
             "Confirmed over TLS",
             |e| matches!(e, SpacesEvent::Confirmed { id: c, .. } if *c == id),
         )
         .await;
-        within("close()", STEP, handle.close()).await;
+        within("close()", STEP, client.close()).await;
     });
 }
 
 #[test]
 fn without_the_private_ca_the_certificate_is_refused() {
-    let peer = support::spaces_server(support::SIO_2_0_4, 25_000, 60_000);
+    let peer = peer::spaces_server(peer::SIO_2_0_4, 25_000, 60_000);
     let port = tls_proxy(peer.port());
     let url = format!("https://localhost:{port}/chat");
-    let (handle, mut events) =
-        spaces_socket_smol::connect(test_config(&url), Token::jwt("alice")).expect("valid config");
+    let client = on_smol(test_config(&url), Token::jwt("alice"), Options::default());
     smol::block_on(async {
-        let failed = expect_event(&mut events, "ConnectFailed for an unknown issuer", |e| {
+        let failed = expect_event(&client, "ConnectFailed for an unknown issuer", |e| {
             matches!(e, SpacesEvent::ConnectFailed { .. })
         })
         .await;
@@ -122,7 +112,7 @@ fn without_the_private_ca_the_certificate_is_refused() {
             !reason.contains("token"),
             "the reason must not carry the URL: {reason}"
         );
-        within("close()", STEP, handle.close()).await;
-        expect_event(&mut events, "Closed", |e| matches!(e, SpacesEvent::Closed)).await;
+        within("close()", STEP, client.close()).await;
+        expect_event(&client, "Closed", |e| matches!(e, SpacesEvent::Closed)).await;
     });
 }

@@ -1,16 +1,15 @@
 //! The blocking runtime reconnects by itself against the real socket.io 2.0.4 server: a fresh
 //! token from the provider per connection, subscriptions replayed, messages sent while offline
 //! confirmed after resubscription; a refused token ends the session closed.
-mod blocking_support;
-mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
-use blocking_support::{body, client, drain_until_closed, wait_for};
+use crate::support::peer;
+use crate::support::{body, client, drain_until_closed, wait_for};
 use spaces_socket::client::DisconnectReason;
-use spaces_socket::spaces::{AuthError, SendMessage, SpacesEvent, Token};
+use spaces_socket::spaces::{AuthError, SendMessage, SpacesConfig, SpacesEvent, Token};
 
 const STEP: Duration = Duration::from_secs(10);
 /// Short heartbeats so pings and pongs flow through the adapter during the test.
@@ -34,15 +33,15 @@ fn counting(
 }
 
 fn reconnects_after(server_command: &str, expected: fn(&DisconnectReason) -> bool) {
-    let mut peer = support::spaces_server_with(
-        support::SIO_2_0_4,
+    let mut peer = peer::spaces_server_with(
+        peer::SIO_2_0_4,
         PING_INTERVAL_MS,
         PING_TIMEOUT_MS,
         &["--log-frames"],
     );
     let (calls, provider) = counting("carol");
     let mut carol = client(&peer.url("/chat"), provider);
-    carol.subscribe("s1", None);
+    carol.subscribe("s1", None).expect("session open");
     wait_for(
         &mut carol,
         "carol",
@@ -149,7 +148,7 @@ fn a_dropped_tcp_connection_reconnects_too() {
 
 #[test]
 fn an_expired_token_fails_authentication_and_closes() {
-    let mut peer = support::spaces_server(support::SIO_2_0_4, PING_INTERVAL_MS, PING_TIMEOUT_MS);
+    let mut peer = peer::spaces_server(peer::SIO_2_0_4, PING_INTERVAL_MS, PING_TIMEOUT_MS);
     let calls = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&calls);
     let provider = move |_now: SystemTime| {
@@ -157,7 +156,7 @@ fn an_expired_token_fails_authentication_and_closes() {
         Ok(Token::jwt("expired"))
     };
     let mut dave = client(&peer.url("/chat"), provider);
-    dave.subscribe("s1", None);
+    dave.subscribe("s1", None).expect("session open");
     let id = dave
         .send_message(SendMessage::chat("s1", "never delivered"))
         .expect("held until subscribed");
@@ -183,20 +182,23 @@ fn an_expired_token_fails_authentication_and_closes() {
         matches!(rest.last(), Some(SpacesEvent::Closed)),
         "{rest:#?}"
     );
+    // A closure may hand out a fresh token each time, so the refusal is retried, a bounded
+    // number of times (a fixed `Token` is never retried).
+    let attempts = 1 + default_auth_retries();
     assert_eq!(
         calls.load(Ordering::SeqCst),
-        1,
-        "no retry with a refused token"
+        attempts,
+        "one attempt and the configured retries"
     );
     // Closed for good: no reconnection, nothing more to read, and the server is left alone.
     assert!(dave.next_event(Some(Duration::from_millis(300))).is_none());
-    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(calls.load(Ordering::SeqCst), attempts);
     peer.wait_for_stats(|s| s["connections"] == 0, STEP);
 }
 
 #[test]
 fn a_token_that_expires_before_a_reconnect_ends_closed() {
-    let mut peer = support::spaces_server(support::SIO_2_0_4, PING_INTERVAL_MS, PING_TIMEOUT_MS);
+    let mut peer = peer::spaces_server(peer::SIO_2_0_4, PING_INTERVAL_MS, PING_TIMEOUT_MS);
     let calls = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&calls);
     let provider = move |_now: SystemTime| {
@@ -207,7 +209,7 @@ fn a_token_that_expires_before_a_reconnect_ends_closed() {
         Ok(Token::jwt(token))
     };
     let mut erin = client(&peer.url("/chat"), provider);
-    erin.subscribe("s1", None);
+    erin.subscribe("s1", None).expect("session open");
     wait_for(&mut erin, "erin", "Subscribed s1", STEP, |e| {
         matches!(e, SpacesEvent::Subscribed { .. })
     });
@@ -221,5 +223,12 @@ fn a_token_that_expires_before_a_reconnect_ends_closed() {
     );
     drain_until_closed(&mut erin, "erin", STEP);
     assert!(erin.is_closed());
-    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    // The first token, then the expired one: once and on every retry.
+    assert_eq!(calls.load(Ordering::SeqCst), 2 + default_auth_retries());
+}
+
+/// Refusals a refreshing token source retries before the session gives up.
+fn default_auth_retries() -> usize {
+    let config = SpacesConfig::new("http://127.0.0.1:1/chat").expect("config");
+    config.auth_retries as usize
 }

@@ -1,29 +1,25 @@
 //! Every wait of the blocking client is bounded, and waiting costs no CPU: silent servers,
 //! refused ports, a server that stops answering pings, and an idle connection.
 
-mod common;
-
-use common::{BOUND, events_until};
+use crate::support::{BOUND, events_through as events_until};
 use std::net::TcpListener;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use spaces_socket::client::{ConnectFailure, DisconnectReason};
 use spaces_socket::spaces::{SpacesConfig, SpacesEvent, Token};
-use spaces_socket_blocking::{Options, SpacesClient};
+use spaces_socket_blocking::{Client, Options, connect};
 use tungstenite::Message;
 
-fn client(port: u16, connect_timeout: Duration) -> SpacesClient {
+fn client(port: u16, connect_timeout: Duration) -> Client {
     let mut config = SpacesConfig::new(&format!("http://127.0.0.1:{port}/chat")).expect("url");
     config.client.reconnection = false;
     // The fake servers announce short test heartbeats; take them as announced.
     config.client.ping_interval_bounds = Duration::from_millis(1)..=Duration::from_secs(300);
     config.client.ping_timeout_bounds = Duration::from_millis(1)..=Duration::from_secs(120);
-    let options = Options {
-        connect_timeout,
-        ..Options::default()
-    };
-    SpacesClient::with_options(config, Token::jwt("u"), options).expect("client builds")
+    let mut options = Options::default();
+    options.connect_timeout = connect_timeout;
+    connect(config, Token::jwt("u"), options).expect("client builds")
 }
 
 /// A one-connection Engine.IO/`/chat` server over plain websocket: open packet with the
@@ -103,7 +99,7 @@ fn a_refused_port_fails_fast_and_backs_off_without_spinning() {
     config.client.reconnection_delay_max = Duration::from_millis(300);
     config.client.randomization_factor = 0.0;
     config.client.reconnection_attempts = Some(3);
-    let mut c = SpacesClient::new(config, Token::jwt("u")).expect("client builds");
+    let mut c = connect(config, Token::jwt("u"), Options::default()).expect("client builds");
     let cpu = ThreadCpu::now();
     let start = Instant::now();
     let seen = events_until(&mut c, |_| false);

@@ -1,0 +1,6 @@
+//! The async-std runtime's integration tests against the real Node socket.io 2.0.4 Spaces
+//! server (`tests/peer/` in the root crate; Node.js is required). The driver's own behaviours
+//! are tested in the async-io crate.
+
+mod against_socketio_2_0_4;
+mod support;

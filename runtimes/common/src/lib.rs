@@ -1,0 +1,299 @@
+//! What every spaces-socket runtime shares, written once: the adapter [`Options`], the one
+//! [`Error`] type, the [`Session`] trait, and the TLS settings ([`TlsOptions`], [`TlsBackend`],
+//! [`TlsError`] and the connector builders).
+//!
+//! You rarely depend on this crate directly: each runtime re-exports all of it.
+//!
+//! | runtime crate | `connect` returns | drives the session |
+//! | --- | --- | --- |
+//! | `spaces-socket-blocking` | `Client` | on your thread, inside its methods |
+//! | `spaces-socket-smol` | `Client` (async) | a task on smol's executor |
+//! | `spaces-socket-async-std` | `Client` (async) | a task on async-std's executor |
+//!
+//! Every runtime has the same `connect(config, provider, options) -> Result<Client, Error>`
+//! and its `Client` the same methods (`subscribe`, `unsubscribe`, `send_message`,
+//! `send_presence`, `next_event`, `close`, `is_closed`), so switching runtime is a one-line
+//! change (plus `.await` on the async side). Every `Client` also implements [`Session`], the
+//! blocking-call form of those methods, for code that picks its runtime at run time:
+//!
+//! ```
+//! use std::time::Duration;
+//! use spaces_socket_runtime::{Error, Session};
+//! use spaces_socket_runtime::spaces_socket::spaces::{SendMessage, SpacesEvent};
+//!
+//! /// Sends `text` and waits (at most a minute) for its confirmation, on any runtime.
+//! fn say(session: &mut dyn Session, space: &str, text: &str) -> Result<bool, Error> {
+//!     session.subscribe(space, None)?;
+//!     let id = session.send_message(SendMessage::chat(space, text))?;
+//!     while let Some(event) = session.next_event(Some(Duration::from_secs(60))) {
+//!         match event {
+//!             SpacesEvent::Confirmed { id: done, .. } if done == id => return Ok(true),
+//!             SpacesEvent::SendFailed { id: failed, .. } if failed == id => return Ok(false),
+//!             _ => {}
+//!         }
+//!     }
+//!     Ok(false)
+//! }
+//! ```
+//!
+//! # TLS
+//!
+//! - [`TlsBackend::Rustls`] (the default): rustls with the **aws-lc-rs** provider passed
+//!   explicitly (never a process-wide default provider, which rustls cannot always pick and
+//!   then panics), Mozilla's roots from `webpki-roots` unless [`TlsOptions::webpki_roots`] is
+//!   off, plus [`TlsOptions::extra_roots_pem`]. Build it with [`rustls_client_config`].
+//! - `TlsBackend::NativeTls`, with the **`native-tls`** cargo feature (OpenSSL on Linux, so it
+//!   needs libssl-dev and pkg-config to build): the platform library, trusting the system's
+//!   roots plus [`TlsOptions::extra_roots_pem`]. Build it with `native_tls_connector`. Each
+//!   runtime crate has a `native-tls` feature of its own that turns this one on.
+//!
+//! Certificates and host names are always verified; there is no switch to turn that off. Both
+//! backends parse [`TlsOptions::extra_roots_pem`] with the same PEM parser, so they accept and
+//! refuse the same input.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod tls;
+
+use std::time::Duration;
+
+use spaces_socket::client::ConfigError;
+use spaces_socket::spaces::{SendError, SendId, SendMessage, SendPresenceEvent, SpacesEvent};
+
+/// The sans-IO core every runtime drives, re-exported so one dependency is enough.
+pub use spaces_socket;
+pub use tls::{TlsBackend, TlsError, TlsOptions, rustls_client_config};
+#[cfg(feature = "native-tls")]
+pub use tls::{native_tls_builder, native_tls_connector};
+
+/// Adapter settings, the same for every runtime (the protocol's own timers, reconnection and
+/// limits live in [`SpacesConfig`](spaces_socket::spaces::SpacesConfig)). Start from
+/// [`Options::default`], change the fields you need, and pass it to the runtime's `connect`.
+#[non_exhaustive]
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Budget for opening one websocket: TCP connect, TLS handshake and HTTP upgrade together
+    /// (default 10 s). A slower attempt fails and the session's reconnection schedule goes on.
+    /// Name resolution uses the system resolver and its own timeouts.
+    pub connect_timeout: Duration,
+    /// Longest a single websocket write may take before the connection is treated as lost
+    /// (default 10 s).
+    pub write_timeout: Duration,
+    /// How long closing waits for the server to answer our close frame (default 2 s).
+    pub close_timeout: Duration,
+    /// TLS settings for `wss://` (and `https://`) URLs.
+    pub tls: TlsOptions,
+    /// Largest websocket message (and frame) accepted from the server, in bytes (default
+    /// 16 MiB, a thousand times the Spaces payload limit). A larger one drops the connection,
+    /// which then reconnects.
+    pub max_message_size: usize,
+    /// Events the session may hold for the reader before the runtime stops reading the
+    /// websocket (default 1024; at least 1): a slow reader slows the server down (through
+    /// TCP) instead of growing memory. Heartbeats keep running meanwhile, so a reader that
+    /// stays behind for longer than the server's `pingInterval + pingTimeout` gets the
+    /// connection dropped, and the session reconnects. The blocking runtime reads only once
+    /// every event has been taken, so it never holds more than one frame's worth.
+    pub max_queued_events: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
+            close_timeout: Duration::from_secs(2),
+            tls: TlsOptions::default(),
+            max_message_size: 16 << 20,
+            max_queued_events: 1024,
+        }
+    }
+}
+
+impl Options {
+    /// The websocket settings these options ask for ([`Options::max_message_size`] for
+    /// messages and frames). For runtime crates.
+    pub fn websocket_config(&self) -> tungstenite::protocol::WebSocketConfig {
+        let size = Some(self.max_message_size);
+        let config = tungstenite::protocol::WebSocketConfig::default();
+        config.max_message_size(size).max_frame_size(size)
+    }
+}
+
+/// What a runtime refuses, the same in every runtime. Failures of the network or the server
+/// are not errors: they arrive as events (`ConnectFailed`, `Disconnected`, `AuthFailed`, …).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// `connect`: the [`SpacesConfig`](spaces_socket::spaces::SpacesConfig) was refused by
+    /// the core. Fix the configuration and call `connect` again.
+    #[error("invalid configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// `connect`: the TLS settings are unusable (for example a malformed extra root
+    /// certificate, or a backend this runtime was built without). Fix [`Options::tls`].
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// `send_message`/`send_presence`: the session refused the send before it reached the
+    /// wire (not subscribed, too large, rate limited, too many waiting); nothing was queued,
+    /// so you may retry as the [`SendError`] says.
+    #[error(transparent)]
+    Refused(#[from] SendError),
+    /// The session has ended (closed by you, by the server refusing the credentials, after
+    /// exhausted reconnection attempts, or its driver is gone): call `connect` for a new one.
+    /// The events still queued can be read with `next_event`.
+    #[error("the Spaces session has ended")]
+    Closed,
+}
+
+/// A websocket error as one line for the core (and from there the user's events and logs), as
+/// every runtime reports it: TLS handshake failures and timeouts by name, HTTP refusals by
+/// status, and never the URL (its query carries the token). For runtime crates.
+pub fn describe(error: &tungstenite::Error) -> String {
+    use tungstenite::Error as E;
+    match error {
+        // Some URL errors quote the URL.
+        E::Url(_) => "invalid websocket URL".to_owned(),
+        E::Http(response) => format!("HTTP status {}", response.status()),
+        // rustls reports handshake failures (bad certificate, alert) through io::Error.
+        E::Io(io) => match io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
+            Some(tls) => format!("TLS handshake failed: {tls}"),
+            None if io.kind() == std::io::ErrorKind::TimedOut => {
+                "connect timeout reached".to_owned()
+            }
+            None => format!("IO error: {io}"),
+        },
+        other => other.to_string(),
+    }
+}
+
+/// The close frame every runtime sends when it lets a websocket go: code 1000 (normal), no
+/// reason. For runtime crates.
+pub fn normal_close() -> tungstenite::protocol::CloseFrame {
+    tungstenite::protocol::CloseFrame {
+        code: tungstenite::protocol::frame::coding::CloseCode::Normal,
+        reason: "".into(),
+    }
+}
+
+/// One Spaces session as blocking calls, implemented by the `Client` of every runtime (the
+/// async ones block the calling thread in `next_event` and `close`). Use it as
+/// `Box<dyn Session>` to choose the runtime at run time; with one runtime in mind, call the
+/// `Client`'s own methods instead.
+///
+/// Typical use: [`subscribe`](Self::subscribe), then [`send_message`](Self::send_message),
+/// then call [`next_event`](Self::next_event) in a loop until it returns `None` with
+/// [`is_closed`](Self::is_closed) true, or until you [`close`](Self::close).
+pub trait Session: Send {
+    /// Wants `space` subscribed, now and after every reconnection; `password` is its PIN if it
+    /// has one. Expect [`SpacesEvent::Subscribed`] or [`SpacesEvent::SubscribeFailed`] from
+    /// [`next_event`](Self::next_event).
+    ///
+    /// # Errors
+    /// [`Error::Closed`] once the session has ended.
+    fn subscribe(&mut self, space: &str, password: Option<&str>) -> Result<(), Error>;
+
+    /// Stops wanting `space`; expect [`SpacesEvent::Unsubscribed`] if it was subscribed.
+    /// Messages still held for it fail with `SendFailure::Unsubscribed`.
+    ///
+    /// # Errors
+    /// [`Error::Closed`] once the session has ended.
+    fn unsubscribe(&mut self, space: &str) -> Result<(), Error>;
+
+    /// Sends a message to its space (subscribe first). It goes out now if the space is
+    /// subscribed, else as soon as it is, across reconnections. Expect exactly one
+    /// [`SpacesEvent::Confirmed`] or [`SpacesEvent::SendFailed`] with the returned id from
+    /// [`next_event`](Self::next_event).
+    ///
+    /// # Errors
+    /// [`Error::Refused`] (nothing was queued), or [`Error::Closed`].
+    fn send_message(&mut self, message: SendMessage) -> Result<SendId, Error>;
+
+    /// Sends a presence event (online, typing, …) to a subscribed space. Presence is
+    /// momentary: it is never held.
+    ///
+    /// # Errors
+    /// [`Error::Refused`] (for example `SendError::NotConnected` unless connected and
+    /// subscribed), or [`Error::Closed`].
+    fn send_presence(&mut self, presence: &SendPresenceEvent) -> Result<(), Error>;
+
+    /// The next event, waiting at most `max_wait` (`None`: no limit). Returns `None` on
+    /// timeout, or once the session has ended and every event was returned (then
+    /// [`is_closed`](Self::is_closed) is true). `Some(Duration::ZERO)` polls.
+    fn next_event(&mut self, max_wait: Option<Duration>) -> Option<SpacesEvent>;
+
+    /// Closes gracefully (`41/chat`, then a websocket close frame, waiting at most
+    /// [`Options::close_timeout`] for the server's answer) and returns once the socket is
+    /// shut. Unconfirmed messages fail with `SendFailure::Closed`; the remaining events,
+    /// [`SpacesEvent::Closed`] last, can still be read with [`next_event`](Self::next_event).
+    fn close(&mut self);
+
+    /// True once the session has ended: commands return [`Error::Closed`], and
+    /// [`next_event`](Self::next_event) returns what is left, then `None`.
+    fn is_closed(&self) -> bool;
+}
+
+/// Implements [`Session`] for a runtime's `Client` whose inherent methods have the trait's
+/// names and signatures, except `next_event` and `close`, which are given as expressions of
+/// `$client` (the `&mut Client`) and `$max_wait`. For runtime crates: every `Client` forwards
+/// the same way, so the forwarding is written once, here.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! impl_session {
+    ($ty:ty, |$client:ident, $max_wait:ident| next_event: $next:expr, close: $close:expr $(,)?) => {
+        impl $crate::Session for $ty {
+            fn subscribe(&mut self, space: &str, pin: Option<&str>) -> Result<(), $crate::Error> {
+                <$ty>::subscribe(self, space, pin)
+            }
+            fn unsubscribe(&mut self, space: &str) -> Result<(), $crate::Error> {
+                <$ty>::unsubscribe(self, space)
+            }
+            fn send_message(
+                &mut self,
+                message: $crate::spaces_socket::spaces::SendMessage,
+            ) -> Result<$crate::spaces_socket::spaces::SendId, $crate::Error> {
+                <$ty>::send_message(self, message)
+            }
+            fn send_presence(
+                &mut self,
+                presence: &$crate::spaces_socket::spaces::SendPresenceEvent,
+            ) -> Result<(), $crate::Error> {
+                <$ty>::send_presence(self, presence)
+            }
+            fn next_event(
+                &mut self,
+                $max_wait: Option<std::time::Duration>,
+            ) -> Option<$crate::spaces_socket::spaces::SpacesEvent> {
+                let $client = self;
+                $next
+            }
+            fn close(&mut self) {
+                let $client = self;
+                $close
+            }
+            fn is_closed(&self) -> bool {
+                <$ty>::is_closed(self)
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_errors_never_show_the_url() {
+        let url = "ws://h/?token=s3cr3t".to_owned();
+        let e = tungstenite::Error::Url(tungstenite::error::UrlError::UnableToConnect(url));
+        assert!(!describe(&e).contains("s3cr3t"));
+    }
+
+    #[test]
+    fn timeouts_and_tls_failures_are_named() {
+        let timeout = std::io::Error::from(std::io::ErrorKind::TimedOut);
+        let text = describe(&tungstenite::Error::Io(timeout));
+        assert_eq!(text, "connect timeout reached");
+        let tls = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let text = describe(&tungstenite::Error::Io(std::io::Error::other(tls)));
+        assert!(text.starts_with("TLS handshake failed:") && text.contains("UnknownIssuer"));
+    }
+}
