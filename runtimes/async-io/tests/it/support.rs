@@ -15,7 +15,7 @@ use spaces_socket::spaces::{SendMessage, SpacesConfig, SpacesEvent, Token};
 use spaces_socket_async_io::{Client, Error};
 
 /// The Node socket.io peers (`tests/peer/`), shared with the root crate's tests.
-#[path = "../../../../tests/support/mod.rs"]
+#[path = "../../../../tests/peer/support.rs"]
 pub mod peer;
 
 /// How long any single expected step may take.

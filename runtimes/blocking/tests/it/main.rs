@@ -3,6 +3,9 @@
 //! test that cannot start it fails and says why).
 
 mod bounded_waits;
+mod peer_servers_start;
+mod peer_spaces_server_behaviour;
+mod peer_wire_bytes;
 mod reconnects;
 mod support;
 mod tls_on_loopback;

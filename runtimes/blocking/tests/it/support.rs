@@ -8,8 +8,12 @@ use spaces_socket::spaces::{MessageSent, SpacesConfig, SpacesEvent, TokenProvide
 use spaces_socket_blocking::{Client, Options, connect};
 
 /// The Node socket.io peers (`tests/peer/`), shared with the root crate's tests.
-#[path = "../../../../tests/support/mod.rs"]
+#[path = "../../../../tests/peer/support.rs"]
 pub mod peer;
+
+/// A raw websocket for probing the Node peers byte by byte.
+#[path = "../../../../tests/peer/raw_ws.rs"]
+pub mod raw_ws;
 
 /// The longest any test here waits for one decisive step.
 pub const BOUND: Duration = Duration::from_secs(10);

@@ -1,6 +1,5 @@
 //! The main job, `examples/chat`, end to end: against the real Node socket.io 2.0.4 server with
 //! each runtime, against its embedded emulator with no arguments, and failing clearly.
-mod support;
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -13,7 +12,7 @@ fn run_chat(args: &[&str], stdin: &str, limit: Duration) -> Output {
 
 /// [`run_chat`] with raw stdin bytes and extra environment variables.
 fn run_chat_with(args: &[&str], stdin: &[u8], env: &[(&str, &str)], limit: Duration) -> Output {
-    let mut child = Command::new(support::example_binary("chat"))
+    let mut child = Command::new(crate::support::example_binary("chat"))
         .args(args)
         .env_remove("SPACES_TOKEN")
         .envs(env.iter().copied())
@@ -55,7 +54,7 @@ fn json_lines(out: &Output) -> Vec<serde_json::Value> {
 
 #[test]
 fn each_runtime_sends_stdin_lines_and_exits_once_they_are_confirmed() {
-    let peer = support::spaces_server(support::SIO_2_0_4, 25_000, 60_000);
+    let peer = crate::support::spaces_server(crate::support::SIO_2_0_4, 25_000, 60_000);
     let url = peer.url("/chat");
     for runtime in ["blocking", "smol", "async-std"] {
         let args = [
@@ -127,7 +126,7 @@ fn with_no_arguments_it_runs_a_live_exchange_on_the_embedded_emulator() {
 
 #[test]
 fn an_expired_token_fails_with_a_one_line_reason() {
-    let peer = support::spaces_server(support::SIO_2_0_4, 25_000, 60_000);
+    let peer = crate::support::spaces_server(crate::support::SIO_2_0_4, 25_000, 60_000);
     let url = peer.url("/chat");
     let out = run_chat(
         &["--url", &url, "--token", "expired", "--space", "s1"],
@@ -145,7 +144,7 @@ fn an_expired_token_fails_with_a_one_line_reason() {
 
 #[test]
 fn a_refused_subscription_fails_with_a_one_line_reason() {
-    let peer = support::spaces_server(support::SIO_2_0_4, 25_000, 60_000);
+    let peer = crate::support::spaces_server(crate::support::SIO_2_0_4, 25_000, 60_000);
     let url = peer.url("/chat");
     let out = run_chat(
         &[
@@ -293,7 +292,7 @@ fn a_stdin_line_that_is_not_utf8_is_sent_with_replacement_characters_and_a_warni
 #[test]
 fn a_closed_stdout_ends_the_program_quietly() {
     use std::io::{BufRead, BufReader};
-    let mut child = Command::new(support::example_binary("chat"))
+    let mut child = Command::new(crate::support::example_binary("chat"))
         .arg("--json")
         .env_remove("SPACES_TOKEN")
         .stdin(Stdio::piped())

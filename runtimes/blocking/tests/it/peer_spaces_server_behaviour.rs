@@ -3,15 +3,11 @@
 //! loopbackMetadata, presence fan-out, party.leaves, failures, the 16 KB limit and the
 //! stdin controls. Probed with raw websockets so the facts do not depend on any client.
 
-#[path = "support/raw_ws.rs"]
-mod raw_ws;
-mod support;
-
 use std::time::Duration;
 
-use raw_ws::{FRAME_TIMEOUT, RawWs, Received, chat_emit, chat_event};
+use crate::support::peer::{SIO_VERSIONS, spaces_server};
+use crate::support::raw_ws::{FRAME_TIMEOUT, RawWs, Received, chat_emit, chat_event};
 use serde_json::{Value, json};
-use support::{SIO_VERSIONS, spaces_server};
 
 const QUIET: Duration = Duration::from_millis(300);
 

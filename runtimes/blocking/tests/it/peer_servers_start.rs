@@ -3,11 +3,9 @@
 //! validates `spaces-server.js` and `js-client.js` before the Rust client is tested against
 //! them. An expired token must surface as the namespace `error` event.
 
-mod support;
-
 use std::time::Duration;
 
-use support::{
+use crate::support::peer::{
     SIO_1_7_3, SIO_2_0_4, SIO_VERSIONS, js_client_events, js_client_result, run_js_client,
     spaces_server,
 };

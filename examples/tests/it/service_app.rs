@@ -1,11 +1,10 @@
 //! `examples/service_app` mints a JWT from a key file and posts one message, against the real
 //! Node socket.io 2.0.4 server; bad inputs end with a one-line reason.
-mod support;
 
 use std::process::{Command, Output};
 
 fn run(args: &[&str]) -> Output {
-    Command::new(support::example_binary("service_app"))
+    Command::new(crate::support::example_binary("service_app"))
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
@@ -14,10 +13,14 @@ fn run(args: &[&str]) -> Output {
 
 #[test]
 fn posts_one_message_with_a_minted_jwt_and_reports_the_confirmation() {
-    let mut peer =
-        support::spaces_server_with(support::SIO_2_0_4, 25_000, 60_000, &["--log-frames"]);
+    let mut peer = crate::support::spaces_server_with(
+        crate::support::SIO_2_0_4,
+        25_000,
+        60_000,
+        &["--log-frames"],
+    );
     let url = peer.url("/chat");
-    let key = "tests/fixtures/test-service-key.json";
+    let key = "../tests/fixtures/test-service-key.json";
     let out = run(&[
         "--key",
         key,
@@ -52,7 +55,7 @@ fn posts_one_message_with_a_minted_jwt_and_reports_the_confirmation() {
 
 #[test]
 fn a_missing_key_file_or_a_refused_space_ends_with_one_line() {
-    let peer = support::spaces_server(support::SIO_2_0_4, 25_000, 60_000);
+    let peer = crate::support::spaces_server(crate::support::SIO_2_0_4, 25_000, 60_000);
     let url = peer.url("/chat");
     let out = run(&["--key", "no/such/key.json", "--space", "s1", "--url", &url]);
     assert!(!out.status.success());
@@ -62,7 +65,7 @@ fn a_missing_key_file_or_a_refused_space_ends_with_one_line() {
         "{stderr}"
     );
 
-    let key = "tests/fixtures/test-service-key.json";
+    let key = "../tests/fixtures/test-service-key.json";
     let out = run(&["--key", key, "--space", "forbidden1", "--url", &url]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -10,14 +10,10 @@
 //!
 //! The server's own `--log-frames` record must agree with what the client saw.
 
-#[path = "support/raw_ws.rs"]
-mod raw_ws;
-mod support;
-
 use std::time::Duration;
 
-use raw_ws::{RawWs, chat_event, open_packet_sid};
-use support::{SIO_1_7_3, SIO_2_0_4, SIO_VERSIONS, spaces_server_with};
+use crate::support::peer::{SIO_1_7_3, SIO_2_0_4, SIO_VERSIONS, spaces_server_with};
+use crate::support::raw_ws::{RawWs, chat_event, open_packet_sid};
 
 const PING_INTERVAL_MS: u64 = 1500;
 const PING_TIMEOUT_MS: u64 = 4000;

@@ -1,0 +1,11 @@
+//! The examples end to end: the chat CLI (the main job) and the service app, run as programs
+//! against the real Node socket.io servers (`tests/peer/`, Node.js required) and the
+//! embedded emulator.
+
+/// The Node socket.io peers and the example binaries.
+#[path = "../../../tests/peer/support.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod support;
+
+mod chat;
+mod service_app;
