@@ -4,7 +4,6 @@
 
 /// The Node socket.io peers and the example binaries.
 #[path = "../../../tests/peer/support.rs"]
-#[allow(dead_code, unreachable_pub)]
 mod support;
 
 mod chat;
