@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 use spaces_socket::engine;
 use spaces_socket::socket::{self, Args, PacketKind};
 
-/// A MESSAGE_SENT payload with the fields the Spaces server sends (spaces-socket-api §3.4).
+/// A MESSAGE_SENT payload with the fields the Spaces server sends (docs/spaces-socket-api.md §3.4).
 fn message_sent() -> String {
     let payload = json!({
         "_id": "5f2a0c3e9b1d4a0017c6e2f1",

@@ -1,4 +1,4 @@
-//! The Spaces events on the emulator's namespace (API notes §2, §3, §7): subscriptions
+//! The Spaces events on the emulator's namespace (docs/spaces-socket-api.md §2, §3, §7): subscriptions
 //! (rooms), messages and presence.
 
 use std::time::Instant;

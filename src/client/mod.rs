@@ -112,7 +112,7 @@ enum Engine {
     Backoff { until: Instant },
 }
 
-/// engine.io-client 3.1's two heartbeat timers (protocol reference §1.5).
+/// engine.io-client 3.1's two heartbeat timers (docs/socketio-2.0.4-protocol.md §1.5).
 #[derive(Debug)]
 struct Heartbeat {
     interval: Duration,

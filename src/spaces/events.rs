@@ -309,7 +309,7 @@ pub struct Content {
     /// `description` of a post or task.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// `data`: attached files (upload over REST first, see the reference §4.3).
+    /// `data`: attached files (upload over REST first, see docs/spaces-socket-api.md §4.3).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<Vec<Value>>,
     /// `assignees` of a task.

@@ -1,4 +1,4 @@
-//! Engine.IO 3 websocket frames, byte-exact, from the protocol reference (§1.2-1.4, §2.9):
+//! Engine.IO 3 websocket frames, byte-exact, from docs/socketio-2.0.4-protocol.md (§1.2-1.4, §2.9):
 //! every form decodes to the right packet and encodes back to the same bytes; malformed frames
 //! give the right typed error.
 

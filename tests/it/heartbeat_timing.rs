@@ -1,4 +1,4 @@
-//! The client pings exactly as engine.io-client 3.1 does (protocol reference §1.5).
+//! The client pings exactly as engine.io-client 3.1 does (docs/socketio-2.0.4-protocol.md §1.5).
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! Socket.IO rev 4 packets, byte-exact, from the protocol reference (§2.2, §2.4, §2.9): every
+//! Socket.IO rev 4 packets, byte-exact, from docs/socketio-2.0.4-protocol.md (§2.2, §2.4, §2.9): every
 //! form decodes (through the Engine.IO layer, as on the wire) to the right packet and encodes
 //! back to the same bytes; the malformed inputs of §2.8 give the right typed error.
 

@@ -1,5 +1,5 @@
 //! Spaces event payloads against the examples of the API reference
-//! (`shared/reference/spaces-socket-api.md` §2 and §3, comments removed): client payloads
+//! (`docs/spaces-socket-api.md` §2 and §3, comments removed): client payloads
 //! serialize to exactly the documented JSON, every documented server payload parses into its
 //! type, and whatever the types do not know survives untouched.
 

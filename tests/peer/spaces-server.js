@@ -2,7 +2,7 @@
 // Spaces-like test server built on the REAL socket.io package (2.0.4 or 1.7.3).
 //
 // It plays the Avaya Spaces `/chat` namespace closely enough for conformance and
-// integration tests of the Rust client (see spaces-socket-api.md §7). Everything that
+// integration tests of the Rust client (see docs/spaces-socket-api.md §7). Everything that
 // is not documented by Spaces is an explicit, documented convention of this file.
 //
 // Usage:

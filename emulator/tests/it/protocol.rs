@@ -1,5 +1,5 @@
 //! The sans-IO Spaces emulator speaks socket.io 2.0.4's server side and the Spaces events
-//! (API notes §1-§3, §7), driven directly with a virtual clock.
+//! (docs/spaces-socket-api.md §1-§3, §7), driven directly with a virtual clock.
 
 use std::time::{Duration, Instant};
 

@@ -1,4 +1,4 @@
-//! `spaces-server.js` behaves as documented (spaces-socket-api.md §7 plus the conventions in
+//! `spaces-server.js` behaves as documented (docs/spaces-socket-api.md §7 plus the conventions in
 //! its header), on both socket.io versions: rooms, echoes with and without
 //! loopbackMetadata, presence fan-out, party.leaves, failures, the 16 KB limit and the
 //! stdin controls. Probed with raw websockets so the facts do not depend on any client.
