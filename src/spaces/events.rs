@@ -1,9 +1,7 @@
 //! Typed Spaces socket events (namespace `/chat`) and their JSON payloads.
 //!
-//! - Client → server: [`SubscribeChannel`], [`UnsubscribeChannel`], [`SendMessage`],
-//!   [`SendPresenceEvent`]. Each implements [`OutgoingEvent`]: emit `E::NAME` with
-//!   [`OutgoingEvent::to_json`] as the single argument. `None` fields are left out, never sent
-//!   as `null`.
+//! - Client → server: [`SendMessage`] and [`SendPresenceEvent`] (the session writes the
+//!   subscription payloads itself). `None` fields are left out, never sent as `null`.
 //! - Server → client: feed the event name and the raw JSON of its first argument to
 //!   [`Incoming::decode`].
 //!
@@ -25,9 +23,12 @@ use serde_json::{Map, Value};
 
 use crate::redact::Secret;
 
-/// Client event: join a space's event stream. Payload [`SubscribeChannel`].
+/// Client event: join a space's event stream. Payload
+/// `{"channel": {"_id", "type": "topic", "password"?}}`, written by
+/// [`Spaces::subscribe`](super::Spaces::subscribe).
 pub const SUBSCRIBE_CHANNEL: &str = "SUBSCRIBE_CHANNEL";
-/// Client event: leave a space's event stream. Payload [`UnsubscribeChannel`].
+/// Client event: leave a space's event stream. Payload `{"channel": {"_id", "type": "topic"}}`,
+/// written by [`Spaces::unsubscribe`](super::Spaces::unsubscribe).
 pub const UNSUBSCRIBE_CHANNEL: &str = "UNSUBSCRIBE_CHANNEL";
 /// Client event: post a chat message, post (idea) or task. Payload [`SendMessage`].
 pub const SEND_MESSAGE: &str = "SEND_MESSAGE";
@@ -72,20 +73,6 @@ pub const PRESENCE_TYPING: &str = "party.typing";
 
 /// The `channel.type` of a space: Spaces calls spaces "topics".
 pub const CHANNEL_TYPE_TOPIC: &str = "topic";
-
-/// A client → server event payload.
-pub trait OutgoingEvent: Serialize {
-    /// The Socket.IO event name to emit it under.
-    const NAME: &'static str;
-
-    /// The JSON of the single event argument.
-    ///
-    /// # Errors
-    /// Only if a value in `extra` cannot be serialized, which `serde_json::Value` never does.
-    fn to_json(&self) -> Result<String, serde_json::Error> {
-        serde_json::to_string(self)
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Category
@@ -198,75 +185,43 @@ fn topic_type() -> String {
 /// `password` is the space PIN for PIN-protected spaces; it is sent on the wire but never shown
 /// by `Debug`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Channel {
+pub(crate) struct Channel {
     /// The space id (`_id`).
     #[serde(rename = "_id")]
-    pub id: String,
+    pub(crate) id: String,
     /// `type`: always `"topic"` for spaces.
     #[serde(rename = "type", default = "topic_type")]
-    pub channel_type: String,
+    pub(crate) channel_type: String,
     /// The space PIN, if the space has one.
     #[serde(default, with = "opt_secret", skip_serializing_if = "Option::is_none")]
-    pub password: Option<Secret<String>>,
+    pub(crate) password: Option<Secret<String>>,
 }
 
 impl Channel {
     /// The channel of space `id`, without PIN.
-    pub fn topic(id: impl Into<String>) -> Self {
+    pub(crate) fn topic(id: impl Into<String>) -> Self {
         Self {
             id: id.into(),
             channel_type: topic_type(),
             password: None,
         }
     }
-
-    /// Adds the space PIN.
-    pub fn with_password(mut self, pin: impl Into<String>) -> Self {
-        self.password = Some(Secret::new(pin.into()));
-        self
-    }
 }
 
-/// SUBSCRIBE_CHANNEL payload `{"channel": …}`. The server answers [`ChannelSubscribed`] or
-/// [`SubscribeChannelFailed`]. Subscriptions are per socket: send it again after a reconnect.
+/// SUBSCRIBE_CHANNEL payload `{"channel": …}`. The server answers `CHANNEL_SUBSCRIBED` or
+/// `SUBSCRIBE_CHANNEL_FAILED`. Subscriptions are per socket: send it again after a reconnect.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SubscribeChannel {
+pub(crate) struct SubscribeChannel {
     /// The space to join.
-    pub channel: Channel,
+    pub(crate) channel: Channel,
 }
 
-impl SubscribeChannel {
-    /// Subscribes to space `id`, without PIN (use [`Channel::with_password`] otherwise).
-    pub fn topic(id: impl Into<String>) -> Self {
-        Self {
-            channel: Channel::topic(id),
-        }
-    }
-}
-
-impl OutgoingEvent for SubscribeChannel {
-    const NAME: &'static str = SUBSCRIBE_CHANNEL;
-}
-
-/// UNSUBSCRIBE_CHANNEL payload `{"channel": …}`. The server answers [`ChannelUnsubscribed`].
-/// Clients usually follow it with [`SendPresenceEvent::leaves`].
+/// UNSUBSCRIBE_CHANNEL payload `{"channel": …}`. The server answers `CHANNEL_UNSUBSCRIBED`.
+/// Clients usually follow it with a `leaves` presence.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UnsubscribeChannel {
+pub(crate) struct UnsubscribeChannel {
     /// The space to leave.
-    pub channel: Channel,
-}
-
-impl UnsubscribeChannel {
-    /// Unsubscribes from space `id`.
-    pub fn topic(id: impl Into<String>) -> Self {
-        Self {
-            channel: Channel::topic(id),
-        }
-    }
-}
-
-impl OutgoingEvent for UnsubscribeChannel {
-    const NAME: &'static str = UNSUBSCRIBE_CHANNEL;
+    pub(crate) channel: Channel,
 }
 
 /// A reference to a parent post or task (`parentMsg`), for a reply in its thread.
@@ -459,10 +414,6 @@ impl SendMessage {
     }
 }
 
-impl OutgoingEvent for SendMessage {
-    const NAME: &'static str = SEND_MESSAGE;
-}
-
 /// `content.mediaSession` of a presence event.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -610,10 +561,6 @@ impl SendPresenceEvent {
         self.loopback_metadata = Some(metadata.into());
         self
     }
-}
-
-impl OutgoingEvent for SendPresenceEvent {
-    const NAME: &'static str = SEND_PRESENCE_EVENT;
 }
 
 // ---------------------------------------------------------------------------------------------

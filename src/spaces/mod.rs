@@ -10,7 +10,7 @@
 //!   asked for a fresh [`Token`] before every (re)connection, with the wall-clock time the
 //!   adapter read; [`ServiceKeyProvider`] mints service-app JWTs from a downloaded
 //!   [`ServiceKey`].
-//! - [`events`]: the `/chat` payloads ([`SubscribeChannel`], [`SendMessage`],
+//! - [`events`]: the `/chat` payloads ([`SendMessage`],
 //!   [`SendPresenceEvent`], …) and [`Incoming`] for what the server sends, which never loses a
 //!   payload it cannot type.
 //!
@@ -77,10 +77,10 @@ pub use auth::{
     ServiceKey, ServiceKeyProvider, Token, TokenProvider, TokenType,
 };
 pub use events::{
-    Assignee, Category, Channel, ChannelRef, ChannelSubscribed, ChannelUnsubscribed, Content,
-    Incoming, MediaSession, MediaSessionResponse, MessageSent, OutgoingEvent, ParentMsg,
-    PresenceContent, PresenceEventResponse, SendMessage, SendMessageFailed, SendPresenceEvent,
-    Sender, SubscribeChannel, SubscribeChannelFailed, UnsubscribeChannel,
+    Assignee, Category, ChannelRef, ChannelSubscribed, ChannelUnsubscribed, Content, Incoming,
+    MediaSession, MediaSessionResponse, MessageSent, ParentMsg, PresenceContent,
+    PresenceEventResponse, SendMessage, SendMessageFailed, SendPresenceEvent, Sender,
+    SubscribeChannelFailed,
 };
 pub use session::{
     AuthFailure, CHAT_NAMESPACE, DEFAULT_CONFIRM_TIMEOUT, Delivery, MAX_PAYLOAD_BYTES,

@@ -3,14 +3,15 @@
 //! serialize to exactly the documented JSON, every documented server payload parses into its
 //! type, and whatever the types do not know survives untouched.
 
+use crate::support::spaces::SpacesHarness;
 use serde_json::{Value, json};
 use spaces_socket::spaces::events::{
-    self, Category, Channel, ChannelSubscribed, Incoming, MessageSent, OutgoingEvent,
-    PresenceEventResponse, SendMessage, SendPresenceEvent, SubscribeChannel, UnsubscribeChannel,
+    self, Category, ChannelSubscribed, Incoming, MessageSent, PresenceEventResponse, SendMessage,
+    SendPresenceEvent,
 };
 
-fn to_json<E: OutgoingEvent>(event: &E) -> String {
-    event.to_json().expect("serializes")
+fn to_json<E: serde::Serialize>(event: &E) -> String {
+    serde_json::to_string(event).expect("serializes")
 }
 
 fn value(json: &str) -> Value {
@@ -48,21 +49,39 @@ fn decode(name: &str, json: &str) -> Incoming {
 
 // ----- client → server -----------------------------------------------------------------------
 
+/// The argument of the `name` event among the frames a session wrote.
+fn written_arg(texts: &[String], name: &str) -> String {
+    let prefix = format!(r#"42/chat,["{name}","#);
+    let frame = texts
+        .iter()
+        .find(|t| t.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no {name} among {texts:?}"));
+    frame[prefix.len()..frame.len() - 1].to_owned()
+}
+
 #[test]
 fn subscribe_channel_matches_the_reference() {
     // §2.1
     let reference = r#"{ "channel": { "_id": "594140a11d108619100a7363", "type": "topic", "password": "1234" } }"#;
-    let with_pin = SubscribeChannel {
-        channel: Channel::topic("594140a11d108619100a7363").with_password("1234"),
-    };
-    assert_eq!(SubscribeChannel::NAME, "SUBSCRIBE_CHANNEL");
-    assert_eq!(to_json(&with_pin), compact(reference));
-
+    let mut h = SpacesHarness::new(|_| {});
+    h.client
+        .subscribe(h.now, "594140a11d108619100a7363", Some("1234"));
     // No PIN: no `password` key at all (not null).
-    let plain = SubscribeChannel::topic("594140a11d108619100a7363");
+    h.client.subscribe(h.now, "plain", None);
+    h.client.connect(h.now);
+    h.connect_with("t");
+    let texts = h.take_texts();
+    let subscribes: Vec<&String> = texts
+        .iter()
+        .filter(|t| t.contains("SUBSCRIBE_CHANNEL"))
+        .collect();
     assert_eq!(
-        to_json(&plain),
-        r#"{"channel":{"_id":"594140a11d108619100a7363","type":"topic"}}"#
+        written_arg(&[subscribes[0].clone()], "SUBSCRIBE_CHANNEL"),
+        compact(reference)
+    );
+    assert_eq!(
+        written_arg(&[subscribes[1].clone()], "SUBSCRIBE_CHANNEL"),
+        r#"{"channel":{"_id":"plain","type":"topic"}}"#
     );
 }
 
@@ -70,9 +89,15 @@ fn subscribe_channel_matches_the_reference() {
 fn unsubscribe_channel_matches_the_reference() {
     // §2.2
     let reference = r#"{ "channel": { "_id": "594140a11d108619100a7363", "type": "topic" } }"#;
-    assert_eq!(UnsubscribeChannel::NAME, "UNSUBSCRIBE_CHANNEL");
+    let mut h = SpacesHarness::new(|_| {});
+    h.client.subscribe(h.now, "594140a11d108619100a7363", None);
+    h.client.connect(h.now);
+    h.connect_with("t");
+    h.confirm_subscription("594140a11d108619100a7363");
+    h.take_texts();
+    h.client.unsubscribe(h.now, "594140a11d108619100a7363");
     assert_eq!(
-        to_json(&UnsubscribeChannel::topic("594140a11d108619100a7363")),
+        written_arg(&h.take_texts(), "UNSUBSCRIBE_CHANNEL"),
         compact(reference)
     );
 }
@@ -81,7 +106,7 @@ fn unsubscribe_channel_matches_the_reference() {
 fn minimal_chat_message_matches_the_reference() {
     // §2.3, "the form used by most samples"
     let reference = r#"{ "category": "chat", "content": { "bodyText": "hello" }, "topicId": "594140a11d108619100a7360" }"#;
-    assert_eq!(SendMessage::NAME, "SEND_MESSAGE");
+    assert_eq!(events::SEND_MESSAGE, "SEND_MESSAGE");
     assert_eq!(
         to_json(&SendMessage::chat("594140a11d108619100a7360", "hello")),
         compact(reference)
@@ -169,7 +194,7 @@ fn presence_online_matches_the_reference() {
     let mut online = SendPresenceEvent::online("594140a11d108619100a7369")
         .with_loopback_metadata("some metadata");
     online.content.role = Some("guest".into());
-    assert_eq!(SendPresenceEvent::NAME, "SEND_PRESENCE_EVENT");
+    assert_eq!(events::SEND_PRESENCE_EVENT, "SEND_PRESENCE_EVENT");
     assert_eq!(to_json(&online), compact(reference));
 }
 
@@ -646,20 +671,26 @@ fn malformed_known_events_fall_back_to_other_with_the_raw_json() {
 
 #[test]
 fn secrets_never_show_in_debug() {
-    let channel = Channel::topic("594140a11d108619100a7363").with_password("98765");
-    let sub = SubscribeChannel {
-        channel: channel.clone(),
-    };
+    let mut h = SpacesHarness::new(|_| {});
+    h.client
+        .subscribe(h.now, "594140a11d108619100a7363", Some("98765"));
+    h.client.connect(h.now);
+    h.connect_with("t");
+    h.drain();
     for printed in [
-        format!("{channel:?}"),
-        format!("{sub:?}"),
-        format!("{sub:#?}"),
+        format!("{:?}", h.client),
+        format!("{:?}", h.transmits),
+        format!("{:#?}", h.transmits),
     ] {
         assert!(!printed.contains("98765"), "PIN leaked: {printed}");
         assert!(printed.contains("594140a11d108619100a7363"), "{printed}");
     }
     // ...while the wire form carries it.
-    assert!(to_json(&sub).contains(r#""password":"98765""#));
+    assert!(
+        h.take_texts()
+            .iter()
+            .any(|t| t.contains(r#""password":"98765""#))
+    );
 
     let subscribed: ChannelSubscribed =
         serde_json::from_str(CHANNEL_SUBSCRIBED_EX).expect("parses");
