@@ -561,6 +561,17 @@ impl Client {
     pub fn handle_text(&mut self, now: Instant, text: &str) {
         match engine::decode_text(text) {
             Ok(packet) => self.handle_engine_packet(now, packet),
+            // engine.io-client decodes odd base64 frames into packets of no known type, which
+            // it skips (after counting them as a sign of life): so do we, and say so.
+            Err(
+                e @ (engine::DecodeError::MissingBase64Type
+                | engine::DecodeError::UnexpectedBase64Type(_)
+                | engine::DecodeError::BadBase64),
+            ) => {
+                self.events
+                    .push_back(Event::ProtocolViolation(ProtocolViolation::Engine(e)));
+                self.handle_engine_packet(now, engine::Packet::Noop);
+            }
             Err(e) => self.engine_violation(now, ProtocolViolation::Engine(e)),
         }
     }

@@ -1,7 +1,7 @@
 //! `44/chat,{…}` refuses the namespace until the next session; `41/chat,` ends it for good.
 
 use crate::support::client::ClientHarness;
-use spaces_socket::client::{DisconnectReason, Event, Transmit};
+use spaces_socket::client::{DisconnectReason, Event, ProtocolViolation, Transmit};
 
 #[test]
 fn an_auth_error_is_reported_with_its_payload_and_retried_only_on_reconnect() {
@@ -120,4 +120,26 @@ fn the_session_id_and_token_never_appear_in_debug_output() {
     let shown = format!("{:?} {:?} {:?}", h.client, h.transmits, h.events);
     assert!(!shown.contains("TOPSECRET"), "{shown}");
     assert!(!shown.contains("SID_SECRET"), "{shown}");
+}
+
+#[test]
+fn odd_base64_frames_are_reported_and_skipped_like_engine_io_client_does() {
+    let mut h = ClientHarness::connected(|_| {});
+    for odd in ["b", "b9AAAA", "b4!!!"] {
+        h.feed(odd);
+    }
+    let (transmits, events) = h.take();
+    let violations = events
+        .iter()
+        .filter(|e| matches!(e, Event::ProtocolViolation(ProtocolViolation::Engine(_))))
+        .count();
+    assert_eq!(violations, 3, "{events:?}");
+    assert!(transmits.is_empty(), "nothing closed: {transmits:?}");
+    assert!(h.client.is_connected("/chat"));
+    h.feed(r#"42/chat,["still","here"]"#);
+    let (_, events) = h.take();
+    assert!(
+        matches!(&events[..], [Event::Message { name, .. }] if name == "still"),
+        "{events:?}"
+    );
 }
