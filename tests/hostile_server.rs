@@ -365,7 +365,7 @@ mod ping_zero_zero {
 
     #[test]
     fn reconnection_delays_keep_growing_to_the_maximum() {
-        let mut h = Harness::new("http://127.0.0.1:1/chat", |c| c.rng_seed = 3);
+        let mut h = Harness::new("http://127.0.0.1:1/chat", |c| c.rng_seed = Some(3));
         h.client.connect(h.now);
         let mut scheduled = Vec::new();
         let mut serve = |h: &mut Harness, transmits: Vec<Transmit>, events: Vec<Event>| {

@@ -280,8 +280,11 @@ pub struct Config {
     /// default [`DEFAULT_PING_TIMEOUT_BOUNDS`] (1 s ..= 2 min). With both defaults a dead link
     /// is detected at most 7 minutes after the last packet, whatever the server announces.
     pub ping_timeout_bounds: RangeInclusive<Duration>,
-    /// Seed for reconnection jitter, so one seed reproduces one run.
-    pub rng_seed: u64,
+    /// Seed for reconnection jitter, so one seed reproduces one run. `None` (the default)
+    /// lets the runtime pick one from the operating system's randomness, so a fleet of
+    /// clients restarted together does not reconnect in lockstep; the core itself, having no
+    /// randomness of its own, uses 0 for `None`. Simulations pass their own.
+    pub rng_seed: Option<u64>,
 }
 
 impl Config {
@@ -335,7 +338,7 @@ impl Config {
             max_receive_buffer_bytes: DEFAULT_MAX_RECEIVE_BUFFER_BYTES,
             ping_interval_bounds: DEFAULT_PING_INTERVAL_BOUNDS,
             ping_timeout_bounds: DEFAULT_PING_TIMEOUT_BOUNDS,
-            rng_seed: 0,
+            rng_seed: None,
         })
     }
 

@@ -250,7 +250,7 @@ impl Client {
             config.reconnection_delay_max,
             config.randomization_factor,
         );
-        let rng = Rng::new(config.rng_seed);
+        let rng = Rng::new(config.rng_seed.unwrap_or_default());
         let first = Namespace::new(config.namespace.clone());
         Ok(Self {
             config,

@@ -36,7 +36,7 @@ fn emits_before_connect_are_sent_after_the_namespace_connects_in_order() {
 
 #[test]
 fn emits_made_while_disconnected_are_delivered_after_the_reconnect() {
-    let mut h = ClientHarness::connected(|c| c.rng_seed = 3);
+    let mut h = ClientHarness::connected(|c| c.rng_seed = Some(3));
     h.client.handle_closed(h.now, None);
     h.drain();
     for i in 0..5 {

@@ -7,7 +7,7 @@ use spaces_socket::client::{ConnectFailure, Event, Transmit};
 fn no_open_packet_within_the_timeout_fails_the_attempt_and_schedules_a_retry() {
     let mut h = ClientHarness::new("http://127.0.0.1:1/chat", |c| {
         c.connect_timeout = Some(std::time::Duration::from_millis(500));
-        c.rng_seed = 9;
+        c.rng_seed = Some(9);
     });
     h.connect();
     let (t, _) = h.take();

@@ -5,7 +5,7 @@ use spaces_socket::client::{DisconnectReason, Event, ProtocolViolation, Transmit
 
 #[test]
 fn an_auth_error_is_reported_with_its_payload_and_retried_only_on_reconnect() {
-    let mut h = ClientHarness::new("http://127.0.0.1:1/chat", |c| c.rng_seed = 2);
+    let mut h = ClientHarness::new("http://127.0.0.1:1/chat", |c| c.rng_seed = Some(2));
     h.connect();
     h.open(25_000, 60_000);
     h.take();

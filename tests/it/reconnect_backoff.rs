@@ -33,7 +33,7 @@ fn refuse_and_wait_for_retry(h: &mut ClientHarness, limit_ms: u64) -> Option<u64
 
 /// Fails every attempt with a refused websocket, `n` times, returning the delays.
 fn refuse_n(seed: u64, n: usize) -> Vec<(u32, Duration)> {
-    let mut h = connecting(|c| c.rng_seed = seed);
+    let mut h = connecting(|c| c.rng_seed = Some(seed));
     for _ in 0..n {
         refuse_and_wait_for_retry(&mut h, 10_000_000).expect("retry scheduled");
     }
@@ -73,7 +73,7 @@ fn the_same_seed_gives_the_same_delays_and_another_seed_differs() {
 
 #[test]
 fn the_retry_opens_exactly_when_the_delay_ends() {
-    let mut h = ClientHarness::new("http://127.0.0.1:1/chat", |c| c.rng_seed = 5);
+    let mut h = ClientHarness::new("http://127.0.0.1:1/chat", |c| c.rng_seed = Some(5));
     h.connect();
     h.take();
     h.client.handle_open_failed(h.now, "refused");
@@ -90,7 +90,7 @@ fn the_retry_opens_exactly_when_the_delay_ends() {
 
 #[test]
 fn success_resets_the_schedule_and_reports_the_attempt() {
-    let mut h = connecting(|c| c.rng_seed = 1);
+    let mut h = connecting(|c| c.rng_seed = Some(1));
     refuse_and_wait_for_retry(&mut h, 100_000).unwrap();
     refuse_and_wait_for_retry(&mut h, 100_000).unwrap();
     h.open(25_000, 60_000);
@@ -115,7 +115,7 @@ fn success_resets_the_schedule_and_reports_the_attempt() {
 
 #[test]
 fn a_connection_that_dies_before_being_useful_keeps_counting_attempts() {
-    let mut h = connecting(|c| c.rng_seed = 1);
+    let mut h = connecting(|c| c.rng_seed = Some(1));
     refuse_and_wait_for_retry(&mut h, 100_000).unwrap();
     // Open packet, then closed at once: no reset.
     h.open(25_000, 60_000);

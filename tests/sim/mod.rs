@@ -1868,7 +1868,7 @@ impl Sim {
 impl SimClient {
     fn new(plan: &ClientPlan, base: Instant) -> Self {
         let mut config = SpacesConfig::new("http://sim.invalid/chat").expect("static URL");
-        config.client.rng_seed = plan.rng_seed;
+        config.client.rng_seed = Some(plan.rng_seed);
         config.client.reconnection_delay = plan.reconnection_delay;
         config.client.reconnection_delay_max = plan.reconnection_delay_max;
         config.client.randomization_factor = plan.randomization_factor;

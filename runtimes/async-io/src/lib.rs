@@ -195,8 +195,7 @@ pub fn start(
     options: Options,
 ) -> Result<(Client, impl Future<Output = ()> + Send + 'static), Error> {
     let tls = transport::Tls::new(&options.tls)?;
-    let mut core = Spaces::new(config)?;
-    core.connect(Instant::now());
+    let core = spaces_socket_runtime::session(config, Instant::now())?;
     let shared = Arc::new(Mutex::new(State {
         core,
         provider: Box::new(provider),

@@ -41,8 +41,7 @@ pub fn connect(
     options: Options,
 ) -> Result<Client, Error> {
     let tls = tls_connector(&options.tls)?;
-    let mut core = Spaces::new(config)?;
-    core.connect(Instant::now());
+    let core = spaces_socket_runtime::session(config, Instant::now())?;
     let provider = Box::new(provider);
     Ok(Client {
         core,

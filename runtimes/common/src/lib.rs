@@ -17,7 +17,7 @@
 //! blocking-call form of those methods, for code that picks its runtime at run time:
 //!
 //! ```
-//! use std::time::Duration;
+//! use std::time::{Duration, Instant};
 //! use spaces_socket_runtime::{Error, Session};
 //! use spaces_socket_runtime::spaces_socket::spaces::{SendMessage, SpacesEvent};
 //!
@@ -55,10 +55,12 @@
 
 mod tls;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use spaces_socket::client::ConfigError;
-use spaces_socket::spaces::{SendError, SendId, SendMessage, SendPresenceEvent, SpacesEvent};
+use spaces_socket::spaces::{
+    SendError, SendId, SendMessage, SendPresenceEvent, Spaces, SpacesConfig, SpacesEvent,
+};
 
 /// The sans-IO core every runtime drives, re-exported so one dependency is enough.
 pub use spaces_socket;
@@ -163,6 +165,31 @@ pub fn describe(error: &tungstenite::Error) -> String {
         },
         other => other.to_string(),
     }
+}
+
+/// The sans-IO session a runtime drives, connecting from `now`: `config` as given, with a
+/// reconnection-jitter seed from the operating system's randomness when the caller set none
+/// ([`Config::rng_seed`](spaces_socket::client::Config::rng_seed)), so that clients started
+/// together do not retry in lockstep.
+///
+/// # Errors
+/// [`Error::Config`] when the core refuses `config`.
+pub fn session(mut config: SpacesConfig, now: Instant) -> Result<Spaces, Error> {
+    if config.client.rng_seed.is_none() {
+        config.client.rng_seed = Some(os_seed());
+    }
+    let mut core = Spaces::new(config)?;
+    core.connect(now);
+    Ok(core)
+}
+
+/// 64 random bits: std's `RandomState` is keyed from the operating system's randomness once
+/// per thread and stepped for every instance, so two calls and two processes differ.
+fn os_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    hasher.finish()
 }
 
 /// The close frame every runtime sends when it lets a websocket go: code 1000 (normal), no
@@ -295,5 +322,35 @@ mod tests {
         let tls = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
         let text = describe(&tungstenite::Error::Io(std::io::Error::other(tls)));
         assert!(text.starts_with("TLS handshake failed:") && text.contains("UnknownIssuer"));
+    }
+
+    /// The delays before the first reconnection of sessions built from `seed`.
+    fn first_backoff(seed: Option<u64>, sessions: usize) -> Vec<Duration> {
+        let now = Instant::now();
+        (0..sessions)
+            .map(|_| {
+                let mut config = SpacesConfig::new("http://127.0.0.1:1/chat").expect("config");
+                config.client.rng_seed = seed;
+                let mut core = session(config, now).expect("session");
+                core.handle_token(now, &spaces_socket::Token::jwt("t"));
+                while core.poll_transmit().is_some() {}
+                core.handle_open_failed(now, "refused");
+                std::iter::from_fn(|| core.poll_event())
+                    .find_map(|e| match e {
+                        SpacesEvent::Reconnecting { delay, .. } => Some(delay),
+                        _ => None,
+                    })
+                    .expect("a reconnection is scheduled")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sessions_without_a_seed_get_their_own_jitter_and_a_given_seed_is_kept() {
+        let unseeded = first_backoff(None, 8);
+        let distinct: std::collections::BTreeSet<_> = unseeded.iter().collect();
+        assert!(distinct.len() >= 7, "lockstep: {unseeded:?}");
+        let seeded = first_backoff(Some(42), 3);
+        assert!(seeded.windows(2).all(|w| w[0] == w[1]), "{seeded:?}");
     }
 }

@@ -15,7 +15,7 @@ pub const OPEN: &str =
 impl Harness<Spaces> {
     pub fn new(tweak: impl FnOnce(&mut SpacesConfig)) -> Self {
         let mut config = SpacesConfig::new("http://127.0.0.1:9/chat").expect("config");
-        config.client.rng_seed = 11;
+        config.client.rng_seed = Some(11);
         tweak(&mut config);
         Self::with(Spaces::new(config).expect("spaces"))
     }

@@ -21,7 +21,7 @@ pub const BOUND: Duration = Duration::from_secs(10);
 /// A client for `url` (e.g. `peer.url("/chat")`) with a fixed seed and quick reconnects.
 pub fn client(url: &str, provider: impl TokenProvider + 'static) -> Client {
     let mut config = SpacesConfig::new(url).expect("valid test URL");
-    config.client.rng_seed = 7;
+    config.client.rng_seed = Some(7);
     config.client.reconnection_delay = Duration::from_millis(100);
     config.client.reconnection_delay_max = Duration::from_millis(500);
     connect(config, provider, Options::default()).expect("client builds")
