@@ -95,10 +95,7 @@ impl Driver {
                         self.ws = Some(opened);
                         state.core.handle_open(Instant::now());
                     }
-                    Err(reason) => {
-                        log::debug!("spaces driver: open failed: {reason}");
-                        state.core.handle_open_failed(Instant::now(), reason);
-                    }
+                    Err(failure) => failure.report(&mut state.core, Instant::now()),
                 }
                 return state.wake_waiters();
             }
@@ -163,7 +160,7 @@ impl Driver {
             options.write_timeout
         };
         // Best effort: the socket is dropped right after, whatever happens.
-        let _ = within(limit, "closing the websocket", close).await;
+        let _: Result<(), String> = within(limit, "closing the websocket", close).await;
     }
 }
 
@@ -188,14 +185,14 @@ fn step(state: &mut State) -> Option<Transmit> {
 }
 
 /// `fut`, or an error naming `what` once `limit` has passed.
-async fn within<T>(
+async fn within<T, E: From<String>>(
     limit: Duration,
     what: &str,
-    fut: impl Future<Output = Result<T, String>>,
-) -> Result<T, String> {
+    fut: impl Future<Output = Result<T, E>>,
+) -> Result<T, E> {
     let expired = async {
         Timer::after(limit).await;
-        Err(format!("{what} timed out after {limit:?}"))
+        Err(format!("{what} timed out after {limit:?}").into())
     };
     future::or(fut, expired).await
 }

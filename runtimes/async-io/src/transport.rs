@@ -11,7 +11,7 @@ use futures_lite::io::{AsyncRead, AsyncWrite};
 use futures_rustls::TlsConnector;
 use futures_rustls::pki_types::ServerName;
 use spaces_socket::client::WsUrl;
-use spaces_socket_runtime::{TlsBackend, TlsError, TlsOptions, describe};
+use spaces_socket_runtime::{OpenError, TlsBackend, TlsError, TlsOptions, describe};
 
 /// A plain or TLS TCP stream.
 pub(crate) trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
@@ -46,7 +46,7 @@ impl Tls {
 
     /// Opens the websocket for `url` (`ws://` or `wss://`) with `config`, TLS from `self`. The
     /// error is safe to log.
-    pub(crate) async fn open(&self, url: &WsUrl, config: WebSocketConfig) -> Result<Ws, String> {
+    pub(crate) async fn open(&self, url: &WsUrl, config: WebSocketConfig) -> Result<Ws, OpenError> {
         let request = url.expose().into_client_request();
         let request = request.map_err(|e| describe(&e))?;
         let endpoint = url.endpoint();
@@ -62,8 +62,7 @@ impl Tls {
         };
         let upgrade = async_tungstenite::client_async_with_config(request, stream, Some(config));
         let upgraded = upgrade.await;
-        let (ws, _response) =
-            upgraded.map_err(|e| format!("websocket upgrade failed: {}", describe(&e)))?;
+        let (ws, _response) = upgraded.map_err(|e| OpenError::upgrade(&e))?;
         Ok(ws)
     }
 

@@ -17,7 +17,7 @@ use spaces_socket::spaces::{
     SendId, SendMessage, SendPresenceEvent, Spaces, SpacesConfig, SpacesEvent, Step, TokenProvider,
 };
 use spaces_socket_runtime::{
-    Error, Options, TlsBackend, TlsError, TlsOptions, describe, normal_close,
+    Error, OpenError, Options, TlsBackend, TlsError, TlsOptions, describe, normal_close,
 };
 use tungstenite::client::IntoClientRequest;
 use tungstenite::stream::MaybeTlsStream;
@@ -235,10 +235,7 @@ impl Client {
                         self.ws = Some(ws);
                         self.core.handle_open(Instant::now());
                     }
-                    Err(reason) => {
-                        log::debug!("spaces-socket-blocking: open failed: {reason}");
-                        self.core.handle_open_failed(Instant::now(), reason);
-                    }
+                    Err(failure) => failure.report(&mut self.core, Instant::now()),
                 }
             }
             Transmit::Text(text) => self.write(Message::text(text)),
@@ -307,7 +304,7 @@ impl Client {
 
     /// Opens the websocket for `url` within [`Options::connect_timeout`]: resolve, TCP connect,
     /// TLS for `wss`, HTTP upgrade. The error is a one-line reason with no credentials.
-    fn open(&self, url: &WsUrl) -> Result<Ws, String> {
+    fn open(&self, url: &WsUrl) -> Result<Ws, OpenError> {
         let deadline = Instant::now() + self.options.connect_timeout;
         let endpoint = url.endpoint();
         let tcp = connect_tcp(&endpoint.host, endpoint.port_or_default(), deadline)?;
@@ -328,8 +325,8 @@ impl Client {
                 run.map_err(|e| format!("socket option: {e}"))?;
                 Ok(ws)
             }
-            Err(HandshakeError::Failure(e)) => Err(describe(&e)),
-            Err(HandshakeError::Interrupted(_)) => Err("websocket upgrade timed out".to_owned()),
+            Err(HandshakeError::Failure(e)) => Err(OpenError::upgrade(&e)),
+            Err(HandshakeError::Interrupted(_)) => Err("websocket upgrade timed out".into()),
         }
     }
 }

@@ -167,6 +167,58 @@ pub fn describe(error: &tungstenite::Error) -> String {
     }
 }
 
+/// Why a websocket could not be opened, as the core needs to hear it: a refused upgrade's
+/// HTTP status decides whether the credentials were refused. For runtime crates: build it
+/// from the failure, then [`report`](Self::report) it to the core.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpenError {
+    /// The server answered the websocket upgrade with this HTTP status instead of 101.
+    Refused(u16),
+    /// Any other failure, described without the URL (its query carries the token).
+    Failed(String),
+}
+
+impl OpenError {
+    /// The failure of a websocket upgrade.
+    pub fn upgrade(error: &tungstenite::Error) -> Self {
+        match error {
+            tungstenite::Error::Http(response) => Self::Refused(response.status().as_u16()),
+            other => Self::Failed(format!("websocket upgrade failed: {}", describe(other))),
+        }
+    }
+
+    /// Tells the core: [`Spaces::handle_upgrade_refused`] or [`Spaces::handle_open_failed`].
+    pub fn report(self, core: &mut Spaces, now: Instant) {
+        log::debug!("spaces runtime: open failed: {self}");
+        match self {
+            Self::Refused(status) => core.handle_upgrade_refused(now, status),
+            Self::Failed(reason) => core.handle_open_failed(now, reason),
+        }
+    }
+}
+
+impl std::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Refused(status) => write!(f, "websocket upgrade refused with HTTP {status}"),
+            Self::Failed(reason) => f.write_str(reason),
+        }
+    }
+}
+
+impl From<String> for OpenError {
+    fn from(reason: String) -> Self {
+        Self::Failed(reason)
+    }
+}
+
+impl From<&str> for OpenError {
+    fn from(reason: &str) -> Self {
+        Self::Failed(reason.to_owned())
+    }
+}
+
 /// The sans-IO session a runtime drives, connecting from `now`: `config` as given, with a
 /// reconnection-jitter seed from the operating system's randomness when the caller set none
 /// ([`Config::rng_seed`](spaces_socket::client::Config::rng_seed)), so that clients started

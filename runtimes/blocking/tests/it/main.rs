@@ -9,4 +9,5 @@ mod peer_wire_bytes;
 mod reconnects;
 mod support;
 mod tls_on_loopback;
+mod upgrade_refused;
 mod whole_session_against_node;
