@@ -654,7 +654,9 @@ pub fn example_binary(name: &str) -> PathBuf {
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
     if !built.iter().any(|b| b == name) {
         let mut cargo = Command::new(env!("CARGO"));
-        cargo.args(["build", "--quiet", "--example", name]);
+        // The examples serving the emulator need its listener.
+        cargo.args(["build", "--quiet", "--features", "emulator-listener"]);
+        cargo.args(["--example", name]);
         if !cfg!(debug_assertions) {
             cargo.arg("--release");
         }
