@@ -46,7 +46,7 @@ enum Answer {
 }
 
 /// The echo bot.
-struct EchoBot {
+pub(crate) struct EchoBot {
     /// Forget unconfirmed answers across a reconnect (the bug).
     buggy: bool,
     /// Server `_id`s already handled.
@@ -58,7 +58,7 @@ struct EchoBot {
 }
 
 impl EchoBot {
-    fn new(buggy: bool) -> Self {
+    pub(crate) fn new(buggy: bool) -> Self {
         Self {
             buggy,
             seen: BTreeSet::new(),
@@ -145,8 +145,8 @@ impl Bot for EchoBot {
 }
 
 /// A user who says something every 0.3–3 s during the window.
-struct Chatter {
-    said: u32,
+pub(crate) struct Chatter {
+    pub(crate) said: u32,
 }
 
 impl Bot for Chatter {
@@ -171,7 +171,7 @@ impl Bot for Chatter {
 }
 
 /// The world of one seed.
-fn world(seed: u64, buggy: bool) -> Builder {
+pub(crate) fn world(seed: u64, buggy: bool) -> Builder {
     Builder::new()
         .seed(seed)
         .random_network()
@@ -184,7 +184,7 @@ fn world(seed: u64, buggy: bool) -> Builder {
 
 /// Every message the bot received got exactly one confirmed answer, and it answered nothing
 /// else. `Err` says what went wrong.
-fn check(report: &Report) -> Result<(), String> {
+pub(crate) fn check(report: &Report) -> Result<(), String> {
     let bot = report.participant("echo");
     let mut confirmed: BTreeMap<&str, usize> = BTreeMap::new();
     for send in &bot.sends {
@@ -216,7 +216,11 @@ fn check(report: &Report) -> Result<(), String> {
 
 /// Runs seed `seed`: whether it passed (or why not), the virtual time it took, and the trace
 /// when `keep_trace`.
-fn run(seed: u64, buggy: bool, keep_trace: bool) -> (Result<(), String>, Duration, String) {
+pub(crate) fn run(
+    seed: u64,
+    buggy: bool,
+    keep_trace: bool,
+) -> (Result<(), String>, Duration, String) {
     let mut sim = world(seed, buggy).keep_trace(keep_trace).build();
     let until = WINDOW + sim.settle_time();
     let result = match sim.run_for(until) {
