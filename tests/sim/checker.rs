@@ -484,10 +484,10 @@ impl Checker {
                     bail!(6, "emulator closed {conn:?}: {reason:?}");
                 }
             }
-            EmulatorEvent::AuthFailed { conn, rejection } => {
-                if !sim.link_of_conn(*conn).is_some_and(|l| l.expired_token()) {
-                    bail!(6, "emulator refused {conn:?}: {rejection:?}");
-                }
+            EmulatorEvent::AuthFailed { conn, rejection }
+                if !sim.link_of_conn(*conn).is_some_and(|l| l.expired_token()) =>
+            {
+                bail!(6, "emulator refused {conn:?}: {rejection:?}");
             }
             EmulatorEvent::Left {
                 conn, by_server, ..

@@ -444,11 +444,7 @@ impl World {
                 p.report.connect_calls += u32::from(*was_closed);
                 p.user_closed = false;
             }
-            Command::Close { was_closed } => {
-                if !was_closed {
-                    p.user_closed = true;
-                }
-            }
+            Command::Close { was_closed: false } => p.user_closed = true,
             Command::Send {
                 space,
                 text,
@@ -1520,11 +1516,10 @@ impl Sim {
                     link.server_rooms.remove(space);
                 }
             }
-            EmulatorEvent::Closed { reason, .. } => {
-                if *reason == CloseReason::PingTimeout {
-                    self.w.server_report.ping_timeouts += 1;
-                }
-            }
+            EmulatorEvent::Closed {
+                reason: CloseReason::PingTimeout,
+                ..
+            } => self.w.server_report.ping_timeouts += 1,
             _ => {}
         }
         self.observe(Happening::Server(ev));
