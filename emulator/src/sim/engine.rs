@@ -849,6 +849,22 @@ impl Builder {
     }
 }
 
+/// Runs `f` with a [`Ctx`] for participant `i` at the world's now.
+fn with_ctx<R>(w: &mut World, i: usize, f: impl FnOnce(&mut Ctx<'_>) -> R) -> R {
+    let p = &mut w.parts[i];
+    let mut ctx = Ctx {
+        now: w.now,
+        elapsed: w.now - w.base,
+        index: i,
+        name: &p.name,
+        spaces: &mut p.spaces,
+        rng: &mut p.rng,
+        timers: &mut w.timers,
+        commands: &mut w.commands,
+    };
+    f(&mut ctx)
+}
+
 fn scenario_rng(seed: u64) -> Rng {
     Rng::new(seed).fork()
 }
@@ -1070,7 +1086,9 @@ impl Sim {
                 self.drain_client(i);
             }
             Action::Connect(i) => {
-                self.command(i, |ctx| ctx.connect());
+                // The simulation's own `connect` (reopening), recorded like a bot's.
+                with_ctx(&mut self.w, i, |ctx| ctx.connect());
+                self.after_bot(i);
                 self.drain_client(i);
             }
             Action::Timer(i, timer) => {
@@ -1143,37 +1161,8 @@ impl Sim {
 
     /// Calls participant `i`'s bot with a [`Ctx`], then records its commands and timers.
     fn call_bot(&mut self, i: usize, f: impl FnOnce(&mut dyn Bot, &mut Ctx<'_>)) {
-        let w = &mut self.w;
-        let p = &mut w.parts[i];
-        let mut ctx = Ctx {
-            now: w.now,
-            elapsed: w.now - w.base,
-            index: i,
-            name: &p.name,
-            spaces: &mut p.spaces,
-            rng: &mut p.rng,
-            timers: &mut w.timers,
-            commands: &mut w.commands,
-        };
-        f(self.bots[i].as_mut(), &mut ctx);
-        self.after_bot(i);
-    }
-
-    /// A command the simulation issues itself (a `connect`).
-    fn command(&mut self, i: usize, f: impl FnOnce(&mut Ctx<'_>)) {
-        let w = &mut self.w;
-        let p = &mut w.parts[i];
-        let mut ctx = Ctx {
-            now: w.now,
-            elapsed: w.now - w.base,
-            index: i,
-            name: &p.name,
-            spaces: &mut p.spaces,
-            rng: &mut p.rng,
-            timers: &mut w.timers,
-            commands: &mut w.commands,
-        };
-        f(&mut ctx);
+        let bot = self.bots[i].as_mut();
+        with_ctx(&mut self.w, i, |ctx| f(bot, ctx));
         self.after_bot(i);
     }
 
