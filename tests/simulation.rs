@@ -12,6 +12,8 @@
 //!
 //! A failure names the seed and the command replaying it.
 
+#![forbid(unsafe_code)]
+
 mod sim;
 
 use std::panic::{self, AssertUnwindSafe};

@@ -19,6 +19,8 @@
 //! `--buggy` bot forgets across a reconnect the answers still waiting for their echo and answers
 //! those messages again, although the library already re-sends them: two answers.
 
+#![forbid(unsafe_code)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
