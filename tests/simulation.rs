@@ -1,5 +1,7 @@
-//! Seed sweep of the deterministic simulation (see `tests/sim/mod.rs` for the model and the
-//! invariants).
+//! The project's deterministic simulation, on the public kit `spaces_socket_emulator::sim`
+//! (see `tests/sim/mod.rs` for the scenario and `tests/sim/checker.rs` for the invariants): the
+//! seed sweep here, the replay tests in `tests/sim/replays.rs` and the regression scenarios in
+//! `tests/sim/regressions.rs`.
 //!
 //! * `cargo test --test simulation`: seeds `0..1000`.
 //! * `SIM_SEEDS=N`: seeds `0..N`. Past 1000 seeds the sweep stops early (and passes, saying
@@ -10,10 +12,14 @@
 //!
 //! A failure names the seed and the command replaying it.
 
+#![forbid(unsafe_code)]
+
 mod sim;
 
 use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
+
+use spaces_socket_emulator::sim::Report;
 
 /// Seeds that must always pass before a wall-clock budget may cut a sweep short.
 const MIN_SEEDS: u64 = 1000;
@@ -30,7 +36,7 @@ fn env_u64(name: &str) -> Option<u64> {
 fn seed_sweep_keeps_every_invariant() {
     if let Some(seed) = env_u64("SIM_SEED") {
         let report = sim::run_seed(seed, true);
-        println!("{report:#?}");
+        println!("{:#?}", Totals::of(&report));
         return;
     }
     let seeds = env_u64("SIM_SEEDS").unwrap_or(MIN_SEEDS);
@@ -77,7 +83,7 @@ fn seed_sweep_keeps_every_invariant() {
 }
 
 /// What a sweep exercised, so a sweep that silently stopped exercising something shows.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Totals {
     virtual_time: Duration,
     steps: u64,
@@ -85,11 +91,11 @@ struct Totals {
     restarts: u32,
     server_full: u32,
     reconnects: u32,
-    sends: u32,
-    confirmed: u32,
-    failed: u32,
+    sends: usize,
+    confirmed: usize,
+    failed: usize,
     refused: u32,
-    duplicates: u32,
+    duplicates: usize,
     closes: u32,
     token_errors: u32,
     presence: u32,
@@ -98,20 +104,27 @@ struct Totals {
 }
 
 impl Totals {
-    fn add(&mut self, r: &sim::Report) {
+    fn of(r: &Report) -> Self {
+        let mut totals = Self::default();
+        totals.add(r);
+        totals
+    }
+
+    fn add(&mut self, r: &Report) {
         self.virtual_time += r.virtual_time;
         self.steps += r.steps;
-        self.faults += r.faults;
-        self.restarts += r.server_restarts;
-        self.server_full += r.server_full;
-        self.server_ping_timeouts += r.server_ping_timeouts;
-        for c in &r.clients {
+        self.faults += r.faults.len();
+        self.restarts += r.server.restarts;
+        self.server_full += r.server.full;
+        self.server_ping_timeouts += r.server.ping_timeouts;
+        for c in &r.participants {
             self.reconnects += c.connects.saturating_sub(1);
-            self.sends += c.sends_ok;
-            self.confirmed += c.confirmed;
-            self.failed += c.failed;
+            self.sends += c.sends.len();
+            self.confirmed += c.confirmed();
+            self.failed += c.failed();
             self.refused += c.sends_refused.values().sum::<u32>();
-            self.duplicates += c.duplicate_texts;
+            let mut texts = std::collections::BTreeSet::new();
+            self.duplicates += c.received.iter().filter(|m| !texts.insert(&m.text)).count();
             self.closes += c.closes;
             self.token_errors += c.token_errors;
             self.presence += c.presence_sent;

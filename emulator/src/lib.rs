@@ -10,11 +10,22 @@
 //!   feature) and, like the client, never touches a socket, a clock or a thread: feed it
 //!   websocket upgrades and frames, then drain [`Emulator::poll_output`]. See [`Emulator`] for
 //!   the drain contract.
-//! * [`listener::EmulatorServer`]: the only IO in this crate, a loopback websocket listener that
-//!   serves an [`Emulator`] from one background thread. Start it, hand its
-//!   [`url`](listener::EmulatorServer::url) to a client, drop it to stop.
+//! * `listener::EmulatorServer` (feature `listener`): the only IO in this crate, a loopback websocket listener that
+//!   serves an [`Emulator`] from one background thread. Start it, hand its `url()` to a
+//!   client, drop it to stop.
 //!
-//! [`rng::Rng`] is the seeded generator behind every id the emulator makes.
+//! * [`sim`]: deterministic simulation of the bots you write, built on the two sans-IO cores
+//!   (your bot's [`Spaces`](spaces_socket::spaces::Spaces) session and [`Emulator`]): a virtual
+//!   clock, a simulated network with faults, one seed, a trace and a report.
+//!
+//! [`rng::Rng`] is the seeded generator behind every id the emulator makes, and every choice a
+//! simulation makes.
+//!
+//! # Features
+//!
+//! * `listener` (default): the `listener` module and its IO dependencies (async-io,
+//!   async-tungstenite…). Without it (`default-features = false`) the crate is sans-IO: the
+//!   [`Emulator`] and the [`sim`] kit only.
 //!
 //! # Choices where the real server's behaviour is unknown (documented, not observed)
 //!
@@ -40,8 +51,10 @@
 
 mod auth;
 mod ids;
+#[cfg(feature = "listener")]
 pub mod listener;
 pub mod rng;
+pub mod sim;
 mod spaces;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};

@@ -5,12 +5,20 @@
 //! * `listener`: the loopback listener as a real websocket server, with a raw client;
 //! * `js_client`: the official socket.io-client 2.0.4 under Node against the listener;
 //! * `bounds`: what a hostile client cannot exhaust (connections, handshake time, idle time,
-//!   queued bytes, stalled writes, message size, spaces).
+//!   queued bytes, stalled writes, message size, spaces);
+//! * `sim_kit`: the deterministic simulation kit (`sim`) as a user's test sees it: replays,
+//!   the `bot_sim` example's echo bot passing and its buggy twin caught, each fault happening.
 //!
-//! Shared helpers are in `support`.
+//! Shared helpers are in `support`. The modules that need the loopback listener build only with
+//! the `listener` feature (on by default).
 
+#[cfg(feature = "listener")]
 mod bounds;
+#[cfg(feature = "listener")]
 mod js_client;
+#[cfg(feature = "listener")]
 mod listener;
 mod protocol;
+mod sim_kit;
+#[cfg(feature = "listener")]
 mod support;

@@ -184,7 +184,7 @@ impl OpenError {
     pub fn upgrade(error: &tungstenite::Error) -> Self {
         match error {
             tungstenite::Error::Http(response) => Self::Refused(response.status().as_u16()),
-            other => Self::Failed(format!("websocket upgrade failed: {}", describe(other))),
+            other => Self::Failed(describe(other)),
         }
     }
 

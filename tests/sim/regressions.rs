@@ -4,12 +4,12 @@
 //! fail with `SendFailure::Unsubscribed`. It used to be put back in the held queue of a space
 //! nobody wants any more, and so was never confirmed nor failed.
 
-mod sim;
-
 use std::time::Duration;
 
-use sim::{ClientAction, ClientPlan, Fault, Outcome, Scenario, Sim};
 use spaces_socket::spaces::{SendFailure, SpacesEvent};
+use spaces_socket_emulator::sim::{Fault, Outcome};
+
+use super::{ClientAction, ClientPlan, Scenario, run};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -37,18 +37,17 @@ fn in_flight_message_of_an_unsubscribed_space_fails_when_the_link_drops() {
     scenario.faults.push((
         ms(4_990),
         Fault::HalfOpen {
-            client: 0,
+            participant: 0,
             up: false,
             down: true,
         },
     ));
-    let mut sim = Sim::new(scenario.settled());
-    sim.record_events = true;
     // Invariant 1 (every accepted send resolves exactly once) is checked by the run itself.
-    let report = sim.run();
+    let report = run(&scenario, false, true);
 
-    let m1 = report.sends[0]
-        .values()
+    let m1 = report.participants[0]
+        .sends
+        .iter()
         .find(|r| r.text == "m1")
         .expect("m1 was accepted");
     assert_eq!(
@@ -57,7 +56,7 @@ fn in_flight_message_of_an_unsubscribed_space_fails_when_the_link_drops() {
         "m1 must fail as unsubscribed once its connection is gone"
     );
     // The failure means "not confirmed", not "not delivered": the server did take it.
-    let delivered = report.events[1].iter().any(|e| {
+    let delivered = report.participants[1].events.iter().any(|(_, e)| {
         matches!(e, SpacesEvent::Message(m)
             if m.content.as_ref().and_then(|c| c.body_text.as_deref()) == Some("m1"))
     });
@@ -66,11 +65,11 @@ fn in_flight_message_of_an_unsubscribed_space_fails_when_the_link_drops() {
         "the other subscriber got m1 before the echo was lost"
     );
     assert!(
-        report.clients[0]
+        report.participants[0]
             .disconnects
             .get("ping timeout")
             .is_some_and(|n| *n >= 1),
         "the dead link was detected by the ping timeout: {:?}",
-        report.clients[0]
+        report.participants[0]
     );
 }

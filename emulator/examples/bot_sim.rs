@@ -1,0 +1,307 @@
+//! An echo bot under deterministic simulation: it answers every message in its space with
+//! `echo: <text>`, while two users chat and the network and the server misbehave. Each seed is
+//! one world (latencies, server quirks, faults, who says what when); the check is that every
+//! message the bot received got exactly one confirmed answer.
+//!
+//! ```sh
+//! cargo run --release --example bot_sim -- --seeds 1000   # sweep seeds 0..1000
+//! cargo run --example bot_sim -- --seed 17                # replay one seed: its trace, then the result
+//! cargo run --example bot_sim -- --buggy --seeds 200      # a bot with a bug: fails, names the seeds
+//! ```
+//!
+//! It prints one JSON line, `{"seeds":N,"failures":F,…,"virtual_secs":…,"wall_secs":…}`
+//! (with `"failing_seeds":[…]` when F > 0), and exits 0 exactly when F is 0.
+//!
+//! Delivery is at least once: when a connection drops before a message's echo came back, the
+//! library sends it again, and the others may see it twice (a new server `_id`, the same text).
+//! So the bot remembers what it answered, keyed by what the message is (sender and text), and
+//! skips server `_id`s it already handled; it answers again only when its answer failed. The
+//! `--buggy` bot forgets across a reconnect the answers still waiting for their echo and answers
+//! those messages again, although the library already re-sends them: two answers.
+
+#![forbid(unsafe_code)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use spaces_socket::spaces::{SendId, SpacesEvent};
+use spaces_socket_emulator::sim::{Bot, Builder, Ctx, FaultMix, Outcome, Report};
+
+/// The space everyone talks in.
+const SPACE: &str = "lobby";
+/// Faults and chatter happen in the first two minutes; then the world is calm until everything
+/// settled.
+const WINDOW: Duration = Duration::from_secs(120);
+/// The bot's timer: try the answers it could not send yet.
+const RETRY: u64 = 0;
+
+/// What the bot knows of one message (sender, text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// Not sent yet (the session refused it for now).
+    Queued,
+    /// Sent, waiting for its echo.
+    Sent(SendId),
+    /// Confirmed.
+    Done,
+}
+
+/// The echo bot.
+pub(crate) struct EchoBot {
+    /// Forget unconfirmed answers across a reconnect (the bug).
+    buggy: bool,
+    /// Server `_id`s already handled.
+    seen: BTreeSet<String>,
+    /// Every message answered or to answer, by (sender, text).
+    answers: BTreeMap<(String, String), Answer>,
+    /// Answers on the wire, by send id.
+    sent: BTreeMap<SendId, (String, String)>,
+}
+
+impl EchoBot {
+    pub(crate) fn new(buggy: bool) -> Self {
+        Self {
+            buggy,
+            seen: BTreeSet::new(),
+            answers: BTreeMap::new(),
+            sent: BTreeMap::new(),
+        }
+    }
+
+    fn answer(&mut self, ctx: &mut Ctx<'_>, key: (String, String)) {
+        match ctx.send_text(SPACE, &format!("echo: {}", key.1)) {
+            Ok(id) => {
+                self.answers.insert(key.clone(), Answer::Sent(id));
+                self.sent.insert(id, key);
+            }
+            // Not subscribed again yet, rate limited, queue full: try again soon.
+            Err(_) => {
+                self.answers.insert(key, Answer::Queued);
+                ctx.set_timer(Duration::from_millis(500), RETRY);
+            }
+        }
+    }
+
+    fn retry(&mut self, ctx: &mut Ctx<'_>) {
+        let queued: Vec<_> = self
+            .answers
+            .iter()
+            .filter(|(_, a)| **a == Answer::Queued)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in queued {
+            self.answer(ctx, key);
+        }
+    }
+}
+
+impl Bot for EchoBot {
+    fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+        ctx.subscribe(SPACE);
+    }
+
+    fn on_event(&mut self, ctx: &mut Ctx<'_>, event: &SpacesEvent) {
+        match event {
+            SpacesEvent::Message(m) => {
+                let sender = m.sender.as_ref().and_then(|s| s.id.clone());
+                let text = m.content.as_ref().and_then(|c| c.body_text.clone());
+                let (Some(id), Some(sender), Some(text)) = (m.id.clone(), sender, text) else {
+                    return;
+                };
+                // Our own answers can come back from an older connection of ours.
+                if sender == ctx.name() || !self.seen.insert(id) {
+                    return;
+                }
+                let key = (sender, text);
+                if !self.answers.contains_key(&key) {
+                    self.answer(ctx, key);
+                }
+            }
+            SpacesEvent::Confirmed { id, .. } => {
+                if let Some(key) = self.sent.remove(id) {
+                    self.answers.insert(key, Answer::Done);
+                }
+            }
+            // Not delivered (the session closed): answer again.
+            SpacesEvent::SendFailed { id, .. } => {
+                if let Some(key) = self.sent.remove(id) {
+                    self.answer(ctx, key);
+                }
+            }
+            SpacesEvent::Subscribed { .. } => self.retry(ctx),
+            SpacesEvent::Disconnected { .. } if self.buggy => {
+                // The bug: "answers not confirmed yet were lost with the connection" — but the
+                // library re-sends them after the reconnect.
+                for (_, key) in std::mem::take(&mut self.sent) {
+                    self.answers.insert(key, Answer::Queued);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_>, _timer: u64) {
+        self.retry(ctx);
+    }
+}
+
+/// A user who says something every 0.3–3 s during the window.
+pub(crate) struct Chatter {
+    pub(crate) said: u32,
+}
+
+impl Bot for Chatter {
+    fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+        ctx.subscribe(SPACE);
+        let first = ctx.rng().ms(300, 3_000);
+        ctx.set_timer(first, 0);
+    }
+
+    fn on_event(&mut self, _ctx: &mut Ctx<'_>, _event: &SpacesEvent) {}
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_>, _timer: u64) {
+        if ctx.elapsed() >= WINDOW {
+            return;
+        }
+        self.said += 1;
+        let text = format!("{} #{}", ctx.name(), self.said);
+        let _ = ctx.send_text(SPACE, &text);
+        let next = ctx.rng().ms(300, 3_000);
+        ctx.set_timer(next, 0);
+    }
+}
+
+/// The world of one seed.
+pub(crate) fn world(seed: u64, buggy: bool) -> Builder {
+    Builder::new()
+        .seed(seed)
+        .random_network()
+        .random_server()
+        .faults(FaultMix::new(WINDOW))
+        .participant("echo", EchoBot::new(buggy))
+        .participant("alice", Chatter { said: 0 })
+        .participant("bob", Chatter { said: 0 })
+}
+
+/// Every message the bot received got exactly one confirmed answer, and it answered nothing
+/// else. `Err` says what went wrong.
+pub(crate) fn check(report: &Report) -> Result<(), String> {
+    let bot = report.participant("echo");
+    let mut confirmed: BTreeMap<&str, usize> = BTreeMap::new();
+    for send in &bot.sends {
+        let Some(original) = send.text.strip_prefix("echo: ") else {
+            return Err(format!("the bot sent {:?}", send.text));
+        };
+        let entry = confirmed.entry(original).or_default();
+        if matches!(send.outcome, Some(Outcome::Confirmed(_))) {
+            *entry += 1;
+        }
+    }
+    let received: BTreeSet<&str> = bot
+        .received
+        .iter()
+        .filter(|m| m.sender != "echo")
+        .map(|m| m.text.as_str())
+        .collect();
+    for text in &received {
+        match confirmed.get(text).copied().unwrap_or(0) {
+            1 => {}
+            n => return Err(format!("{text:?} got {n} confirmed answers")),
+        }
+    }
+    if let Some(extra) = confirmed.keys().find(|t| !received.contains(*t)) {
+        return Err(format!("answered {extra:?}, which it never received"));
+    }
+    Ok(())
+}
+
+/// Runs seed `seed`: whether it passed (or why not), the virtual time it took, and the trace
+/// when `keep_trace`.
+pub(crate) fn run(
+    seed: u64,
+    buggy: bool,
+    keep_trace: bool,
+) -> (Result<(), String>, Duration, String) {
+    let mut sim = world(seed, buggy).keep_trace(keep_trace).build();
+    let until = WINDOW + sim.settle_time();
+    let result = match sim.run_for(until) {
+        Ok(()) => check(&sim.report()),
+        Err(e) => Err(e.to_string()),
+    };
+    (result, sim.elapsed(), sim.trace().to_string())
+}
+
+struct Args {
+    seeds: u64,
+    seed: Option<u64>,
+    buggy: bool,
+}
+
+fn args() -> Result<Args, String> {
+    let mut args = Args {
+        seeds: 100,
+        seed: None,
+        buggy: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut number = |name: &str| -> Result<u64, String> {
+            let value = it.next().ok_or(format!("{name} needs a number"))?;
+            value
+                .parse()
+                .map_err(|_| format!("{name} {value:?} is not a number"))
+        };
+        match arg.as_str() {
+            "--seeds" => args.seeds = number("--seeds")?,
+            "--seed" => args.seed = Some(number("--seed")?),
+            "--buggy" => args.buggy = true,
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(args)
+}
+
+fn main() -> ExitCode {
+    let args = match args() {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("{e}\nusage: bot_sim [--seeds N | --seed K] [--buggy]");
+            return ExitCode::from(2);
+        }
+    };
+    let started = Instant::now();
+    let seeds: Vec<u64> = match args.seed {
+        Some(k) => vec![k],
+        None => (0..args.seeds).collect(),
+    };
+    let mut failing = Vec::new();
+    let mut virtual_time = Duration::ZERO;
+    for &seed in &seeds {
+        let (result, elapsed, trace) = run(seed, args.buggy, args.seed.is_some());
+        print!("{trace}");
+        virtual_time += elapsed;
+        if let Err(why) = result {
+            eprintln!("seed {seed}: {why}");
+            failing.push(seed);
+        }
+    }
+    let failing_seeds = if failing.is_empty() {
+        String::new()
+    } else {
+        let list: Vec<String> = failing.iter().map(u64::to_string).collect();
+        format!(",\"failing_seeds\":[{}]", list.join(","))
+    };
+    println!(
+        "{{\"seeds\":{},\"failures\":{}{failing_seeds},\"virtual_secs\":{:.1},\"wall_secs\":{:.3}}}",
+        seeds.len(),
+        failing.len(),
+        virtual_time.as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+    if failing.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

@@ -1,0 +1,102 @@
+//! Deterministic simulation for the bots you write: your bot's `Spaces` session and the
+//! emulator's, wired through a simulated network on a virtual clock, with faults, all drawn from
+//! one seed. No threads, no sockets, no real time: a minute of chat with reconnects takes
+//! milliseconds, and a failing seed replays exactly.
+//!
+//! * **Bots.** Your code implements [`Bot`]: it reacts to every
+//!   [`SpacesEvent`](spaces_socket::spaces::SpacesEvent) of its session and issues commands
+//!   through a [`Ctx`] (subscribe, send, timers, a seeded [`Rng`]). Other participants are bots
+//!   too: scripted users, chatters, a second instance of yours.
+//! * **Clock.** Virtual: the simulation jumps to the next thing due (a delivery, a timer of a
+//!   session or of the emulator, a bot's timer, a fault). Nothing reads the real clock.
+//! * **Network.** Each websocket is a TCP stream: per direction in order, after a latency with
+//!   jitter ([`NetPlan`]), or not at all once it fails. Token requests are answered by a simulated
+//!   provider that can be slow or fail ([`ParticipantConfig`]).
+//! * **Faults** ([`Fault`], drawn by a [`FaultMix`] or scripted with [`Builder::fault_at`]):
+//!   resets, half-open links, kicks, refused or black-holed connects, server restarts, slow and
+//!   silent servers, server-side namespace disconnects, expired tokens; and the live-service
+//!   behaviours the emulator plays ([`random_server`]: the missing root `40`, `40/chat` without
+//!   comma, a full server).
+//! * **Trace.** Every command, event, fault and frame with its virtual time: hashed as it happens
+//!   ([`Report::trace_hash`]), kept as lines with [`Builder::keep_trace`] ([`Trace`]). One seed,
+//!   one trace, byte for byte.
+//! * **Report.** What each participant saw and did ([`ParticipantReport`]): events, messages
+//!   received with sender and text, sends and their outcomes, faults. Assert on it.
+//! * **Checks as it runs.** An [`Observer`] sees every [`Happening`] and every step with a
+//!   read-only [`SimView`]; an error stops the run with the seed and the last trace lines.
+//!
+//! # Example
+//!
+//! An echo bot and a user saying hello, over five virtual seconds:
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! use spaces_socket::spaces::SpacesEvent;
+//! use spaces_socket_emulator::sim::{Bot, Builder, Ctx};
+//!
+//! /// Answers every message in `lobby`.
+//! struct Echo;
+//!
+//! impl Bot for Echo {
+//!     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+//!         ctx.subscribe("lobby");
+//!     }
+//!
+//!     fn on_event(&mut self, ctx: &mut Ctx<'_>, event: &SpacesEvent) {
+//!         if let SpacesEvent::Message(m) = event {
+//!             let text = m.content.as_ref().and_then(|c| c.body_text.as_deref());
+//!             let _ = ctx.send_text("lobby", &format!("echo: {}", text.unwrap_or("")));
+//!         }
+//!     }
+//! }
+//!
+//! /// Says hello once subscribed.
+//! struct Hello;
+//!
+//! impl Bot for Hello {
+//!     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+//!         ctx.subscribe("lobby");
+//!     }
+//!
+//!     fn on_event(&mut self, ctx: &mut Ctx<'_>, event: &SpacesEvent) {
+//!         if let SpacesEvent::Subscribed { space } = event {
+//!             ctx.send_text(space, "hello").expect("subscribed");
+//!         }
+//!     }
+//! }
+//!
+//! let report = Builder::new()
+//!     .seed(7)
+//!     .participant("echo", Echo)
+//!     .participant("alice", Hello)
+//!     .run_for(Duration::from_secs(5))?;
+//!
+//! let alice = report.participant("alice");
+//! assert_eq!(alice.confirmed(), 1);
+//! assert!(alice.received.iter().any(|m| m.sender == "echo" && m.text == "echo: hello"));
+//! # Ok::<(), spaces_socket_emulator::sim::SimError>(())
+//! ```
+//!
+//! To put it under faults, add `.random_network().random_server().faults(FaultMix::new(window))`
+//! and run past the window by [`Sim::settle_time`]; sweep seeds in a loop, and print
+//! [`Sim::trace`] of a failing one. `cargo run --example bot_sim` is a complete example.
+
+mod bot;
+mod engine;
+mod plan;
+mod report;
+mod trace;
+mod view;
+
+pub use crate::rng::Rng;
+pub use bot::{Bot, Command, Ctx};
+pub use engine::{
+    Builder, MAX_IN_FLIGHT, MAX_STEPS, MAX_STEPS_PER_INSTANT, Sim, SimError, SimErrorKind,
+};
+pub use plan::{
+    Fault, FaultMix, FaultWeights, NetPlan, ParticipantConfig, default_server, random_server,
+};
+pub use report::{Outcome, ParticipantReport, Received, Report, SendRecord, ServerReport};
+pub use trace::{Trace, TraceHash};
+pub use view::{Happening, LinkView, Observer, ParticipantView, SimView, TokenOutcome};

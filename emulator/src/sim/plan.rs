@@ -1,0 +1,423 @@
+//! What a run is made of, as plain data: the network, each participant's settings, the server's,
+//! and the faults. Each has a `random` constructor that draws it from an [`Rng`], so a whole
+//! world comes from one seed.
+
+use std::time::Duration;
+
+use crate::EmulatorConfig;
+use crate::rng::Rng;
+
+/// The network between every participant and the server. Each connection is a TCP stream: per
+/// direction, messages arrive in order (jitter never reorders) or, once the link fails, not at
+/// all.
+///
+/// Pass it to [`Builder::network`](super::Builder::network).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetPlan {
+    /// One-way latency participant → server.
+    pub up_latency: Duration,
+    /// One-way latency server → participant.
+    pub down_latency: Duration,
+    /// Extra delay per message, uniform in `0..=jitter`; order is kept regardless.
+    pub jitter: Duration,
+}
+
+impl Default for NetPlan {
+    /// A calm 20 ms network without jitter.
+    fn default() -> Self {
+        Self {
+            up_latency: Duration::from_millis(20),
+            down_latency: Duration::from_millis(20),
+            jitter: Duration::ZERO,
+        }
+    }
+}
+
+impl NetPlan {
+    /// Latencies log-uniform in 1–150 ms each way, jitter up to 30 ms.
+    pub fn random(rng: &mut Rng) -> Self {
+        Self {
+            up_latency: rng.log_ms(1, 150),
+            down_latency: rng.log_ms(1, 150),
+            jitter: rng.ms(0, 30),
+        }
+    }
+
+    /// The largest one-way delay without faults.
+    pub fn calm_latency(&self) -> Duration {
+        self.up_latency.max(self.down_latency) + self.jitter
+    }
+}
+
+/// The emulator settings a simulation starts from: socket.io 2.0.4's defaults but a 1 s / 1.5 s
+/// heartbeat, so dead links show within seconds of virtual time. Pass it, changed as you like,
+/// to [`Builder::server`](super::Builder::server).
+pub fn default_server() -> EmulatorConfig {
+    EmulatorConfig {
+        ping_interval: Duration::from_millis(1000),
+        ping_timeout: Duration::from_millis(1500),
+        seed: 7,
+        ..EmulatorConfig::default()
+    }
+}
+
+/// [`default_server`] with the live-service behaviours drawn from `rng`: the root `40` missing
+/// one run in four (socket.io 2.0.4 bug #3082), `40/chat,` or `40/chat` half and half, and, one
+/// run in five, barely room for `participants` connections (so stale half-open connections fill
+/// the server and connects are refused with HTTP 503).
+pub fn random_server(rng: &mut Rng, participants: usize) -> EmulatorConfig {
+    EmulatorConfig {
+        send_root_connect: rng.chance(3, 4),
+        namespace_comma: rng.chance(1, 2),
+        seed: rng.next_u64(),
+        max_connections: if rng.chance(1, 5) {
+            participants + rng.index(3)
+        } else {
+            1024
+        },
+        ..default_server()
+    }
+}
+
+/// One participant's session and token provider. Pass it to
+/// [`Builder::participant_with`](super::Builder::participant_with).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParticipantConfig {
+    /// When the participant starts ([`Bot::on_start`](super::Bot::on_start), then `connect`).
+    pub start: Duration,
+    /// The session's `rng_seed` (reconnection jitter); `None`: derived from the run's seed.
+    pub rng_seed: Option<u64>,
+    /// `reconnection_delay`.
+    pub reconnection_delay: Duration,
+    /// `reconnection_delay_max`.
+    pub reconnection_delay_max: Duration,
+    /// `randomization_factor`.
+    pub randomization_factor: f64,
+    /// `connect_timeout`.
+    pub connect_timeout: Duration,
+    /// `max_held`: most unconfirmed messages.
+    pub max_held: usize,
+    /// `rate_limit`: most sends per minute.
+    pub rate_limit: u32,
+    /// A token is handed over at most this long after `TokenNeeded` (at most 300 ms once the
+    /// fault window is over): a slow token provider.
+    pub token_delay_max: Duration,
+    /// One token request in this many fails (`handle_token_error`) during the fault window;
+    /// 0: never.
+    pub token_failure_one_in: u64,
+    /// After the session closes by itself (authentication failure, server disconnect), call
+    /// `connect` again 0.5–3 s later, as an app would. A close the bot asked for is not undone.
+    pub reopen_after_close: bool,
+}
+
+impl Default for ParticipantConfig {
+    /// socket.io-client's backoff (1 s to 5 s, factor 0.5), a 5 s connect timeout, the
+    /// documented Spaces limits, an instant and infallible token provider, and reopening.
+    fn default() -> Self {
+        Self {
+            start: Duration::ZERO,
+            rng_seed: None,
+            reconnection_delay: Duration::from_millis(1000),
+            reconnection_delay_max: Duration::from_millis(5000),
+            randomization_factor: 0.5,
+            connect_timeout: Duration::from_secs(5),
+            max_held: 1000,
+            rate_limit: 200,
+            token_delay_max: Duration::ZERO,
+            token_failure_one_in: 0,
+            reopen_after_close: true,
+        }
+    }
+}
+
+impl ParticipantConfig {
+    /// Everything drawn from `rng`: a start within 2 s, backoff of 0.1–1 s up to 1–5 s with
+    /// any randomization factor, a 2–8 s connect timeout, sometimes a tiny `max_held` (one in
+    /// four) or rate limit (one in eight), sometimes a token provider slower than the connect
+    /// timeout (one in ten) or failing (one in six).
+    pub fn random(rng: &mut Rng) -> Self {
+        let start = rng.ms(0, 2000);
+        let rng_seed = Some(rng.next_u64());
+        let reconnection_delay = rng.ms(100, 1000);
+        let reconnection_delay_max = reconnection_delay.max(rng.ms(1000, 5000));
+        Self {
+            start,
+            rng_seed,
+            reconnection_delay,
+            reconnection_delay_max,
+            randomization_factor: *rng.pick(&[0.0, 0.1, 0.5, 0.5, 1.0]),
+            connect_timeout: rng.ms(2000, 8000),
+            max_held: if rng.chance(1, 4) {
+                rng.range(2, 6) as usize
+            } else {
+                1000
+            },
+            rate_limit: if rng.chance(1, 8) {
+                rng.range(5, 15) as u32
+            } else {
+                200
+            },
+            token_delay_max: if rng.chance(1, 10) {
+                rng.ms(1_000, 10_000)
+            } else {
+                rng.ms(0, 300)
+            },
+            token_failure_one_in: if rng.chance(1, 6) { rng.range(2, 6) } else { 0 },
+            reopen_after_close: true,
+        }
+    }
+
+    /// The longest this participant can take to be back after a fault: the longest backoff,
+    /// a connect timing out, and the slowest token.
+    pub fn worst_recovery(&self) -> Duration {
+        self.reconnection_delay_max + self.connect_timeout + self.token_delay_max
+    }
+}
+
+/// Something that goes wrong, at a virtual time given to
+/// [`Builder::fault_at`](super::Builder::fault_at) or drawn by a [`FaultMix`]. Participants are
+/// numbered in the order they were added, from 0.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    /// The participant's current connection is reset: both ends are told at once, in-flight
+    /// data is lost.
+    Reset {
+        /// Which participant.
+        participant: usize,
+    },
+    /// The participant's current connection silently stops delivering in one or both
+    /// directions; nobody is told.
+    HalfOpen {
+        /// Which participant.
+        participant: usize,
+        /// Participant → server stops.
+        up: bool,
+        /// Server → participant stops.
+        down: bool,
+    },
+    /// The server process restarts: every connection is reset (both ends told), a new emulator
+    /// with no rooms replaces the old one, and connects are refused for `down_for`.
+    RestartServer {
+        /// How long connects are refused afterwards.
+        down_for: Duration,
+    },
+    /// Connects fail for a while: refused (the participant hears after a round trip) or, with
+    /// `blackhole`, never answered (its connect timeout must fire).
+    RefuseConnects {
+        /// How long.
+        duration: Duration,
+        /// Silently drop connects instead of refusing them.
+        blackhole: bool,
+    },
+    /// Every message sent meanwhile takes `factor` times the base latency (order kept).
+    Slow {
+        /// How long.
+        duration: Duration,
+        /// Latency multiplier.
+        factor: u32,
+    },
+    /// The server host vanishes from the network: every existing connection stops delivering
+    /// both ways, nobody is told, and new connects are dropped until it is back.
+    Silent {
+        /// How long.
+        duration: Duration,
+    },
+    /// The server closes the participant's connection (`Emulator::kick`): a transport close,
+    /// after which the session reconnects by itself.
+    Kick {
+        /// Which participant.
+        participant: usize,
+    },
+    /// The server disconnects the participant's namespace (`Emulator::disconnect_namespace`):
+    /// the session closes for good (and reopens if
+    /// [`ParticipantConfig::reopen_after_close`]).
+    ServerDisconnect {
+        /// Which participant.
+        participant: usize,
+    },
+    /// The next token handed to the participant has expired: the server refuses it, the
+    /// session closes (`AuthFailed`), and reopens as above.
+    ExpireToken {
+        /// Which participant.
+        participant: usize,
+    },
+}
+
+impl Fault {
+    /// The participant this fault targets, or `None` when it hits the server (everyone).
+    pub fn participant(&self) -> Option<usize> {
+        match self {
+            Self::Reset { participant }
+            | Self::HalfOpen { participant, .. }
+            | Self::Kick { participant }
+            | Self::ServerDisconnect { participant }
+            | Self::ExpireToken { participant } => Some(*participant),
+            Self::RestartServer { .. }
+            | Self::RefuseConnects { .. }
+            | Self::Slow { .. }
+            | Self::Silent { .. } => None,
+        }
+    }
+
+    /// How long the fault lasts (`ZERO` for the instant ones).
+    pub fn duration(&self) -> Duration {
+        match self {
+            Self::RestartServer { down_for } => *down_for,
+            Self::RefuseConnects { duration, .. }
+            | Self::Slow { duration, .. }
+            | Self::Silent { duration } => *duration,
+            _ => Duration::ZERO,
+        }
+    }
+
+    /// The latency multiplier of a [`Fault::Slow`], else 1.
+    pub fn slow_factor(&self) -> u32 {
+        match self {
+            Self::Slow { factor, .. } => (*factor).max(1),
+            _ => 1,
+        }
+    }
+}
+
+/// How often each kind of [`Fault`] is drawn, relative to the others (0: never).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaultWeights {
+    /// [`Fault::Reset`].
+    pub reset: u32,
+    /// [`Fault::Kick`].
+    pub kick: u32,
+    /// [`Fault::HalfOpen`] (up, down or both, equally).
+    pub half_open: u32,
+    /// [`Fault::ServerDisconnect`].
+    pub server_disconnect: u32,
+    /// [`Fault::ExpireToken`].
+    pub expire_token: u32,
+    /// [`Fault::RestartServer`] (down for 0–8 s).
+    pub restart_server: u32,
+    /// [`Fault::RefuseConnects`] (0.5–15 s, half of them black holes).
+    pub refuse_connects: u32,
+    /// [`Fault::Slow`] (1–20 s, ×3 to ×30).
+    pub slow: u32,
+    /// [`Fault::Silent`] (1–15 s).
+    pub silent: u32,
+}
+
+impl Default for FaultWeights {
+    fn default() -> Self {
+        Self {
+            reset: 24,
+            kick: 6,
+            half_open: 20,
+            server_disconnect: 3,
+            expire_token: 3,
+            restart_server: 7,
+            refuse_connects: 10,
+            slow: 17,
+            silent: 10,
+        }
+    }
+}
+
+/// Random faults over a window of virtual time, drawn from the run's seed. Pass it to
+/// [`Builder::faults`](super::Builder::faults). The window also bounds the token provider's
+/// faults ([`ParticipantConfig::token_delay_max`], [`ParticipantConfig::token_failure_one_in`]):
+/// after it, the world is calm and everything must recover.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaultMix {
+    /// Faults happen in `0..window`.
+    pub window: Duration,
+    /// One run in this many has no faults at all (0: every run has some).
+    pub calm_one_in: u64,
+    /// The mean gap between faults is drawn per run in this range (3–40 s by default).
+    pub mean_gap: (Duration, Duration),
+    /// The kinds' relative frequencies.
+    pub weights: FaultWeights,
+}
+
+impl FaultMix {
+    /// The default mix over `0..window`: one run in ten calm, the others a fault every 3–40 s
+    /// on average, mostly resets, half-open links and slow periods.
+    pub fn new(window: Duration) -> Self {
+        Self {
+            window,
+            calm_one_in: 10,
+            mean_gap: (Duration::from_secs(3), Duration::from_secs(40)),
+            weights: FaultWeights::default(),
+        }
+    }
+
+    /// Draws the faults of one run for `participants` participants, in time order.
+    pub fn draw(&self, rng: &mut Rng, participants: usize) -> Vec<(Duration, Fault)> {
+        let mut faults = Vec::new();
+        if self.calm_one_in > 0 && rng.chance(1, self.calm_one_in) {
+            return faults;
+        }
+        let w = &self.weights;
+        let table = [
+            w.reset,
+            w.kick,
+            w.half_open,
+            w.server_disconnect,
+            w.expire_token,
+            w.restart_server,
+            w.refuse_connects,
+            w.slow,
+            w.silent,
+        ];
+        let total: u64 = table.iter().map(|&x| u64::from(x)).sum();
+        if total == 0 || participants == 0 {
+            return faults;
+        }
+        let (lo, hi) = self.mean_gap;
+        let mean_gap = rng
+            .range(lo.as_millis() as u64, hi.as_millis() as u64)
+            .max(1);
+        let window_ms = self.window.as_millis() as u64;
+        // The last fault ends a little before the window does.
+        let last = window_ms.saturating_sub(1_000);
+        let mut t = rng.range(0, mean_gap);
+        while t < last {
+            let room = last - t;
+            let mut pick = rng.range(0, total - 1);
+            let mut kind = 0;
+            while pick >= u64::from(table[kind]) {
+                pick -= u64::from(table[kind]);
+                kind += 1;
+            }
+            let mut p = || rng.index(participants);
+            let fault = match kind {
+                0 => Fault::Reset { participant: p() },
+                1 => Fault::Kick { participant: p() },
+                2 => {
+                    let participant = p();
+                    let (up, down) = *rng.pick(&[(true, false), (false, true), (true, true)]);
+                    Fault::HalfOpen {
+                        participant,
+                        up,
+                        down,
+                    }
+                }
+                3 => Fault::ServerDisconnect { participant: p() },
+                4 => Fault::ExpireToken { participant: p() },
+                5 => Fault::RestartServer {
+                    down_for: Duration::from_millis(rng.range(0, 8_000).min(room)),
+                },
+                6 => Fault::RefuseConnects {
+                    duration: Duration::from_millis(rng.range(500, 15_000).min(room)),
+                    blackhole: rng.chance(1, 2),
+                },
+                7 => Fault::Slow {
+                    duration: Duration::from_millis(rng.range(1_000, 20_000).min(room)),
+                    factor: rng.range(3, 30) as u32,
+                },
+                _ => Fault::Silent {
+                    duration: Duration::from_millis(rng.range(1_000, 15_000).min(room)),
+                },
+            };
+            faults.push((Duration::from_millis(t), fault));
+            t += rng.range(mean_gap / 5, mean_gap * 9 / 5).max(1);
+        }
+        faults
+    }
+}

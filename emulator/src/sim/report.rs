@@ -1,0 +1,157 @@
+//! What a run reports: per participant, what it saw and did.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use spaces_socket::spaces::{SendFailure, SendId, SpacesEvent};
+
+use super::plan::Fault;
+
+/// How one accepted send ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Confirmed (echoed back) with this server message `_id`.
+    Confirmed(String),
+    /// Failed.
+    Failed(SendFailure),
+}
+
+/// One `send_message` that returned `Ok`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendRecord {
+    /// The id `send_message` returned.
+    pub id: SendId,
+    /// The space.
+    pub space: String,
+    /// `content.bodyText` (empty if none).
+    pub text: String,
+    /// When it was accepted (virtual time since the start).
+    pub at: Duration,
+    /// How it ended; `None` while unresolved.
+    pub outcome: Option<Outcome>,
+}
+
+/// A message from someone else (a [`SpacesEvent::Message`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    /// When (virtual time since the start).
+    pub at: Duration,
+    /// The server's message `_id`.
+    pub id: String,
+    /// The space (`topicId`).
+    pub space: String,
+    /// The sender's user id (`sender._id`).
+    pub sender: String,
+    /// `content.bodyText` (empty if none).
+    pub text: String,
+}
+
+/// What one participant went through. Find it with [`Report::participant`].
+#[non_exhaustive]
+#[derive(Debug, Clone, Default)]
+pub struct ParticipantReport {
+    /// Its name (and user id on the emulator).
+    pub name: String,
+    /// Every event with its virtual time, when
+    /// [`Builder::record_events`](super::Builder::record_events) is on.
+    pub events: Vec<(Duration, SpacesEvent)>,
+    /// Messages from others, in arrival order.
+    pub received: Vec<Received>,
+    /// Every accepted send, in send order, with its outcome.
+    pub sends: Vec<SendRecord>,
+    /// Sends refused by `send_message`, by error (`"not subscribed"`, `"queue full"`,
+    /// `"rate limited"`, `"other"`).
+    pub sends_refused: BTreeMap<&'static str, u32>,
+    /// Faults that hit it (its own, and the server's), with their virtual time.
+    pub faults: Vec<(Duration, Fault)>,
+    /// `TokenNeeded` events.
+    pub tokens_asked: u32,
+    /// Token requests answered with an error.
+    pub token_errors: u32,
+    /// Websockets opened.
+    pub opens: u32,
+    /// A websocket opened while the previous one was still open.
+    pub open_without_close: u32,
+    /// `connect` calls that started a session (the first, and after each close).
+    pub connect_calls: u32,
+    /// `Connected` events.
+    pub connects: u32,
+    /// `Disconnected` events by reason (`DisconnectReason::as_str`).
+    pub disconnects: BTreeMap<&'static str, u32>,
+    /// `ConnectFailed` events.
+    pub connect_failures: u32,
+    /// `TokenNeeded` for a reconnection attempt.
+    pub reconnect_attempts: u32,
+    /// `Closed` events.
+    pub closes: u32,
+    /// Presence events accepted.
+    pub presence_sent: u32,
+}
+
+impl ParticipantReport {
+    /// Sends confirmed.
+    pub fn confirmed(&self) -> usize {
+        self.sends
+            .iter()
+            .filter(|s| matches!(s.outcome, Some(Outcome::Confirmed(_))))
+            .count()
+    }
+
+    /// Sends failed.
+    pub fn failed(&self) -> usize {
+        self.sends
+            .iter()
+            .filter(|s| matches!(s.outcome, Some(Outcome::Failed(_))))
+            .count()
+    }
+
+    /// Sends not resolved yet.
+    pub fn unresolved(&self) -> usize {
+        self.sends.iter().filter(|s| s.outcome.is_none()).count()
+    }
+}
+
+/// The server's side of a run.
+#[non_exhaustive]
+#[derive(Debug, Clone, Default)]
+pub struct ServerReport {
+    /// Server restarts.
+    pub restarts: u32,
+    /// Connections the emulator closed for silence.
+    pub ping_timeouts: u32,
+    /// Messages the emulator accepted (re-sends included).
+    pub messages: u32,
+    /// Connects refused because the emulator was full (HTTP 503).
+    pub full: u32,
+}
+
+/// What a run did, from [`Sim::report`](super::Sim::report) or
+/// [`Builder::run_for`](super::Builder::run_for): assert on it in a test.
+#[non_exhaustive]
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// The seed.
+    pub seed: u64,
+    /// Hash of the whole trace: equal for two runs of one seed.
+    pub trace_hash: u64,
+    /// Steps taken (inputs fed to a machine).
+    pub steps: u64,
+    /// Virtual time simulated.
+    pub virtual_time: Duration,
+    /// Per participant, in the order they were added.
+    pub participants: Vec<ParticipantReport>,
+    /// Every fault injected, with its virtual time.
+    pub faults: Vec<(Duration, Fault)>,
+    /// The server.
+    pub server: ServerReport,
+}
+
+impl Report {
+    /// The participant called `name`. Panics if there is none (a typo in a test).
+    pub fn participant(&self, name: &str) -> &ParticipantReport {
+        self.participants
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap_or_else(|| panic!("no participant called {name:?}"))
+    }
+}
