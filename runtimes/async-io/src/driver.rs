@@ -46,7 +46,7 @@ impl Driver {
                 if state.core.is_closed() {
                     break;
                 }
-                let read = state.core.queued_events() < state.max_queued;
+                let read = !state.backlog();
                 (state.core.poll_timeout(), read)
             };
             let shared = &self.shared;

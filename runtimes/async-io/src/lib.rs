@@ -27,7 +27,8 @@
 //!
 //! # Back-pressure
 //!
-//! When [`Options::max_queued_events`] events wait for the reader, the driver stops reading
+//! When [`Options::max_queued_events`] events (or [`Options::max_queued_bytes`] of their
+//! payloads) wait for the reader, the driver stops reading
 //! the websocket (so the server and TCP slow down instead of memory growing) but keeps
 //! writing, running timers and sending pings, and commands keep working, so a task that sends
 //! before reading its events cannot deadlock. A reader that stays behind for longer than the
@@ -119,8 +120,9 @@ pub use spaces_socket_runtime::{Error, Options, Session, TlsBackend, TlsError, T
 struct State {
     core: Spaces,
     provider: Box<dyn TokenProvider>,
-    /// [`Options::max_queued_events`]: the driver reads the socket only below it.
-    max_queued: usize,
+    /// [`Options::max_queued_events`] and [`Options::max_queued_bytes`]: the driver reads the
+    /// socket only below both.
+    max_queued: (usize, usize),
     /// The driver has something new to look at (a command ran, an event was taken).
     woken: bool,
     driver: Option<Waker>,
@@ -139,6 +141,12 @@ fn lock(shared: &Shared) -> MutexGuard<'_, State> {
 }
 
 impl State {
+    /// The reader is behind: as many events, or as many payload bytes, as it may leave.
+    fn backlog(&self) -> bool {
+        let (events, bytes) = self.max_queued;
+        self.core.queued_events() >= events || self.core.queued_bytes() >= bytes
+    }
+
     fn wake_driver(&mut self) {
         self.woken = true;
         if let Some(waker) = self.driver.take() {
@@ -199,7 +207,10 @@ pub fn start(
     let shared = Arc::new(Mutex::new(State {
         core,
         provider: Box::new(provider),
-        max_queued: options.max_queued_events.max(1),
+        max_queued: (
+            options.max_queued_events.max(1),
+            options.max_queued_bytes.max(1),
+        ),
         woken: false,
         driver: None,
         waiters: Vec::new(),
@@ -308,7 +319,7 @@ impl Client {
     /// `None`.
     pub async fn next_event(&self) -> Option<SpacesEvent> {
         self.until(|state| {
-            let backlog = state.core.queued_events() >= state.max_queued;
+            let backlog = state.backlog();
             // The driver answers token requests from state; they are not for the reader.
             let event = iter::from_fn(|| state.core.poll_event())
                 .find(|event| !matches!(event, SpacesEvent::TokenNeeded { .. }));

@@ -96,6 +96,11 @@ pub struct Options {
     /// connection dropped, and the session reconnects. The blocking runtime reads only once
     /// every event has been taken, so it never holds more than one frame's worth.
     pub max_queued_events: usize,
+    /// Payload bytes (event arguments) the session may hold for the reader before the runtime
+    /// stops reading, like [`max_queued_events`](Self::max_queued_events) but by weight, so a
+    /// few huge events cannot take gigabytes (default 4 MiB). Together with
+    /// [`max_message_size`](Self::max_message_size) this bounds a slow reader's backlog.
+    pub max_queued_bytes: usize,
 }
 
 impl Default for Options {
@@ -107,6 +112,7 @@ impl Default for Options {
             tls: TlsOptions::default(),
             max_message_size: 16 << 20,
             max_queued_events: 1024,
+            max_queued_bytes: 4 << 20,
         }
     }
 }

@@ -11,9 +11,20 @@ const SAID: usize = 20;
 
 #[test]
 fn a_send_completes_while_the_event_backlog_is_full_and_order_is_kept() {
-    let mut peer = peer::spaces_server(peer::SIO_2_0_4, 25_000, 60_000);
     let mut options = Options::default();
     options.max_queued_events = 1;
+    send_while_the_backlog_is_full(options);
+}
+
+#[test]
+fn a_backlog_bounded_in_bytes_behaves_the_same() {
+    let mut options = Options::default();
+    options.max_queued_bytes = 1;
+    send_while_the_backlog_is_full(options);
+}
+
+fn send_while_the_backlog_is_full(options: Options) {
+    let mut peer = peer::spaces_server(peer::SIO_2_0_4, 25_000, 60_000);
     let client = on_smol(
         test_config(&peer.url("/chat")),
         Token::jwt("alice"),
