@@ -69,7 +69,7 @@ pub use tls::{TlsBackend, TlsError, TlsOptions, rustls_client_config};
 pub use tls::{native_tls_builder, native_tls_connector};
 
 /// Adapter settings, the same for every runtime (the protocol's own timers, reconnection and
-/// limits live in [`SpacesConfig`](spaces_socket::spaces::SpacesConfig)). Start from
+/// limits live in [`SpacesConfig`]). Start from
 /// [`Options::default`], change the fields you need, and pass it to the runtime's `connect`.
 #[non_exhaustive]
 #[derive(Debug, Clone)]
@@ -132,7 +132,7 @@ impl Options {
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
-    /// `connect`: the [`SpacesConfig`](spaces_socket::spaces::SpacesConfig) was refused by
+    /// `connect`: the [`SpacesConfig`] was refused by
     /// the core. Fix the configuration and call `connect` again.
     #[error("invalid configuration: {0}")]
     Config(#[from] ConfigError),
