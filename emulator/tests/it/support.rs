@@ -4,11 +4,8 @@
 //! Everything is bounded in time and panics with a clear message instead of hanging or
 //! skipping: a missing Node.js or `node_modules` is a test failure, not a silent pass.
 
-use std::io::Read;
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -150,105 +147,9 @@ pub(crate) fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bo
 
 // ----- the official socket.io-client under Node ------------------------------------------
 
-/// Packages whose presence means `npm ci` was run in the peer directory.
-const REQUIRED_PACKAGES: [&str; 2] = ["socket.io", "socket.io-client"];
+/// The Node peers' helper, shared with the other crates' tests: it installs `tests/peer`'s
+/// packages when they are missing and runs `js-client.js` with a bound.
+#[path = "../../../tests/peer/support.rs"]
+mod peer;
 
-/// `tests/peer` of the workspace: the Node package holding `js-client.js`.
-pub(crate) fn peer_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("tests")
-        .join("peer")
-}
-
-/// Panics with how to fix it unless `tests/peer/node_modules` is installed.
-fn require_node_modules(dir: &Path) {
-    let nm = dir.join("node_modules");
-    let missing: Vec<&str> = REQUIRED_PACKAGES
-        .iter()
-        .copied()
-        .filter(|p| !nm.join(p).join("package.json").is_file())
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "{} lacks {missing:?}: the js-client tests need the Node peers installed. Run \
-         `cd tests/peer && npm ci` (Node.js >= 18 with npm; CI runs it in .ci/run).",
-        nm.display()
-    );
-}
-
-fn collect_all<R: Read + Send + 'static>(pipe: Option<R>) -> JoinHandle<String> {
-    thread::spawn(move || {
-        let mut text = String::new();
-        if let Some(mut pipe) = pipe {
-            let _ = pipe.read_to_string(&mut text);
-        }
-        text
-    })
-}
-
-fn wait_bounded(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
-    let until = Instant::now() + timeout;
-    loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Some(status);
-        }
-        if Instant::now() >= until {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Runs `node tests/peer/js-client.js ARGS` to completion (at most `timeout`) and returns its
-/// exit status and stdout lines. Panics if Node cannot start or the script hangs.
-pub(crate) fn run_js_client(args: &[&str], timeout: Duration) -> (ExitStatus, Vec<String>) {
-    let dir = peer_dir();
-    require_node_modules(&dir);
-    let mut child = Command::new("node")
-        .arg(dir.join("js-client.js"))
-        .args(args)
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "could not start `node js-client.js` ({e}): the js-client tests need Node.js \
-                 >= 18 on PATH"
-            )
-        });
-    let out = collect_all(child.stdout.take());
-    let err = collect_all(child.stderr.take());
-    let status = wait_bounded(&mut child, timeout);
-    let stdout = out.join().unwrap_or_default();
-    let stderr = err.join().unwrap_or_default();
-    eprintln!("js-client stderr:\n{stderr}");
-    let lines: Vec<String> = stdout.lines().map(str::to_owned).collect();
-    match status {
-        Some(status) => (status, lines),
-        None => panic!(
-            "js-client.js {args:?} did not exit within {timeout:?}\nstdout: {lines:#?}\nstderr:\n{stderr}"
-        ),
-    }
-}
-
-/// The `{"event","data"}` lines of a js-client run, parsed, in order.
-pub(crate) fn js_client_events(lines: &[String]) -> Vec<(String, Value)> {
-    lines
-        .iter()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter_map(|v| {
-            let name = v.get("event")?.as_str()?.to_owned();
-            Some((name, v.get("data").cloned().unwrap_or(Value::Null)))
-        })
-        .collect()
-}
-
-/// The final `RESULT …` line of a js-client run (without `RESULT `), if any.
-pub(crate) fn js_client_result(lines: &[String]) -> Option<&str> {
-    lines.last().and_then(|l| l.strip_prefix("RESULT "))
-}
+pub(crate) use peer::{js_client_events, js_client_result, run_js_client};
