@@ -13,6 +13,10 @@ pub mod engine;
 #[allow(unreachable_pub, dead_code)]
 mod engine;
 pub mod redact;
+#[cfg(feature = "wire")]
+pub mod rng;
+#[cfg(not(feature = "wire"))]
+#[allow(unreachable_pub)]
 mod rng;
 #[cfg(feature = "wire")]
 pub mod socket;

@@ -1,18 +1,21 @@
 //! A small seeded pseudo-random generator, so every random choice (reconnect jitter) is
 //! reproducible from the seed in the configuration.
 
-/// SplitMix64: tiny, fast, and good enough for jitter; not for cryptography.
+/// SplitMix64: tiny, fast, and good enough for jitter; not for cryptography. Public with the
+/// `wire` feature, so the emulator's simulations draw from the same generator.
 #[derive(Debug, Clone)]
-pub(crate) struct Rng {
+pub struct Rng {
     state: u64,
 }
 
 impl Rng {
-    pub(crate) fn new(seed: u64) -> Self {
+    /// A generator whose whole sequence is determined by `seed`.
+    pub fn new(seed: u64) -> Self {
         Self { state: seed }
     }
 
-    pub(crate) fn next_u64(&mut self) -> u64 {
+    /// The next 64 uniformly distributed bits.
+    pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.state;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -21,7 +24,7 @@ impl Rng {
     }
 
     /// Uniform in `[0, 1)`, like JavaScript's `Math.random()`.
-    pub(crate) fn next_f64(&mut self) -> f64 {
+    pub fn next_f64(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 }

@@ -17,28 +17,27 @@ use std::time::Duration;
 /// simulation needs.
 #[derive(Debug, Clone)]
 pub struct Rng {
-    state: u64,
+    /// The client core's own SplitMix64 (the one behind its reconnection jitter).
+    inner: spaces_socket::rng::Rng,
 }
 
 impl Rng {
     /// A generator whose whole sequence is determined by `seed`. Then draw with
     /// [`next_u64`](Self::next_u64).
     pub fn new(seed: u64) -> Self {
-        Self { state: seed }
+        Self {
+            inner: spaces_socket::rng::Rng::new(seed),
+        }
     }
 
     /// The next 64 uniformly distributed bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.inner.next_u64()
     }
 
     /// Uniform in `[0, 1)`, like JavaScript's `Math.random()`.
     pub fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+        self.inner.next_f64()
     }
 
     /// A new generator seeded from this one's next draw: its sequence depends only on this
