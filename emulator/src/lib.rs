@@ -87,10 +87,10 @@ pub mod codes {
     pub const SUBSCRIPTION_REQUIRED: &str = "app.event.channel.subscription.required";
     /// SEND_MESSAGE whose JSON exceeds the payload limit (*invented*).
     pub const PAYLOAD_TOO_LARGE: &str = "payload.too.large";
-    /// SEND_MESSAGE over [`EmulatorConfig::message_rate_limit`] (*invented*; the real
+    /// SEND_MESSAGE over [`EmulatorConfig::message_rate_limit`](super::EmulatorConfig::message_rate_limit) (*invented*; the real
     /// server's reaction to its documented rate limit is unknown).
     pub const RATE_LIMITED: &str = "rate.limit.exceeded";
-    /// `code` of the error packet [`Emulator::send_error`] sends by default (*invented*).
+    /// `code` of the error packet [`Emulator::send_error`](super::Emulator::send_error) sends by default (*invented*).
     pub const SERVER_ERROR: &str = "server.error";
 }
 
