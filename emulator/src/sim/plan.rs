@@ -69,8 +69,9 @@ pub fn default_server() -> EmulatorConfig {
 /// the server and connects are refused with HTTP 503). The emulator's live-service modes, each
 /// on in a share of runs (most runs have none): echoes without `loopbackMetadata`
 /// ([`EmulatorConfig::drop_loopback`], one in six), MESSAGE_SENT fields of odd types
-/// ([`EmulatorConfig::odd_message_fields`], one in six), and a per-connection limit of 25–40
-/// SEND_MESSAGEs a minute ([`EmulatorConfig::message_rate_limit`], one in eight). Unanswered
+/// ([`EmulatorConfig::odd_message_fields`], one in six), and a per-connection limit of 200–240
+/// SEND_MESSAGEs a minute ([`EmulatorConfig::message_rate_limit`], one in eight: the documented
+/// limit, which a session paced at its default `rate_limit` stays under). Unanswered
 /// subscriptions are not drawn: a session re-requests a timed-out subscription only on its
 /// next connection, so a run could never settle; set them yourself.
 pub fn random_server(rng: &mut Rng, participants: usize) -> EmulatorConfig {
@@ -79,7 +80,7 @@ pub fn random_server(rng: &mut Rng, participants: usize) -> EmulatorConfig {
         drop_loopback: rng.chance(1, 6),
         odd_message_fields: rng.chance(1, 6),
         message_rate_limit: rng.chance(1, 8).then(|| RateLimit {
-            max: rng.range(25, 40) as u32,
+            max: rng.range(200, 240) as u32,
             window: Duration::from_secs(60),
         }),
         ..base
