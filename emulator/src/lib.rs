@@ -87,6 +87,11 @@ pub mod codes {
     pub const SUBSCRIPTION_REQUIRED: &str = "app.event.channel.subscription.required";
     /// SEND_MESSAGE whose JSON exceeds the payload limit (*invented*).
     pub const PAYLOAD_TOO_LARGE: &str = "payload.too.large";
+    /// SEND_MESSAGE over [`EmulatorConfig::message_rate_limit`](super::EmulatorConfig::message_rate_limit) (*invented*; the real
+    /// server's reaction to its documented rate limit is unknown).
+    pub const RATE_LIMITED: &str = "rate.limit.exceeded";
+    /// `code` of the error packet [`Emulator::send_error`](super::Emulator::send_error) sends by default (*invented*).
+    pub const SERVER_ERROR: &str = "server.error";
 }
 
 /// Most [`EmulatorEvent`]s kept while nobody drains them; older ones are dropped (and counted
@@ -156,6 +161,35 @@ pub struct EmulatorConfig {
     /// Unix time, in milliseconds, of the first `Instant` the emulator is given; `created`
     /// timestamps count from it. Default: 2021-01-01T00:00:00.000Z.
     pub base_time_unix_ms: u64,
+    /// Live-service mode (default `false`): the sender's own MESSAGE_SENT comes back
+    /// *without* the `loopbackMetadata` it sent, as a server that drops it would.
+    pub drop_loopback: bool,
+    /// Live-service mode (default `false`): every MESSAGE_SENT carries fields of unexpected
+    /// types: a number `version` (`2`), an object `assignees` (`{"odd":true}`) and a string
+    /// `mentions` (`"everyone"`).
+    pub odd_message_fields: bool,
+    /// Live-service mode (default empty): SUBSCRIBE_CHANNEL to these space ids is never
+    /// answered (no CHANNEL_SUBSCRIBED, no failure, no room).
+    pub unanswered_spaces: BTreeSet<String>,
+    /// Live-service mode (default 0: off): one SUBSCRIBE_CHANNEL in this many, drawn from
+    /// [`seed`](Self::seed), is never answered, as for
+    /// [`unanswered_spaces`](Self::unanswered_spaces).
+    pub unanswered_subscribe_one_in: u64,
+    /// Live-service mode (default `None`): most SEND_MESSAGEs a connection may send per
+    /// fixed window (the window starts at the first SEND_MESSAGE after the previous one
+    /// ended). One over it is answered SEND_MESSAGE_FAILED: the payload that was sent, plus
+    /// `sender` and `"error": "rate.limit.exceeded"` ([`codes::RATE_LIMITED`]); it is not
+    /// delivered. Refused sends count towards the window too.
+    pub message_rate_limit: Option<RateLimit>,
+}
+
+/// A fixed-window limit: at most [`max`](Self::max) per [`window`](Self::window).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Most events per window.
+    pub max: u32,
+    /// The window's length.
+    pub window: Duration,
 }
 
 impl Default for EmulatorConfig {
@@ -172,6 +206,11 @@ impl Default for EmulatorConfig {
             spaces: BTreeMap::new(),
             open_spaces: true,
             base_time_unix_ms: 1_609_459_200_000,
+            drop_loopback: false,
+            odd_message_fields: false,
+            unanswered_spaces: BTreeSet::new(),
+            unanswered_subscribe_one_in: 0,
+            message_rate_limit: None,
         }
     }
 }
@@ -412,6 +451,8 @@ struct Conn {
     member: Option<Member>,
     /// Binary attachments still to swallow for a binary packet being skipped.
     skip_attachments: usize,
+    /// [`EmulatorConfig::message_rate_limit`]: the current window's start and its count.
+    rate_window: Option<(Instant, u32)>,
 }
 
 /// The sans-IO Spaces server.
@@ -446,6 +487,8 @@ pub struct Emulator {
     outputs: VecDeque<ServerOutput>,
     events: VecDeque<EmulatorEvent>,
     stats: EmulatorStats,
+    /// Draws [`EmulatorConfig::unanswered_subscribe_one_in`].
+    modes_rng: rng::Rng,
 }
 
 impl fmt::Debug for Emulator {
@@ -472,6 +515,7 @@ impl Emulator {
     /// A server with no connections. Then call [`handle_connect`](Self::handle_connect) for each
     /// accepted websocket.
     pub fn new(config: EmulatorConfig, auth: Box<dyn Authenticator>) -> Self {
+        let modes_rng = rng::Rng::new(config.seed ^ 0x6d6f_6465_735f_726e);
         Self {
             ids: Ids::new(config.seed),
             config,
@@ -483,7 +527,43 @@ impl Emulator {
             outputs: VecDeque::new(),
             events: VecDeque::new(),
             stats: EmulatorStats::default(),
+            modes_rng,
         }
+    }
+
+    /// The configuration, to flip the live-service modes at run time
+    /// ([`drop_loopback`](EmulatorConfig::drop_loopback),
+    /// [`odd_message_fields`](EmulatorConfig::odd_message_fields), the unanswered
+    /// subscriptions, [`message_rate_limit`](EmulatorConfig::message_rate_limit)); they apply
+    /// from the next event. Changing `seed`, the heartbeat or `max_connections` does not
+    /// affect existing connections.
+    pub fn config_mut(&mut self) -> &mut EmulatorConfig {
+        &mut self.config
+    }
+
+    /// Sends the error packet `44/chat,{"message":…,"code":…}` to `conn` while it is joined,
+    /// as a server reporting a failure on a live connection (`code`: `None` sends
+    /// [`codes::SERVER_ERROR`]). The connection, its membership and its rooms stay. Returns
+    /// whether it was sent (`false` if `conn` has not joined).
+    pub fn send_error(
+        &mut self,
+        now: Instant,
+        conn: ConnId,
+        message: &str,
+        code: Option<&str>,
+    ) -> bool {
+        self.clock(now);
+        if self.conns.get(&conn.0).is_none_or(|c| c.member.is_none()) {
+            return false;
+        }
+        let data = serde_json::json!({
+            "message": message,
+            "code": code.unwrap_or(codes::SERVER_ERROR),
+        })
+        .to_string();
+        let nsp = self.config.namespace.clone();
+        self.send_packet(conn.0, PacketKind::Error, &nsp, Some(&data));
+        true
     }
 
     /// The configuration as given (spaces opened on demand are not added to its `spaces`).
@@ -538,6 +618,7 @@ impl Emulator {
                 deadline: self.deadline_from(now),
                 member: None,
                 skip_attachments: 0,
+                rate_window: None,
             },
         );
         self.push_event(EmulatorEvent::Connected { conn: ConnId(id) });

@@ -114,6 +114,15 @@ impl Emulator {
             self.emit_to(conn, "SUBSCRIBE_CHANNEL_FAILED", &failure);
             return;
         };
+        if self.config.unanswered_spaces.contains(&space)
+            || (self.config.unanswered_subscribe_one_in > 0
+                && self
+                    .modes_rng
+                    .chance(1, self.config.unanswered_subscribe_one_in))
+        {
+            // Live-service mode: the request vanishes.
+            return;
+        }
         let refused = match self.config.spaces.get(&space) {
             None if !self.config.open_spaces => {
                 Some((codes::SPACE_NOT_FOUND, "space does not exist"))
@@ -240,7 +249,13 @@ impl Emulator {
             .get("topicId")
             .and_then(Value::as_str)
             .map(str::to_owned);
-        let error = if raw_len > self.config.max_payload {
+        let rate_limited = self.over_rate_limit(now, conn);
+        let Some(member) = self.member(conn) else {
+            return;
+        };
+        let error = if rate_limited {
+            Some(codes::RATE_LIMITED)
+        } else if raw_len > self.config.max_payload {
             Some(codes::PAYLOAD_TOO_LARGE)
         } else if !topic.as_ref().is_some_and(|t| member.rooms.contains(t)) {
             Some(codes::SUBSCRIPTION_REQUIRED)
@@ -265,7 +280,7 @@ impl Emulator {
         let message_id = self.complete_message(now, &mut message, &space, &user);
         let text = body_text(&message);
 
-        if let Some(loopback) = loopback {
+        if let Some(loopback) = loopback.filter(|_| !self.config.drop_loopback) {
             let mut own = message.clone();
             own.insert("loopbackMetadata".to_owned(), loopback);
             self.emit_to(conn, "MESSAGE_SENT", &Value::Object(own));
@@ -314,7 +329,29 @@ impl Emulator {
             // A non-object content is kept as sent.
             Some(_) => {}
         }
+        if self.config.odd_message_fields {
+            message.insert("version".to_owned(), json!(2));
+            message.insert("assignees".to_owned(), json!({ "odd": true }));
+            message.insert("mentions".to_owned(), json!("everyone"));
+        }
         id
+    }
+
+    /// Counts a SEND_MESSAGE from `conn` against
+    /// [`message_rate_limit`](super::EmulatorConfig::message_rate_limit): `true` if it is over.
+    fn over_rate_limit(&mut self, now: Instant, conn: u64) -> bool {
+        let Some(limit) = self.config.message_rate_limit else {
+            return false;
+        };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return false;
+        };
+        let (start, count) = match c.rate_window {
+            Some((start, count)) if now < start + limit.window => (start, count + 1),
+            _ => (now, 1),
+        };
+        c.rate_window = Some((start, count));
+        count > limit.max
     }
 
     fn presence(&mut self, conn: u64, body: Value) {

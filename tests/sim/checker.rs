@@ -2,16 +2,21 @@
 //! server event and fault, checks the state after every step, and the settled state at the
 //! test's checkpoints. A violation names its invariant (see [`Checker`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::time::{Duration, Instant};
 
 use spaces_socket::client::{ConnectFailure, DisconnectReason, Transmit};
-use spaces_socket::spaces::{Incoming, SendError, SendFailure, SpacesEvent};
+use spaces_socket::spaces::{Delivery, Incoming, SendError, SendFailure, SpacesEvent};
 use spaces_socket_emulator::sim::{
-    Command, Happening, Observer, Outcome, SendRecord, SimView, TokenOutcome,
+    Command, Fault, Happening, Observer, Outcome, SendRecord, SimView, TokenOutcome,
 };
-use spaces_socket_emulator::{CloseReason, EmulatorEvent};
+use spaces_socket_emulator::{CloseReason, EmulatorEvent, codes};
+
+/// The sessions' `rate_window` (the kit keeps `SpacesConfig`'s default).
+const RATE_WINDOW: Duration = Duration::from_secs(60);
+/// The sessions' `confirm_timeout` (the kit keeps `SpacesConfig`'s default).
+const CONFIRM_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Checkpoint: the quiet period is over; the final round starts.
 pub const SETTLED: &str = "after the quiet period";
@@ -53,6 +58,14 @@ struct Client {
     seen_ids: BTreeSet<String>,
     /// Copies received per message text.
     copies: BTreeMap<String, u32>,
+    /// When the last `Disconnected` came (a written message may be in doubt since).
+    last_disconnect: Option<Duration>,
+    /// SEND_MESSAGE frames written per message text.
+    written: BTreeMap<String, u32>,
+    /// When each `42/chat,` frame of the last rate window was written.
+    window: VecDeque<Instant>,
+    /// Server error packets sent to it and not yet reported.
+    server_errors: u32,
 }
 
 /// A server message, from the emulator's events.
@@ -99,6 +112,15 @@ struct ServerMsg {
 ///    count equal to the links it has not closed (and to the number of clients at the end).
 ///    (The kit itself stops on a panic, a live-lock, an unbounded in-flight queue or a frame
 ///    the network cannot carry.)
+/// 7. The live-service policies. Delivery: a participant at most once never writes a
+///    SEND_MESSAGE for the same message twice (counted from its transmits); at least once,
+///    invariant 1 holds with the reported failures `MaybeDelivered` (only after a disconnect
+///    since the send), `Unconfirmed` (only `confirm_timeout` after it) and `Rejected` with
+///    [`codes::RATE_LIMITED`] (only from a server with a message rate limit). Pacing: no
+///    sliding `rate_window` holds more `42/chat,` frames written by a participant than its
+///    `rate_limit`. Echoes: one without `loopbackMetadata` or with fields of odd types still
+///    confirms (invariant 1), never comes back as a `Message` (invariant 5). Error packets: a
+///    `ServerError` comes only after the server sent one, and the connection stays.
 #[derive(Debug, Default)]
 pub struct Checker {
     clients: Vec<Client>,
@@ -229,6 +251,41 @@ impl Checker {
     }
 
     fn on_transmit(&mut self, sim: &SimView<'_>, i: usize, t: &Transmit) -> Result<(), String> {
+        if let Transmit::Text(frame) = t
+            && let Some(data) = frame.strip_prefix("42/chat,")
+        {
+            let now = sim.now();
+            let p = sim.participant(i);
+            let limit = p.config().rate_limit as usize;
+            let c = &mut self.clients[i];
+            while c.window.front().is_some_and(|t| *t + RATE_WINDOW <= now) {
+                c.window.pop_front();
+            }
+            c.window.push_back(now);
+            if c.window.len() > limit {
+                bail!(
+                    7,
+                    "c{i} wrote {} events in {RATE_WINDOW:?}, over its rate_limit {limit}",
+                    c.window.len()
+                );
+            }
+            let event: serde_json::Value = serde_json::from_str(data).unwrap_or_default();
+            if event[0] == "SEND_MESSAGE" {
+                let text = event[1]["content"]["bodyText"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                let written = c.written.entry(text.clone()).or_default();
+                *written += 1;
+                if *written > 1 && p.config().delivery == Delivery::AtMostOnce {
+                    bail!(
+                        7,
+                        "c{i} is at most once but wrote {text:?} {} times",
+                        *written
+                    );
+                }
+            }
+        }
         if let Transmit::Open(url) = t {
             let c = &mut self.clients[i];
             if !c.token_fresh {
@@ -317,6 +374,19 @@ impl Checker {
                     SendFailure::Unsubscribed => unsubscribed,
                     // Every unresolved send fails when the session closes.
                     SendFailure::Closed => self.closing_legit(sim, i),
+                    // The delivery policy gave up after a drop (reported just before the
+                    // `Disconnected`, or on a later connection).
+                    SendFailure::MaybeDelivered => {
+                        !p.spaces().is_connected()
+                            || self.clients[i]
+                                .last_disconnect
+                                .is_some_and(|t| t >= record.at)
+                    }
+                    SendFailure::Unconfirmed => sim.elapsed() >= record.at + CONFIRM_TIMEOUT,
+                    SendFailure::Rejected(error) => {
+                        sim.server_config().message_rate_limit.is_some()
+                            && error.contains(codes::RATE_LIMITED)
+                    }
                     _ => false,
                 };
                 if !legit || *space != record.space {
@@ -333,6 +403,17 @@ impl Checker {
                 // connection we are on.
                 let link = p.link().map(|l| l.id());
                 if m.sender == p.name() && (m.link.is_none() || m.link == link) {
+                    let config = sim.server_config();
+                    if config.drop_loopback || config.odd_message_fields {
+                        bail!(
+                            7,
+                            "c{i}: its own {:?} (echo without loopbackMetadata: {}, odd \
+                             fields: {}) came back as a Message",
+                            m.text,
+                            config.drop_loopback,
+                            config.odd_message_fields
+                        );
+                    }
                     bail!(5, "c{i}: got its own {:?} as a Message", m.text);
                 }
                 if msg.sender.as_ref().and_then(|s| s.id.as_deref()) != Some(&m.sender) {
@@ -391,6 +472,16 @@ impl Checker {
                 }
             }
             SpacesEvent::Pong { .. } => {}
+            SpacesEvent::ServerError(failure) => {
+                let c = &mut self.clients[i];
+                if c.server_errors == 0 {
+                    bail!(7, "c{i}: ServerError {failure:?} the server never sent");
+                }
+                c.server_errors -= 1;
+                if !c.connected || !p.spaces().is_connected() {
+                    bail!(7, "c{i}: ServerError {failure:?} dropped the connection");
+                }
+            }
             other => bail!(6, "c{i}: unexpected {other:?}"),
         }
         Ok(())
@@ -410,6 +501,7 @@ impl Checker {
             bail!(2, "c{i}: Disconnected while not connected");
         }
         c.connected = false;
+        c.last_disconnect = Some(sim.elapsed());
         // Subscriptions still awaited here: the link failed first, which is allowed.
         c.awaiting_sub.clear();
         // The link the events of this drain come from (the session may have closed it).
@@ -696,6 +788,11 @@ impl Observer for Checker {
                 transmit,
             } => self.on_transmit(sim, participant, transmit),
             Happening::Server(ev) => self.on_server_event(sim, ev),
+            Happening::Fault(Fault::ServerError { participant }) => {
+                // It may die with its link: a count, not an exact expectation.
+                self.clients[*participant].server_errors += 1;
+                Ok(())
+            }
             _ => Ok(()),
         }
     }

@@ -84,7 +84,12 @@ fn drive(sc: &Scenario, sim: &mut Sim) -> Result<(), String> {
     loop {
         sim.run_for(settle).map_err(|e| e.to_string())?;
         let (n, last) = pending(sim);
-        if (n == 0 && last + settle <= sim.elapsed()) || sim.elapsed() > give_up {
+        // Accepted is not written: sends may still wait for the session's rate window.
+        let queued = (0..sc.clients.len()).any(|i| {
+            let spaces = sim.view().participant(i).spaces();
+            spaces.paced() > 0 || spaces.unconfirmed() > 0
+        });
+        if (n == 0 && !queued && last + settle <= sim.elapsed()) || sim.elapsed() > give_up {
             break;
         }
     }

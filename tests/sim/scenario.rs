@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use spaces_socket::spaces::{SendError, SendPresenceEvent, SpacesEvent};
+use spaces_socket::spaces::{Delivery, SendError, SendPresenceEvent, SpacesEvent};
 use spaces_socket_emulator::EmulatorConfig;
 use spaces_socket_emulator::sim::{
     Bot, Builder, Ctx, Fault, FaultMix, NetPlan, ParticipantConfig, Rng, default_server,
@@ -220,7 +220,15 @@ impl ClientPlan {
             user: format!("user{i}"),
             spaces,
             actions,
-            config: ParticipantConfig::random(r),
+            config: ParticipantConfig {
+                // One participant in three is at most once.
+                delivery: if r.chance(1, 3) {
+                    Delivery::AtMostOnce
+                } else {
+                    Delivery::default()
+                },
+                ..ParticipantConfig::random(r)
+            },
         }
     }
 }

@@ -879,6 +879,7 @@ fn session(config: &ParticipantConfig, seed: u64) -> (Spaces, Config) {
     c.connect_timeout = Some(config.connect_timeout);
     spaces_config.max_held = config.max_held;
     spaces_config.rate_limit = config.rate_limit;
+    spaces_config.delivery = config.delivery;
     let client_config = spaces_config.client.clone();
     let spaces = Spaces::new(spaces_config).expect("a valid simulated configuration");
     (spaces, client_config)
@@ -1262,6 +1263,16 @@ impl Sim {
             Fault::ExpireToken { participant } => {
                 if let Some(p) = self.w.parts.get_mut(participant) {
                     p.expire_next_token = true;
+                }
+            }
+            Fault::ServerError { participant } => {
+                if let Some(conn) = self.w.server_conn_of(participant)
+                    && self
+                        .w
+                        .server
+                        .send_error(now, conn, "simulated server error", None)
+                {
+                    self.drain_server();
                 }
             }
             Fault::RestartServer { down_for } => {

@@ -4,8 +4,10 @@
 
 use std::time::Duration;
 
-use crate::EmulatorConfig;
+use spaces_socket::spaces::Delivery;
+
 use crate::rng::Rng;
+use crate::{EmulatorConfig, RateLimit};
 
 /// The network between every participant and the server. Each connection is a TCP stream: per
 /// direction, messages arrive in order (jitter never reorders) or, once the link fails, not at
@@ -64,8 +66,28 @@ pub fn default_server() -> EmulatorConfig {
 /// [`default_server`] with the live-service behaviours drawn from `rng`: the root `40` missing
 /// one run in four (socket.io 2.0.4 bug #3082), `40/chat,` or `40/chat` half and half, and, one
 /// run in five, barely room for `participants` connections (so stale half-open connections fill
-/// the server and connects are refused with HTTP 503).
+/// the server and connects are refused with HTTP 503). The emulator's live-service modes, each
+/// on in a share of runs (most runs have none): echoes without `loopbackMetadata`
+/// ([`EmulatorConfig::drop_loopback`], one in six), MESSAGE_SENT fields of odd types
+/// ([`EmulatorConfig::odd_message_fields`], one in six), and a per-connection limit of 200–240
+/// SEND_MESSAGEs a minute ([`EmulatorConfig::message_rate_limit`], one in eight: the documented
+/// limit, which a session paced at its default `rate_limit` stays under). Unanswered
+/// subscriptions are not drawn: a session re-requests a timed-out subscription only on its
+/// next connection, so a run could never settle; set them yourself.
 pub fn random_server(rng: &mut Rng, participants: usize) -> EmulatorConfig {
+    let base = random_server_base(rng, participants);
+    EmulatorConfig {
+        drop_loopback: rng.chance(1, 6),
+        odd_message_fields: rng.chance(1, 6),
+        message_rate_limit: rng.chance(1, 8).then(|| RateLimit {
+            max: rng.range(200, 240) as u32,
+            window: Duration::from_secs(60),
+        }),
+        ..base
+    }
+}
+
+fn random_server_base(rng: &mut Rng, participants: usize) -> EmulatorConfig {
     EmulatorConfig {
         send_root_connect: rng.chance(3, 4),
         namespace_comma: rng.chance(1, 2),
@@ -99,6 +121,9 @@ pub struct ParticipantConfig {
     pub max_held: usize,
     /// `rate_limit`: most sends per minute.
     pub rate_limit: u32,
+    /// `delivery`: the policy for a message whose connection dropped before its echo
+    /// (default: at least once, 3 re-sends).
+    pub delivery: Delivery,
     /// A token is handed over at most this long after `TokenNeeded` (at most 300 ms once the
     /// fault window is over): a slow token provider.
     pub token_delay_max: Duration,
@@ -123,6 +148,7 @@ impl Default for ParticipantConfig {
             connect_timeout: Duration::from_secs(5),
             max_held: 1000,
             rate_limit: 200,
+            delivery: Delivery::default(),
             token_delay_max: Duration::ZERO,
             token_failure_one_in: 0,
             reopen_after_close: true,
@@ -157,6 +183,7 @@ impl ParticipantConfig {
             } else {
                 200
             },
+            delivery: Delivery::default(),
             token_delay_max: if rng.chance(1, 10) {
                 rng.ms(1_000, 10_000)
             } else {
@@ -242,6 +269,13 @@ pub enum Fault {
         /// Which participant.
         participant: usize,
     },
+    /// The server sends an error packet (`44/chat,{"message":…,"code":…}`,
+    /// `Emulator::send_error`) on the participant's joined connection: the session reports
+    /// `ServerError` and keeps the connection.
+    ServerError {
+        /// Which participant.
+        participant: usize,
+    },
 }
 
 impl Fault {
@@ -252,7 +286,8 @@ impl Fault {
             | Self::HalfOpen { participant, .. }
             | Self::Kick { participant }
             | Self::ServerDisconnect { participant }
-            | Self::ExpireToken { participant } => Some(*participant),
+            | Self::ExpireToken { participant }
+            | Self::ServerError { participant } => Some(*participant),
             Self::RestartServer { .. }
             | Self::RefuseConnects { .. }
             | Self::Slow { .. }
@@ -301,6 +336,8 @@ pub struct FaultWeights {
     pub slow: u32,
     /// [`Fault::Silent`] (1–15 s).
     pub silent: u32,
+    /// [`Fault::ServerError`].
+    pub server_error: u32,
 }
 
 impl Default for FaultWeights {
@@ -315,6 +352,7 @@ impl Default for FaultWeights {
             refuse_connects: 10,
             slow: 17,
             silent: 10,
+            server_error: 4,
         }
     }
 }
@@ -364,6 +402,7 @@ impl FaultMix {
             w.refuse_connects,
             w.slow,
             w.silent,
+            w.server_error,
         ];
         let total: u64 = table.iter().map(|&x| u64::from(x)).sum();
         if total == 0 || participants == 0 {
@@ -411,9 +450,10 @@ impl FaultMix {
                     duration: Duration::from_millis(rng.range(1_000, 20_000).min(room)),
                     factor: rng.range(3, 30) as u32,
                 },
-                _ => Fault::Silent {
+                8 => Fault::Silent {
                     duration: Duration::from_millis(rng.range(1_000, 15_000).min(room)),
                 },
+                _ => Fault::ServerError { participant: p() },
             };
             faults.push((Duration::from_millis(t), fault));
             t += rng.range(mean_gap / 5, mean_gap * 9 / 5).max(1);

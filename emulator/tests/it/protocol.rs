@@ -817,3 +817,169 @@ proptest! {
         prop_assert_eq!(sim.emu.stats().subscriptions, 0);
     }
 }
+
+// ----- Live-service modes -----
+
+/// A chat SEND_MESSAGE to `space` with `text` and a loopbackMetadata.
+fn chat(space: &str, text: &str) -> Value {
+    json!({
+        "topicId": space,
+        "category": "chat",
+        "content": {"bodyText": text},
+        "loopbackMetadata": "lb-1",
+    })
+}
+
+#[test]
+fn drop_loopback_echoes_without_loopback_metadata() {
+    let mut sim = Sim::new(|c| c.drop_loopback = true);
+    let (a, _) = sim.member("alice", "s");
+    sim.emit(a, "SEND_MESSAGE", chat("s", "hi"));
+    let out = sim.drain();
+    let (name, payload) = only_event(&out, a);
+    assert_eq!(name, "MESSAGE_SENT");
+    assert_eq!(payload["content"]["bodyText"], "hi");
+    assert!(payload.get("loopbackMetadata").is_none(), "{payload}");
+
+    // Flipped off at run time: the loopback comes back again.
+    sim.emu.config_mut().drop_loopback = false;
+    sim.emit(a, "SEND_MESSAGE", chat("s", "again"));
+    let (_, payload) = only_event(&sim.drain(), a);
+    assert_eq!(payload["loopbackMetadata"], "lb-1");
+}
+
+#[test]
+fn odd_message_fields_send_unexpected_types() {
+    let mut sim = Sim::new(|c| c.odd_message_fields = true);
+    let (a, _) = sim.member("alice", "s");
+    let (b, _) = sim.member("bob", "s");
+    sim.emit(a, "SEND_MESSAGE", chat("s", "hi"));
+    let out = sim.drain();
+    for conn in [a, b] {
+        let (name, payload) = only_event(&out, conn);
+        assert_eq!(name, "MESSAGE_SENT");
+        assert_eq!(payload["version"], json!(2));
+        assert_eq!(payload["assignees"], json!({"odd": true}));
+        assert_eq!(payload["mentions"], json!("everyone"));
+    }
+    let (_, own) = only_event(&out, a);
+    assert_eq!(own["loopbackMetadata"], "lb-1");
+    // Server-side participants' messages too.
+    sim.emu.say(
+        sim.now,
+        "s",
+        &User::named("carol", "Carol"),
+        "from the server",
+    );
+    let (_, payload) = only_event(&sim.drain(), b);
+    assert_eq!(payload["version"], json!(2));
+}
+
+#[test]
+fn send_error_sends_an_error_packet_and_keeps_the_connection() {
+    let mut sim = Sim::new(|_| {});
+    let (a, _) = sim.member("alice", "s");
+    assert!(
+        sim.emu
+            .send_error(sim.now, a, "something broke", Some("boom"))
+    );
+    let out = sim.drain();
+    let sent = texts(&out, a);
+    assert_eq!(sent.len(), 1);
+    let data = sent[0].strip_prefix("44/chat,").expect("an error packet");
+    let data: Value = serde_json::from_str(data).expect("json");
+    assert_eq!(data, json!({"message": "something broke", "code": "boom"}));
+    assert!(!closed(&out, a));
+    assert!(sim.emu.send_error(sim.now, a, "again", None));
+    let out = sim.drain();
+    assert!(texts(&out, a)[0].contains(codes::SERVER_ERROR));
+    // Still joined and subscribed: a message goes through.
+    sim.emit(a, "SEND_MESSAGE", chat("s", "still here"));
+    let (name, _) = only_event(&sim.drain(), a);
+    assert_eq!(name, "MESSAGE_SENT");
+    // Not joined: nothing is sent.
+    let c = sim.connect(URL);
+    sim.drain();
+    assert!(!sim.emu.send_error(sim.now, c, "nope", None));
+    assert!(sim.drain().is_empty());
+}
+
+#[test]
+fn unanswered_spaces_never_answer_subscribe() {
+    let mut sim = Sim::new(|c| {
+        c.unanswered_spaces.insert("quiet".to_owned());
+    });
+    let a = sim.join("alice");
+    sim.emit(
+        a,
+        "SUBSCRIBE_CHANNEL",
+        json!({"channel": {"_id": "quiet", "type": "topic"}}),
+    );
+    assert!(sim.drain().is_empty());
+    assert_eq!(sim.emu.stats().subscriptions, 0);
+    // Other spaces still answer.
+    sim.emit(
+        a,
+        "SUBSCRIBE_CHANNEL",
+        json!({"channel": {"_id": "loud", "type": "topic"}}),
+    );
+    let (name, _) = only_event(&sim.drain(), a);
+    assert_eq!(name, "CHANNEL_SUBSCRIBED");
+}
+
+#[test]
+fn unanswered_subscribe_one_in_drops_a_share_drawn_from_the_seed() {
+    let run = |seed: u64| {
+        let mut sim = Sim::new(|c| {
+            c.seed = seed;
+            c.unanswered_subscribe_one_in = 3;
+        });
+        let a = sim.join("alice");
+        (0..60)
+            .map(|k| {
+                sim.emit(
+                    a,
+                    "SUBSCRIBE_CHANNEL",
+                    json!({"channel": {"_id": format!("s{k}"), "type": "topic"}}),
+                );
+                !sim.drain().is_empty()
+            })
+            .collect::<Vec<bool>>()
+    };
+    let answered = run(1);
+    let silent = answered.iter().filter(|a| !**a).count();
+    assert!((5..=40).contains(&silent), "{silent} of 60 unanswered");
+    assert_eq!(answered, run(1), "the same seed drops the same ones");
+}
+
+#[test]
+fn message_rate_limit_refuses_sends_over_a_fixed_window() {
+    let mut sim = Sim::new(|c| {
+        c.message_rate_limit = Some(spaces_socket_emulator::RateLimit {
+            max: 2,
+            window: Duration::from_secs(10),
+        });
+    });
+    let (a, _) = sim.member("alice", "s");
+    let (b, _) = sim.member("bob", "s");
+    let send = |sim: &mut Sim, conn, text: &str| {
+        sim.emit(conn, "SEND_MESSAGE", chat("s", text));
+        only_event(&sim.drain(), conn)
+    };
+    assert_eq!(send(&mut sim, a, "1").0, "MESSAGE_SENT");
+    sim.at(5_000);
+    assert_eq!(send(&mut sim, a, "2").0, "MESSAGE_SENT");
+    sim.at(9_999);
+    let (name, payload) = send(&mut sim, a, "3");
+    assert_eq!(name, "SEND_MESSAGE_FAILED");
+    assert_eq!(payload["error"], codes::RATE_LIMITED);
+    assert_eq!(payload["content"]["bodyText"], "3");
+    assert_eq!(payload["loopbackMetadata"], "lb-1");
+    assert_eq!(payload["sender"]["_id"], "alice");
+    // Per connection: bob has his own window.
+    assert_eq!(send(&mut sim, b, "b1").0, "MESSAGE_SENT");
+    // A new window starts with the first send after the old one ended.
+    sim.at(10_000);
+    assert_eq!(send(&mut sim, a, "4").0, "MESSAGE_SENT");
+    assert_eq!(sim.emu.stats().messages_failed, 1);
+}
