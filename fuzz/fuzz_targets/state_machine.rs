@@ -8,7 +8,9 @@
 //! - time settles: after every input, calling `handle_timeout(now)` while
 //!   `poll_timeout() <= now` reaches a deadline later than `now` (or none) within 8 rounds, so a
 //!   runtime that trusts `poll_timeout` never spins at a fixed instant;
-//! - a closed machine opens no websocket until the user connects it again, and `close` closes;
+//! - a closed machine opens no websocket until the user connects it again, and `close` closes
+//!   (Spaces: closing a running session fails every message still without an outcome; on a
+//!   closed one it does nothing, as documented);
 //! - Spaces: every accepted message gets exactly one outcome (`Confirmed` or `SendFailed`), and
 //!   `unconfirmed()` counts exactly the messages still without one.
 //!
@@ -421,6 +423,9 @@ fuzz_target!(|data: &[u8]| {
         if closes {
             assert!(h.is_closed(), "close left the machine running");
             assert_eq!(opens, 0, "close opened a websocket");
+            if let (Machine::Spaces(s), false) = (&h.m, closed_before) {
+                assert_eq!(s.unconfirmed(), 0, "close left messages without an outcome");
+            }
         }
     }
 });
