@@ -11,6 +11,7 @@
 //! - a closed machine opens no websocket until the user connects it again, and `close` closes
 //!   (Spaces: closing a running session fails every message still without an outcome; on a
 //!   closed one it does nothing, as documented);
+//! - queues stay within their configured bounds (send buffer, pending acks);
 //! - Spaces: every accepted message gets exactly one outcome (`Confirmed` or `SendFailed`), and
 //!   `unconfirmed()` counts exactly the messages still without one.
 //!
@@ -380,6 +381,20 @@ impl Harness {
                 }
                 assert_eq!(s.unconfirmed(), self.outstanding.len(), "unconfirmed count");
             }
+        }
+        let c = match &self.m {
+            Machine::Client(c) => c,
+            Machine::Spaces(s) => s.client(),
+        };
+        for nsp in NSPS {
+            assert!(
+                c.buffered(nsp) <= c.config().max_buffered,
+                "send buffer over its bound"
+            );
+            assert!(
+                c.pending_acks(nsp) <= c.config().max_pending_acks,
+                "acks over their bound"
+            );
         }
         opens
     }
