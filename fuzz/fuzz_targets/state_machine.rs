@@ -234,6 +234,7 @@ fn setup(b: &mut Bytes<'_>) -> Option<Machine> {
     })
 }
 
+#[allow(clippy::large_enum_variant)] // one per run
 enum Machine {
     Client(Client),
     Spaces(Spaces),
