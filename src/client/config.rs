@@ -228,7 +228,7 @@ pub struct Config {
     /// Jitter factor in `(0, 1]`, default 0.5; anything else disables jitter.
     pub randomization_factor: f64,
     /// Time allowed from opening a websocket to the Engine.IO open packet (default 20 s);
-    /// `None` disables the timer. With
+    /// `None` disables the timer; zero is refused. With
     /// [`fresh_query_per_connection`](Self::fresh_query_per_connection) it also covers the wait
     /// for the query (token), so it must exceed the token provider's latency: an attempt whose
     /// token comes later fails with a timeout, and the next attempt asks again.
@@ -365,6 +365,13 @@ impl Config {
         {
             return Err(ConfigError::BadOption(
                 "timeouts must be at most one day (or None)",
+            ));
+        }
+        // A zero connect timeout fails every attempt at the instant it starts; with a zero
+        // reconnection delay the client would then retry forever without time moving on.
+        if self.connect_timeout.is_some_and(|t| t.is_zero()) {
+            return Err(ConfigError::BadOption(
+                "connect_timeout must be positive (or None)",
             ));
         }
         if self.max_buffered == 0 {
@@ -536,6 +543,21 @@ mod tests {
         assert!(matches!(c.validate(), Err(ConfigError::BadOption(_))));
         let mut c = Config::new("http://h/").unwrap();
         c.ack_timeout = Some(Duration::from_secs(3600));
+        assert_eq!(c.validate(), Ok(()));
+    }
+
+    /// Fuzz finding (state_machine): `connect_timeout = Some(0)` with a zero reconnection delay
+    /// made `handle_timeout(now)` leave a deadline due at `now` forever (open, time out,
+    /// reschedule at `now`, ...), so a runtime spun without time moving on.
+    #[test]
+    fn a_zero_connect_timeout_is_refused() {
+        let mut c = Config::new("http://h/").unwrap();
+        c.reconnection_delay = Duration::ZERO;
+        c.connect_timeout = Some(Duration::ZERO);
+        assert!(matches!(c.validate(), Err(ConfigError::BadOption(_))));
+        c.connect_timeout = Some(Duration::from_millis(1));
+        assert_eq!(c.validate(), Ok(()));
+        c.connect_timeout = None;
         assert_eq!(c.validate(), Ok(()));
     }
 

@@ -712,7 +712,9 @@ impl Spaces {
         Ok(())
     }
 
-    /// Closes the session: unconfirmed messages fail with [`SendFailure::Closed`].
+    /// Closes the session: unconfirmed messages fail with [`SendFailure::Closed`]. On a
+    /// session that is already closed (or was never connected) this does nothing: messages
+    /// accepted meanwhile stay held for the next [`connect`](Self::connect).
     pub fn close(&mut self, now: Instant) {
         self.begin(now);
         self.client.close(now);
@@ -1418,5 +1420,34 @@ fn parse_auth_failure(data: &str) -> AuthFailure {
         message,
         code,
         raw: data.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fuzz finding (state_machine): `close` on a session that was never connected left its
+    /// held messages without an outcome, while the doc promised they fail. That is the intended
+    /// behaviour (nothing to close; they wait for the next connect, as the simulation models),
+    /// so the doc now says so and this pins it.
+    #[test]
+    fn close_of_an_idle_session_keeps_held_messages_for_the_next_connect() {
+        let now = Instant::now();
+        let config = SpacesConfig::new("http://127.0.0.1:9/chat").expect("config");
+        let mut spaces = Spaces::new(config).expect("spaces");
+        spaces.subscribe(now, "s1", None);
+        spaces
+            .send_message(now, SendMessage::chat("s1", "hi"))
+            .expect("held");
+        spaces.close(now);
+        assert_eq!(spaces.unconfirmed(), 1);
+        assert_eq!(spaces.poll_transmit(), None);
+        assert!(std::iter::from_fn(|| spaces.poll_event()).next().is_none());
+        spaces.connect(now);
+        assert!(matches!(
+            spaces.poll_event(),
+            Some(SpacesEvent::TokenNeeded { attempt: 0 })
+        ));
     }
 }
