@@ -22,7 +22,8 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use spaces_socket::client::{Client, Config, Query, Transmit};
+use serde_json::value::RawValue;
+use spaces_socket::client::{AckId, Client, Config, Event, Query, Transmit};
 use spaces_socket::spaces::{
     AuthError, SendMessage, SendPresenceEvent, Spaces, SpacesConfig, SpacesEvent, Token,
 };
@@ -221,7 +222,7 @@ fn setup(b: &mut Bytes<'_>) -> Option<Machine> {
     c.fresh_query_per_connection = flag(3);
     c.max_buffered = usize::from(max_buffered).max(1);
     c.max_pending_acks = usize::from(max_acks);
-    c.rng_seed = u64::from(attempts);
+    c.rng_seed = Some(u64::from(attempts));
     Some(if flag(0) {
         let mut sc = SpacesConfig::new("ws://127.0.0.1:9/chat").ok()?;
         sc.client = c;
@@ -250,11 +251,28 @@ macro_rules! both {
     };
 }
 
+/// `emit` or `emit_with_ack` of `args` on `(namespace, event name)`; refusals are expected.
+fn emit<A: serde::Serialize + ?Sized>(
+    c: &mut Client,
+    now: Instant,
+    (nsp, name): (&str, &str),
+    args: &A,
+    ack: bool,
+) {
+    if ack {
+        drop(c.emit_with_ack(now, nsp, name, args));
+    } else {
+        drop(c.emit(now, nsp, name, args));
+    }
+}
+
 struct Harness {
     m: Machine,
     now: Instant,
     /// Spaces: ids accepted and still without an outcome.
     outstanding: BTreeSet<u64>,
+    /// Client: the latest ack ids the server asked for.
+    acks: Vec<AckId>,
 }
 
 const MAX_DRAIN: usize = 100_000;
@@ -263,7 +281,7 @@ impl Harness {
     fn is_closed(&self) -> bool {
         match &self.m {
             Machine::Client(c) => c.is_closed(),
-            Machine::Spaces(s) => s.client().is_closed(),
+            Machine::Spaces(s) => s.is_closed(),
         }
     }
 
@@ -306,10 +324,11 @@ impl Harness {
                 },
             ) => {
                 let (nsp, name, args) = (pick(NSPS, nsp), pick(NAMES, name), pick(ARGS, args));
-                if ack {
-                    drop(c.emit_with_ack(now, nsp, name, args));
-                } else {
-                    drop(c.emit(now, nsp, name, args));
+                // Arguments are JSON text when they parse; otherwise a plain string, which
+                // serializes to a JSON string and must be refused as not an array.
+                match RawValue::from_string(args.to_owned()) {
+                    Ok(raw) => emit(c, now, (nsp, name), &*raw, ack),
+                    Err(_) => emit(c, now, (nsp, name), args, ack),
                 }
             }
             (
@@ -320,12 +339,19 @@ impl Harness {
                     ack,
                 },
             ) => {
-                let args = r#"[{"_placeholder":true,"num":0}]"#;
+                let args = [serde_json::json!({"_placeholder": true, "num": 0})];
                 let blobs = vec![vec![attachments]; usize::from(attachments % 3)];
-                drop(c.emit_binary(now, pick(NSPS, nsp), "bin", args, blobs, ack));
+                if ack {
+                    drop(c.emit_binary_with_ack(now, pick(NSPS, nsp), "bin", &args, blobs));
+                } else {
+                    drop(c.emit_binary(now, pick(NSPS, nsp), "bin", &args, blobs));
+                }
             }
             (Machine::Client(c), Op::Ack { nsp, id }) => {
-                drop(c.ack(pick(NSPS, nsp), u64::from(id), "[1]"))
+                // Ack ids only come from the server's requests: answer one we were given.
+                if let Some(ack) = self.acks.get(usize::from(id) % self.acks.len().max(1)) {
+                    drop(c.ack(now, pick(NSPS, nsp), *ack, &[1]));
+                }
             }
             (Machine::Client(c), Op::SetQuery) => c.set_query(now, Query::new().with("t", "1")),
             (Machine::Client(c), Op::QueryFailed) => c.query_failed(now, "no token"),
@@ -339,7 +365,7 @@ impl Harness {
             (Machine::Spaces(s), Op::Unsubscribe(i)) => s.unsubscribe(now, pick(SPACES, i)),
             (Machine::Spaces(s), Op::Send(i)) => {
                 if let Ok(id) = s.send_message(now, SendMessage::chat(pick(SPACES, i), "hi")) {
-                    assert!(self.outstanding.insert(id.0), "id {} given twice", id.0);
+                    assert!(self.outstanding.insert(id.get()), "id {id:?} given twice");
                 }
             }
             (Machine::Spaces(s), Op::Presence(i)) => {
@@ -364,6 +390,12 @@ impl Harness {
                     drained += 1;
                     assert!(drained < MAX_DRAIN, "event drain does not end");
                     let _ = format!("{e:?}");
+                    if let Event::Message { ack: Some(ack), .. } = e {
+                        self.acks.push(ack);
+                        if self.acks.len() > 64 {
+                            self.acks.remove(0);
+                        }
+                    }
                 }
             }
             Machine::Spaces(s) => {
@@ -375,7 +407,7 @@ impl Harness {
                         &e
                     {
                         assert!(
-                            self.outstanding.remove(&id.0),
+                            self.outstanding.remove(&id.get()),
                             "second outcome for {id:?}: {e:?}"
                         );
                     }
@@ -383,9 +415,9 @@ impl Harness {
                 assert_eq!(s.unconfirmed(), self.outstanding.len(), "unconfirmed count");
             }
         }
-        let c = match &self.m {
-            Machine::Client(c) => c,
-            Machine::Spaces(s) => s.client(),
+        // The Spaces session keeps its client to itself; its queue bound is checked above.
+        let Machine::Client(c) = &self.m else {
+            return opens;
         };
         for nsp in NSPS {
             assert!(
@@ -410,6 +442,7 @@ fuzz_target!(|data: &[u8]| {
         m,
         now: Instant::now(),
         outstanding: BTreeSet::new(),
+        acks: Vec::new(),
     };
     while let Some(op) = bytes.op() {
         let closed_before = h.is_closed();
