@@ -337,3 +337,64 @@ fn an_oversized_line_error_quotes_only_a_short_prefix() {
     assert!(last.contains("cannot send") && last.contains("…"), "{last}");
     assert!(last.len() < 200, "{} bytes: {last}", last.len());
 }
+
+/// Two chat processes cut by the server at the same instant reconnect at different times:
+/// each runtime seeds its reconnection jitter from the OS, so a fleet does not retry in
+/// lockstep.
+#[test]
+fn two_chats_cut_at_the_same_instant_reconnect_at_different_times() {
+    use std::io::{BufRead, BufReader};
+    use std::sync::mpsc;
+
+    let mut peer = crate::support::spaces_server(crate::support::SIO_2_0_4, 25_000, 60_000);
+    let url = peer.url("/chat");
+    let mut chats = Vec::new();
+    for user in ["ann", "bob"] {
+        let mut child = Command::new(crate::support::example_binary("chat"))
+            .args(["--url", &url, "--token-type", "oauth", "--token", user])
+            .args(["--space", "s1", "--timeout", "5"])
+            .env_remove("SPACES_TOKEN")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the chat example");
+        let (lines, received) = mpsc::channel();
+        let stderr = BufReader::new(child.stderr.take().expect("stderr"));
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                if lines.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        chats.push((child, received));
+    }
+    let wait_for = |received: &mpsc::Receiver<String>, what: &str| -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match received.recv_timeout(left) {
+                Ok(line) if line.contains(what) => return line,
+                Ok(_) => {}
+                Err(e) => panic!("no {what:?} from chat: {e}"),
+            }
+        }
+    };
+    for (_, received) in &chats {
+        wait_for(received, "joined space s1");
+    }
+    peer.command("kick");
+    let delays: Vec<String> = chats
+        .iter()
+        .map(|(_, received)| {
+            let line = wait_for(received, "reconnect attempt 1 in ");
+            line.rsplit("in ").next().unwrap_or_default().to_owned()
+        })
+        .collect();
+    for (mut child, _) in chats {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    assert_ne!(delays[0], delays[1], "both chats wait {:?}", delays[0]);
+}
