@@ -428,13 +428,14 @@ fn plain_text(body: &str) -> String {
 
 /// A sans-IO Avaya Spaces session over one Socket.IO client.
 ///
-/// Same drain contract as [`Client`]: feed one input (a `handle_*` call or a command such as
-/// [`subscribe`](Self::subscribe) or [`send_message`](Self::send_message)), then drain
-/// [`poll_transmit`](Self::poll_transmit) and [`poll_event`](Self::poll_event) until `None`,
-/// then sleep until [`poll_timeout`](Self::poll_timeout) or the next websocket message.
-///
-/// Answer every [`SpacesEvent::TokenNeeded`] with [`handle_token`](Self::handle_token) (or
-/// [`handle_token_error`](Self::handle_token_error)) so each connection carries a fresh token.
+/// The drain contract: feed one input (a `handle_*` call or a command such as
+/// [`subscribe`](Self::subscribe) or [`send_message`](Self::send_message)), then carry out
+/// every [`poll_transmit`](Self::poll_transmit), take the [`poll_event`](Self::poll_event)s,
+/// and go round again while anything came out (taking an event can queue transmits, and
+/// answering [`SpacesEvent::TokenNeeded`] with [`handle_token`](Self::handle_token) is an input
+/// too); then sleep until [`poll_timeout`](Self::poll_timeout) or the next websocket message.
+/// [`poll_step`](Self::poll_step) does all of this one step per call, answering token requests
+/// from a [`TokenProvider`].
 #[derive(Debug)]
 pub struct Spaces {
     client: Client,
