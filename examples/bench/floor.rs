@@ -1,0 +1,447 @@
+//! `bench_floor`: the workloads of `bench` with no library, the floor the library is measured
+//! against: hard-coded Engine.IO/Socket.IO frames over plain websockets, `serde_json::Value`
+//! for what arrives. Same command line and JSON line as `bench`, with `"client":"floor"`.
+//!
+//! The fan-out runs blocking `tungstenite`, one thread per connection; `--idle` runs
+//! `async-tungstenite` tasks on smol with a 4 KiB read buffer (thousands of threads would
+//! measure thread stacks, not websockets). Plain `ws://` (`http://`) URLs only.
+//!
+//! Per connection: read the open packet (`0{…pingInterval…}`), send
+//! `40/chat?tokenType=…&token=…,`, wait for `40/chat`, send `SUBSCRIBE_CHANNEL`, wait for
+//! `CHANNEL_SUBSCRIBED`; then ping (`2`) every `pingInterval`; client 0 sends
+//! `SEND_MESSAGE`s, every client counts `MESSAGE_SENT`s.
+
+mod args;
+mod emulator;
+mod measure;
+
+use std::io::ErrorKind;
+use std::net::TcpStream;
+use std::process::ExitCode;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use async_tungstenite::WebSocketStream;
+use serde_json::Value;
+use smol::future;
+use smol::stream::StreamExt as _;
+use tungstenite::protocol::WebSocketConfig;
+use tungstenite::stream::MaybeTlsStream;
+use tungstenite::{Message, WebSocket};
+
+use args::{Args, CONNECTING_AT_ONCE, FANOUT_SPACE, HELP, Runtime, Workload, idle_space};
+use measure::{FanOut, IDLE_SETTLE, Idle, cpu_time, latency_since, status_kib};
+
+/// The read buffer of the idle connections (tungstenite's default is 128 KiB).
+const IDLE_READ_BUFFER: usize = 4 << 10;
+
+fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some(emulator::SERVE_FLAG) {
+        return emulator::serve();
+    }
+    let args = match Args::parse(std::env::args().skip(1)) {
+        Ok(Some(args)) if args.runtime == Runtime::Blocking => args,
+        Ok(Some(_)) => {
+            eprintln!("bench_floor: the floor has its own runtime; no --runtime (see --help)");
+            return ExitCode::from(2);
+        }
+        Ok(None) => {
+            print!("{HELP}");
+            return ExitCode::SUCCESS;
+        }
+        Err(problem) => {
+            eprintln!("bench_floor: {problem} (see --help)");
+            return ExitCode::from(2);
+        }
+    };
+    let (_server, url) = match &args.url {
+        Some(url) => (None, url.clone()),
+        None => match emulator::Embedded::start() {
+            Ok((server, url)) => (Some(server), url),
+            Err(problem) => {
+                eprintln!("bench_floor: {problem}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let outcome = Target::new(&args, &url).and_then(|target| match args.workload {
+        Workload::FanOut { .. } => fan_out(&target),
+        Workload::Idle { connections } => smol::block_on(idle(&target, connections)),
+    });
+    match outcome {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(problem) => {
+            eprintln!("bench_floor: {problem}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Where and how every connection connects.
+#[derive(Clone)]
+struct Target {
+    /// `host:port`.
+    authority: String,
+    /// `ws://host:port/socket.io/?EIO=3&transport=websocket`.
+    ws_url: String,
+    /// `40/chat?tokenType=…&token=…,`.
+    join: String,
+    workload: Workload,
+    deadline: Instant,
+}
+
+impl Target {
+    fn new(args: &Args, url: &str) -> Result<Self, String> {
+        let rest = ["http://", "ws://"]
+            .iter()
+            .find_map(|scheme| url.strip_prefix(scheme))
+            .ok_or("the floor speaks plain ws:// (http://) only")?;
+        let authority = rest.split('/').next().unwrap_or_default().to_owned();
+        Ok(Self {
+            ws_url: format!("ws://{authority}/socket.io/?EIO=3&transport=websocket"),
+            authority,
+            join: format!(
+                "40/chat?tokenType={}&token={},",
+                args.token_type,
+                query_escape(&args.token)
+            ),
+            workload: args.workload,
+            deadline: Instant::now() + args.timeout,
+        })
+    }
+
+    fn remaining(&self, doing: &str) -> Result<Duration, String> {
+        match self.deadline.checked_duration_since(Instant::now()) {
+            Some(left) if !left.is_zero() => Ok(left),
+            _ => Err(format!("timed out {doing}")),
+        }
+    }
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn query_escape(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The subscription request for `space`.
+fn subscribe_frame(space: &str) -> String {
+    format!(r#"42/chat,["SUBSCRIBE_CHANNEL",{{"channel":{{"_id":"{space}","type":"topic"}}}}]"#)
+}
+
+/// What one received text frame means to the bench.
+enum Frame {
+    /// `0{…}`: the Engine.IO open packet, with its `pingInterval`.
+    Open(Duration),
+    /// `40/chat`: the namespace is joined.
+    Joined,
+    /// `42/chat,[name, payload]`.
+    Event(String, Value),
+    /// Anything else harmless (pongs, the root `40`).
+    Other,
+}
+
+fn parse(text: &str) -> Result<Frame, String> {
+    if let Some(open) = text.strip_prefix('0') {
+        let open: Value = serde_json::from_str(open).map_err(|e| format!("bad open packet: {e}"))?;
+        let ms = open["pingInterval"].as_u64().unwrap_or(25_000);
+        return Ok(Frame::Open(Duration::from_millis(ms)));
+    }
+    if text == "40/chat" || text == "40/chat," {
+        return Ok(Frame::Joined);
+    }
+    if let Some(args) = text.strip_prefix("42/chat,") {
+        let mut args: Value = serde_json::from_str(args).map_err(|e| format!("bad event: {e}"))?;
+        let name = args[0].as_str().unwrap_or_default().to_owned();
+        return Ok(Frame::Event(name, args[1].take()));
+    }
+    if text.starts_with("44/chat") || text.starts_with("41/chat") || text.starts_with('1') {
+        return Err(format!("the server ended the session: {text}"));
+    }
+    Ok(Frame::Other)
+}
+
+/// Whether `frame` is the subscription to `space`; a refusal is an error.
+fn handshake_step(frame: &Frame, space: &str) -> Result<bool, String> {
+    match frame {
+        Frame::Event(name, payload) if name == "CHANNEL_SUBSCRIBED" => {
+            Ok(payload["channel"]["_id"].as_str() == Some(space))
+        }
+        Frame::Event(name, payload) if name.ends_with("_FAILED") => {
+            Err(format!("{name}: {}", payload["error"]))
+        }
+        _ => Ok(false),
+    }
+}
+
+/// The latency of a MESSAGE_SENT in the fan-out space.
+fn delivery(frame: &Frame) -> Option<u64> {
+    match frame {
+        Frame::Event(name, payload) if name == "MESSAGE_SENT" => {
+            if payload["topicId"].as_str() != Some(FANOUT_SPACE) {
+                return None;
+            }
+            latency_since(payload["content"]["ts"].as_str()?)
+        }
+        _ => None,
+    }
+}
+
+/// A blocking connection with its heartbeat.
+struct Conn {
+    ws: WebSocket<MaybeTlsStream<TcpStream>>,
+    ping_every: Duration,
+    next_ping: Instant,
+}
+
+impl Conn {
+    /// Connects, joins `/chat` and subscribes to `space`.
+    fn open(target: &Target, space: &str) -> Result<Self, String> {
+        let (ws, _) = tungstenite::connect(target.ws_url.as_str())
+            .map_err(|e| format!("websocket connect failed: {e}"))?;
+        let mut conn = Self {
+            ws,
+            ping_every: Duration::from_secs(25),
+            next_ping: Instant::now(),
+        };
+        loop {
+            let text = conn.read(target)?;
+            match parse(&text)? {
+                Frame::Open(every) => {
+                    conn.ping_every = every;
+                    conn.next_ping = Instant::now() + every;
+                    conn.send(target.join.clone())?;
+                }
+                Frame::Joined => conn.send(subscribe_frame(space))?,
+                frame if handshake_step(&frame, space)? => return Ok(conn),
+                _ => {}
+            }
+        }
+    }
+
+    fn send(&mut self, text: String) -> Result<(), String> {
+        self.ws
+            .send(Message::text(text))
+            .map_err(|e| format!("write failed: {e}"))
+    }
+
+    /// The next text frame, pinging when due meanwhile.
+    fn read(&mut self, target: &Target) -> Result<String, String> {
+        loop {
+            target.remaining("reading")?;
+            let now = Instant::now();
+            if now >= self.next_ping {
+                self.send("2".to_owned())?;
+                self.next_ping = now + self.ping_every;
+            }
+            let wait = (self.next_ping - now).min(target.remaining("reading")?);
+            if let MaybeTlsStream::Plain(tcp) = self.ws.get_mut() {
+                let _ = tcp.set_read_timeout(Some(wait.max(Duration::from_millis(1))));
+            }
+            match self.ws.read() {
+                Ok(Message::Text(text)) => return Ok(text.as_str().to_owned()),
+                Ok(_) => {}
+                Err(tungstenite::Error::Io(e))
+                    if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(e) => return Err(format!("read failed: {e}")),
+            }
+        }
+    }
+}
+
+fn fan_out(target: &Target) -> Result<String, String> {
+    let Workload::FanOut {
+        clients,
+        messages,
+        window,
+    } = target.workload
+    else {
+        return Err("not a fan-out".into());
+    };
+    let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let mut go_rx = Some(go_rx);
+    let mut threads = Vec::with_capacity(clients);
+    for index in 0..clients {
+        let (target, ready, go) = (target.clone(), ready_tx.clone(), go_rx.take());
+        let thread = thread::Builder::new()
+            .spawn(move || -> Result<(Vec<u64>, Instant), String> {
+                let conn = Conn::open(&target, FANOUT_SPACE);
+                let _ = ready.send(conn.as_ref().map(|_| ()).map_err(Clone::clone));
+                let mut conn = conn?;
+                if let Some(go) = go {
+                    go.recv_timeout(target.remaining("waiting to start")?)
+                        .map_err(|_| "the run was called off")?;
+                }
+                let mut sent = 0;
+                let sender = index == 0;
+                let mut latencies = Vec::with_capacity(messages);
+                while latencies.len() < messages {
+                    if sender {
+                        while sent < messages && sent - latencies.len() < window {
+                            let (text, ts) = measure::body(sent);
+                            let frame = format!(
+                                r#"42/chat,["SEND_MESSAGE",{{"category":"chat","content":{{"bodyText":"{text}","ts":"{ts}"}},"topicId":"{FANOUT_SPACE}","loopbackMetadata":"floor-{sent}"}}]"#
+                            );
+                            conn.ws
+                                .write(Message::text(frame))
+                                .map_err(|e| format!("write failed: {e}"))?;
+                            sent += 1;
+                        }
+                        conn.ws.flush().map_err(|e| format!("write failed: {e}"))?;
+                    }
+                    let text = conn.read(&target).map_err(|e| {
+                        format!("{e} with {} of {messages} messages", latencies.len())
+                    })?;
+                    latencies.extend(delivery(&parse(&text)?));
+                }
+                let done = Instant::now();
+                let _ = conn.ws.close(None);
+                let _ = conn.ws.flush();
+                Ok((latencies, done))
+            })
+            .map_err(|e| format!("cannot start thread {index}: {e}"))?;
+        threads.push(thread);
+    }
+    for _ in 0..clients {
+        match ready_rx.recv_timeout(target.remaining("subscribing")?) {
+            Ok(outcome) => outcome?,
+            Err(_) => return Err("timed out waiting for the connections to subscribe".into()),
+        }
+    }
+    let (start, cpu_start) = (Instant::now(), cpu_time());
+    let _ = go_tx.send(());
+    let mut latencies = Vec::with_capacity(clients * messages);
+    let mut end = start;
+    for (index, thread) in threads.into_iter().enumerate() {
+        let outcome = thread
+            .join()
+            .unwrap_or_else(|_| Err("its thread panicked".into()));
+        let (received, done) = outcome.map_err(|e| format!("client {index}: {e}"))?;
+        latencies.extend(received);
+        end = end.max(done);
+    }
+    Ok(FanOut {
+        client: "floor",
+        runtime: "tungstenite",
+        clients,
+        messages,
+        window,
+        latencies,
+        elapsed: end - start,
+        cpu: cpu_time().saturating_sub(cpu_start),
+    }
+    .line())
+}
+
+type AsyncWs = WebSocketStream<smol::net::TcpStream>;
+
+/// An async connection joined and subscribed to `space`, with its ping interval.
+async fn open_async(target: &Target, space: &str) -> Result<(AsyncWs, Duration), String> {
+    let tcp = smol::net::TcpStream::connect(target.authority.as_str())
+        .await
+        .map_err(|e| format!("connect failed: {e}"))?;
+    let config = WebSocketConfig::default().read_buffer_size(IDLE_READ_BUFFER);
+    let request = target.ws_url.as_str();
+    let (mut ws, _) = async_tungstenite::client_async_with_config(request, tcp, Some(config))
+        .await
+        .map_err(|e| format!("websocket connect failed: {e}"))?;
+    let mut ping_every = Duration::from_secs(25);
+    loop {
+        let text = match ws.next().await {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Err(format!("read failed: {e}")),
+            None => return Err("the server closed the connection".into()),
+        };
+        let reply = match parse(text.as_str())? {
+            Frame::Open(every) => {
+                ping_every = every;
+                target.join.clone()
+            }
+            Frame::Joined => subscribe_frame(space),
+            frame if handshake_step(&frame, space)? => return Ok((ws, ping_every)),
+            _ => continue,
+        };
+        ws.send(Message::text(reply))
+            .await
+            .map_err(|e| format!("write failed: {e}"))?;
+    }
+}
+
+/// Keeps an idle connection alive: pings every `every`, reads (and drops) what arrives.
+async fn keep_alive(mut ws: AsyncWs, every: Duration) {
+    let mut next_ping = Instant::now() + every;
+    loop {
+        let read = async { Some(ws.next().await) };
+        let timer = async {
+            smol::Timer::at(next_ping).await;
+            None
+        };
+        match future::or(read, timer).await {
+            Some(Some(Ok(_))) => {}
+            Some(_) => return,
+            None => {
+                next_ping += every;
+                if ws.send(Message::text("2")).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+async fn idle(target: &Target, connections: usize) -> Result<String, String> {
+    let rss_before_kib = status_kib("VmRSS");
+    let (start, cpu_start) = (Instant::now(), cpu_time());
+    let (ready_tx, ready_rx) = smol::channel::unbounded::<Result<(), String>>();
+    let await_one = || async {
+        let ready = async { ready_rx.recv().await.map_err(|e| e.to_string())? };
+        let deadline = target.deadline;
+        let late = async move {
+            smol::Timer::at(deadline).await;
+            Err("timed out waiting for the connections to subscribe".to_owned())
+        };
+        future::or(ready, late).await
+    };
+    let mut tasks = Vec::with_capacity(connections);
+    for index in 0..connections {
+        if index >= CONNECTING_AT_ONCE {
+            await_one().await?;
+        }
+        let (target, ready) = (target.clone(), ready_tx.clone());
+        tasks.push(smol::spawn(async move {
+            let opened = open_async(&target, &idle_space(index)).await;
+            let _ = ready.send(opened.as_ref().map(|_| ()).map_err(Clone::clone)).await;
+            if let Ok((ws, every)) = opened {
+                keep_alive(ws, every).await;
+            }
+        }));
+    }
+    for _ in 0..connections.min(CONNECTING_AT_ONCE) {
+        await_one().await?;
+    }
+    let idle = Idle {
+        client: "floor",
+        runtime: "async-tungstenite",
+        connections,
+        elapsed: start.elapsed(),
+        cpu: cpu_time().saturating_sub(cpu_start),
+        rss_before_kib,
+    };
+    smol::Timer::after(IDLE_SETTLE).await;
+    let line = idle.line();
+    drop(tasks);
+    Ok(line)
+}
