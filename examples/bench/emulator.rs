@@ -20,14 +20,18 @@ pub(crate) fn serve() -> ExitCode {
     config.max_connections = MAX_CONNECTIONS;
     let mut limits = ListenerLimits::default();
     limits.max_connections = MAX_CONNECTIONS;
-    let server =
-        match EmulatorServer::start_with_limits("127.0.0.1:0", config, Box::new(DemoAuth), limits) {
-            Ok(server) => server,
-            Err(e) => {
-                eprintln!("cannot start the emulator: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
+    let server = match EmulatorServer::start_with_limits(
+        "127.0.0.1:0",
+        config,
+        Box::new(DemoAuth),
+        limits,
+    ) {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("cannot start the emulator: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     println!("{}", server.url());
     let _ = std::io::stdin().read_to_end(&mut Vec::new());
     server.stop();
@@ -51,10 +55,15 @@ impl Embedded {
             .spawn()
             .map_err(|e| format!("cannot start the embedded emulator: {e}"))?;
         let mut line = String::new();
-        let read = child.stdout.take().map(|out| BufReader::new(out).read_line(&mut line));
+        let read = child
+            .stdout
+            .take()
+            .map(|out| BufReader::new(out).read_line(&mut line));
         let embedded = Self { child };
         match read {
-            Some(Ok(n)) if n > 0 && line.starts_with("http") => Ok((embedded, line.trim().to_owned())),
+            Some(Ok(n)) if n > 0 && line.starts_with("http") => {
+                Ok((embedded, line.trim().to_owned()))
+            }
             _ => Err("the embedded emulator did not print its URL".to_owned()),
         }
     }

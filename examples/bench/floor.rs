@@ -154,7 +154,8 @@ enum Frame {
 
 fn parse(text: &str) -> Result<Frame, String> {
     if let Some(open) = text.strip_prefix('0') {
-        let open: Value = serde_json::from_str(open).map_err(|e| format!("bad open packet: {e}"))?;
+        let open: Value =
+            serde_json::from_str(open).map_err(|e| format!("bad open packet: {e}"))?;
         let ms = open["pingInterval"].as_u64().unwrap_or(25_000);
         return Ok(Frame::Open(Duration::from_millis(ms)));
     }
@@ -423,7 +424,9 @@ async fn idle(target: &Target, connections: usize) -> Result<String, String> {
         let (target, ready) = (target.clone(), ready_tx.clone());
         tasks.push(smol::spawn(async move {
             let opened = open_async(&target, &idle_space(index)).await;
-            let _ = ready.send(opened.as_ref().map(|_| ()).map_err(Clone::clone)).await;
+            let _ = ready
+                .send(opened.as_ref().map(|_| ()).map_err(Clone::clone))
+                .await;
             if let Ok((ws, every)) = opened {
                 keep_alive(ws, every).await;
             }

@@ -190,9 +190,7 @@ fn check(event: SpacesEvent) -> Result<(), String> {
             Err(format!("subscribing to {space} failed: {error}"))
         }
         SpacesEvent::AuthFailed(failure) => Err(format!("authentication failed: {failure:?}")),
-        SpacesEvent::Closed | SpacesEvent::ReconnectFailed => {
-            Err("the session ended".to_owned())
-        }
+        SpacesEvent::Closed | SpacesEvent::ReconnectFailed => Err("the session ended".to_owned()),
         _ => Ok(()),
     }
 }
@@ -327,8 +325,12 @@ fn subscribe_blocking(
     space: &str,
 ) -> Result<spaces_socket_blocking::Client, String> {
     let connect = spaces_socket_blocking::connect;
-    let mut client = connect(setup.config.clone(), setup.token.clone(), Options::default())
-        .map_err(|e| e.to_string())?;
+    let mut client = connect(
+        setup.config.clone(),
+        setup.token.clone(),
+        Options::default(),
+    )
+    .map_err(|e| e.to_string())?;
     client.subscribe(space, None).map_err(|e| e.to_string())?;
     loop {
         let left = setup.remaining("subscribing")?;
@@ -429,13 +431,19 @@ async fn bounded<T>(
 
 /// The next event of an async connection.
 async fn next_event(client: &Client, setup: &Setup, doing: &str) -> Result<SpacesEvent, String> {
-    let next = async { client.next_event().await.ok_or_else(|| "the session ended".into()) };
+    let next = async {
+        client
+            .next_event()
+            .await
+            .ok_or_else(|| "the session ended".into())
+    };
     bounded(setup, doing, next).await
 }
 
 /// An async connection subscribed to `space`.
 async fn subscribe_async<E: Executor>(setup: &Setup, space: &str) -> Result<Client, String> {
-    let client = E::connect(setup.config.clone(), setup.token.clone()).map_err(|e| e.to_string())?;
+    let client =
+        E::connect(setup.config.clone(), setup.token.clone()).map_err(|e| e.to_string())?;
     client.subscribe(space, None).map_err(|e| e.to_string())?;
     while !subscribed(next_event(&client, setup, "subscribing").await?, space)? {}
     Ok(client)
@@ -481,7 +489,9 @@ async fn fan_out_task<E: Executor>(
     go: Option<channel::Receiver<()>>,
 ) -> Received {
     let client = subscribe_async::<E>(&setup, FANOUT_SPACE).await;
-    let _ = ready.send(client.as_ref().map(|_| ()).map_err(Clone::clone)).await;
+    let _ = ready
+        .send(client.as_ref().map(|_| ()).map_err(Clone::clone))
+        .await;
     let client = client?;
     if let Some(go) = go {
         let start = async { go.recv().await.map_err(|_| "the run was called off".into()) };
@@ -515,7 +525,9 @@ async fn idle_async<E: Executor>(setup: &Setup, connections: usize) -> Result<St
         let (setup, ready) = (setup.clone(), ready_tx.clone());
         tasks.push(E::spawn(async move {
             let client = subscribe_async::<E>(&setup, &idle_space(index)).await;
-            let _ = ready.send(client.as_ref().map(|_| ()).map_err(Clone::clone)).await;
+            let _ = ready
+                .send(client.as_ref().map(|_| ()).map_err(Clone::clone))
+                .await;
             // Take the presence events until the process exits (the driver keeps the heartbeat).
             if let Ok(client) = client {
                 while client.next_event().await.is_some() {}

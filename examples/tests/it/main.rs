@@ -1,10 +1,11 @@
 //! The examples end to end: the chat CLI (the main job) and the service app, run as programs
 //! against the real Node socket.io servers (`tests/peer/`, Node.js required) and the
-//! embedded emulator.
+//! embedded emulator; and the bench tools (`bench`, `bench_floor`, `tests/peer/bench-client.js`).
 
 /// The Node socket.io peers and the example binaries.
 #[path = "../../../tests/peer/support.rs"]
 mod support;
 
+mod bench;
 mod chat;
 mod service_app;
