@@ -16,8 +16,10 @@ const MAX_CONNECTIONS: usize = 20_000;
 /// The child side: serves on a loopback port, prints its URL, and stops when its stdin
 /// closes (the parent exited or dropped its [`Embedded`]).
 pub(crate) fn serve() -> ExitCode {
-    let mut config = EmulatorConfig::default();
-    config.max_connections = MAX_CONNECTIONS;
+    let config = EmulatorConfig {
+        max_connections: MAX_CONNECTIONS,
+        ..EmulatorConfig::default()
+    };
     let mut limits = ListenerLimits::default();
     limits.max_connections = MAX_CONNECTIONS;
     let server = match EmulatorServer::start_with_limits(

@@ -334,10 +334,10 @@ fn subscribe_blocking(
     client.subscribe(space, None).map_err(|e| e.to_string())?;
     loop {
         let left = setup.remaining("subscribing")?;
-        if let Some(event) = client.next_event(Some(left)) {
-            if subscribed(event, space)? {
-                return Ok(client);
-            }
+        if let Some(event) = client.next_event(Some(left))
+            && subscribed(event, space)?
+        {
+            return Ok(client);
         }
     }
 }
