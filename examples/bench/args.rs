@@ -22,6 +22,19 @@ defaults: --token-type jwt --token bench --runtime blocking --timeout 120
           --clients 10 --messages 5000 --window 64
 ";
 
+/// The options; each takes a value.
+const FLAGS: [&str; 9] = [
+    "--url",
+    "--token",
+    "--token-type",
+    "--runtime",
+    "--timeout",
+    "--clients",
+    "--messages",
+    "--window",
+    "--idle",
+];
+
 /// The space of the fan-out workload.
 pub(crate) const FANOUT_SPACE: &str = "bench";
 /// How many spaces the idle connections are spread over (`idle-0` … `idle-49`).
@@ -38,17 +51,23 @@ pub(crate) enum Runtime {
     AsyncStd,
 }
 
+/// The size of a fan-out: `clients` connections, `messages` from client 0, at most `window`
+/// unconfirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FanOutSize {
+    pub(crate) clients: usize,
+    pub(crate) messages: usize,
+    pub(crate) window: usize,
+}
+
 /// The workload to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Workload {
-    /// `clients` connections, `messages` from client 0, at most `window` unconfirmed.
-    FanOut {
-        clients: usize,
-        messages: usize,
-        window: usize,
-    },
+    FanOut(FanOutSize),
     /// `connections` subscribed connections, nothing sent.
-    Idle { connections: usize },
+    Idle {
+        connections: usize,
+    },
 }
 
 /// The parsed command line.
@@ -79,6 +98,9 @@ impl Args {
         while let Some(flag) = args.next() {
             if flag == "-h" || flag == "--help" {
                 return Ok(None);
+            }
+            if !FLAGS.contains(&flag.as_str()) {
+                return Err(format!("unknown argument {flag:?}"));
             }
             let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
             let count = || match value.parse::<usize>() {
@@ -113,11 +135,11 @@ impl Args {
         }
         parsed.workload = match idle {
             Some(connections) => Workload::Idle { connections },
-            None => Workload::FanOut {
+            None => Workload::FanOut(FanOutSize {
                 clients,
                 messages,
                 window,
-            },
+            }),
         };
         Ok(Some(parsed))
     }

@@ -14,6 +14,7 @@
 mod args;
 mod emulator;
 mod measure;
+mod run;
 
 use std::io::ErrorKind;
 use std::net::TcpStream;
@@ -30,55 +31,24 @@ use tungstenite::protocol::WebSocketConfig;
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 
-use args::{Args, CONNECTING_AT_ONCE, FANOUT_SPACE, HELP, Runtime, Workload, idle_space};
-use measure::{FanOut, IDLE_SETTLE, Idle, cpu_time, latency_since, status_kib};
+use args::{Args, CONNECTING_AT_ONCE, FANOUT_SPACE, FanOutSize, Runtime, Workload, idle_space};
+use measure::{FanOut, IDLE_SETTLE, Idle, Received, cpu_time, latency_since};
 
 /// The read buffer of the idle connections (tungstenite's default is 128 KiB).
 const IDLE_READ_BUFFER: usize = 4 << 10;
 
 fn main() -> ExitCode {
-    if std::env::args().nth(1).as_deref() == Some(emulator::SERVE_FLAG) {
-        return emulator::serve();
-    }
-    let args = match Args::parse(std::env::args().skip(1)) {
-        Ok(Some(args)) if args.runtime == Runtime::Blocking => args,
-        Ok(Some(_)) => {
-            eprintln!("bench_floor: the floor has its own runtime; no --runtime (see --help)");
-            return ExitCode::from(2);
-        }
-        Ok(None) => {
-            print!("{HELP}");
-            return ExitCode::SUCCESS;
-        }
-        Err(problem) => {
-            eprintln!("bench_floor: {problem} (see --help)");
-            return ExitCode::from(2);
-        }
+    let check = |args: &Args| match args.runtime {
+        Runtime::Blocking => Ok(()),
+        _ => Err("the floor has its own runtime; no --runtime".to_owned()),
     };
-    let (_server, url) = match &args.url {
-        Some(url) => (None, url.clone()),
-        None => match emulator::Embedded::start() {
-            Ok((server, url)) => (Some(server), url),
-            Err(problem) => {
-                eprintln!("bench_floor: {problem}");
-                return ExitCode::FAILURE;
-            }
-        },
-    };
-    let outcome = Target::new(&args, &url).and_then(|target| match args.workload {
-        Workload::FanOut { .. } => fan_out(&target),
-        Workload::Idle { connections } => smol::block_on(idle(&target, connections)),
-    });
-    match outcome {
-        Ok(line) => {
-            println!("{line}");
-            ExitCode::SUCCESS
+    run::main("bench_floor", check, |args, url| {
+        let target = Target::new(args, url)?;
+        match args.workload {
+            Workload::FanOut(size) => fan_out(&target, size),
+            Workload::Idle { connections } => smol::block_on(idle(&target, connections)),
         }
-        Err(problem) => {
-            eprintln!("bench_floor: {problem}");
-            ExitCode::FAILURE
-        }
-    }
+    })
 }
 
 /// Where and how every connection connects.
@@ -90,7 +60,6 @@ struct Target {
     ws_url: String,
     /// `40/chat?tokenType=…&token=…,`.
     join: String,
-    workload: Workload,
     deadline: Instant,
 }
 
@@ -109,16 +78,12 @@ impl Target {
                 args.token_type,
                 query_escape(&args.token)
             ),
-            workload: args.workload,
             deadline: Instant::now() + args.timeout,
         })
     }
 
     fn remaining(&self, doing: &str) -> Result<Duration, String> {
-        match self.deadline.checked_duration_since(Instant::now()) {
-            Some(left) if !left.is_zero() => Ok(left),
-            _ => Err(format!("timed out {doing}")),
-        }
+        run::remaining(self.deadline, doing)
     }
 }
 
@@ -261,15 +226,12 @@ impl Conn {
     }
 }
 
-fn fan_out(target: &Target) -> Result<String, String> {
-    let Workload::FanOut {
+fn fan_out(target: &Target, size: FanOutSize) -> Result<String, String> {
+    let FanOutSize {
         clients,
         messages,
         window,
-    } = target.workload
-    else {
-        return Err("not a fan-out".into());
-    };
+    } = size;
     let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
     let (go_tx, go_rx) = mpsc::channel::<()>();
     let mut go_rx = Some(go_rx);
@@ -277,7 +239,7 @@ fn fan_out(target: &Target) -> Result<String, String> {
     for index in 0..clients {
         let (target, ready, go) = (target.clone(), ready_tx.clone(), go_rx.take());
         let thread = thread::Builder::new()
-            .spawn(move || -> Result<(Vec<u64>, Instant), String> {
+            .spawn(move || -> Received {
                 let conn = Conn::open(&target, FANOUT_SPACE);
                 let _ = ready.send(conn.as_ref().map(|_| ()).map_err(Clone::clone));
                 let mut conn = conn?;
@@ -315,35 +277,19 @@ fn fan_out(target: &Target) -> Result<String, String> {
             .map_err(|e| format!("cannot start thread {index}: {e}"))?;
         threads.push(thread);
     }
-    for _ in 0..clients {
-        match ready_rx.recv_timeout(target.remaining("subscribing")?) {
-            Ok(outcome) => outcome?,
-            Err(_) => return Err("timed out waiting for the connections to subscribe".into()),
-        }
-    }
-    let (start, cpu_start) = (Instant::now(), cpu_time());
-    let _ = go_tx.send(());
-    let mut latencies = Vec::with_capacity(clients * messages);
-    let mut end = start;
-    for (index, thread) in threads.into_iter().enumerate() {
-        let outcome = thread
-            .join()
-            .unwrap_or_else(|_| Err("its thread panicked".into()));
-        let (received, done) = outcome.map_err(|e| format!("client {index}: {e}"))?;
-        latencies.extend(received);
-        end = end.max(done);
-    }
-    Ok(FanOut {
+    run::await_ready(&ready_rx, target.deadline, clients)?;
+    let run = FanOut {
         client: "floor",
         runtime: "tungstenite",
-        clients,
-        messages,
-        window,
-        latencies,
-        elapsed: end - start,
-        cpu: cpu_time().saturating_sub(cpu_start),
-    }
-    .line())
+        size,
+        start: (Instant::now(), cpu_time()),
+    };
+    let _ = go_tx.send(());
+    run.line(threads.into_iter().map(|thread| {
+        thread
+            .join()
+            .unwrap_or_else(|_| Err("its thread panicked".into()))
+    }))
 }
 
 type AsyncWs = WebSocketStream<smol::net::TcpStream>;
@@ -404,8 +350,7 @@ async fn keep_alive(mut ws: AsyncWs, every: Duration) {
 }
 
 async fn idle(target: &Target, connections: usize) -> Result<String, String> {
-    let rss_before_kib = status_kib("VmRSS");
-    let (start, cpu_start) = (Instant::now(), cpu_time());
+    let mut idle = Idle::start("floor", "async-tungstenite", connections);
     let (ready_tx, ready_rx) = smol::channel::unbounded::<Result<(), String>>();
     let await_one = || async {
         let ready = async { ready_rx.recv().await.map_err(|e| e.to_string())? };
@@ -435,14 +380,7 @@ async fn idle(target: &Target, connections: usize) -> Result<String, String> {
     for _ in 0..connections.min(CONNECTING_AT_ONCE) {
         await_one().await?;
     }
-    let idle = Idle {
-        client: "floor",
-        runtime: "async-tungstenite",
-        connections,
-        elapsed: start.elapsed(),
-        cpu: cpu_time().saturating_sub(cpu_start),
-        rss_before_kib,
-    };
+    idle.connected();
     smol::Timer::after(IDLE_SETTLE).await;
     let line = idle.line();
     drop(tasks);

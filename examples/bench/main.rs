@@ -17,6 +17,7 @@
 mod args;
 mod emulator;
 mod measure;
+mod run;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -30,54 +31,22 @@ use smol::future;
 use spaces_socket::spaces::{Content, SendMessage, SpacesConfig, SpacesEvent, Token};
 use spaces_socket_smol::{Client, Error, Options};
 
-use args::{Args, CONNECTING_AT_ONCE, FANOUT_SPACE, HELP, Runtime, Workload, idle_space};
-use measure::{FanOut, IDLE_SETTLE, Idle, cpu_time, latency_since, status_kib};
+use args::{Args, CONNECTING_AT_ONCE, FANOUT_SPACE, FanOutSize, Runtime, Workload, idle_space};
+use measure::{FanOut, IDLE_SETTLE, Idle, Received, cpu_time, latency_since};
+use run::await_ready;
 
 /// Stack of each blocking connection's thread: enough for the client, small enough for
 /// 10,000 of them (only the pages touched count as memory anyway).
 const THREAD_STACK: usize = 256 << 10;
 
 fn main() -> ExitCode {
-    if std::env::args().nth(1).as_deref() == Some(emulator::SERVE_FLAG) {
-        return emulator::serve();
-    }
-    let args = match Args::parse(std::env::args().skip(1)) {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            print!("{HELP}");
-            return ExitCode::SUCCESS;
-        }
-        Err(problem) => {
-            eprintln!("bench: {problem} (see --help)");
-            return ExitCode::from(2);
-        }
-    };
-    let (_server, url) = match &args.url {
-        Some(url) => (None, url.clone()),
-        None => match emulator::Embedded::start() {
-            Ok((server, url)) => (Some(server), url),
-            Err(problem) => {
-                eprintln!("bench: {problem}");
-                return ExitCode::FAILURE;
-            }
-        },
-    };
-    match run(&args, &url) {
-        Ok(line) => {
-            println!("{line}");
-            ExitCode::SUCCESS
-        }
-        Err(problem) => {
-            eprintln!("bench: {problem}");
-            ExitCode::FAILURE
-        }
-    }
+    run::main("bench", |_| Ok(()), workload)
 }
 
-fn run(args: &Args, url: &str) -> Result<String, String> {
+fn workload(args: &Args, url: &str) -> Result<String, String> {
     let setup = Setup::new(args, url)?;
     match (args.runtime, args.workload) {
-        (Runtime::Blocking, Workload::FanOut { .. }) => fan_out_blocking(&setup),
+        (Runtime::Blocking, Workload::FanOut(size)) => fan_out_blocking(&setup, size),
         (Runtime::Blocking, Workload::Idle { connections }) => idle_blocking(&setup, connections),
         (Runtime::Smol, _) => smol::block_on(run_async::<Smol>(setup)),
         (Runtime::AsyncStd, _) => async_std::task::block_on(run_async::<AsyncStd>(setup)),
@@ -119,9 +88,18 @@ impl Setup {
 
     /// The time left before `--timeout`, or why there is none.
     fn remaining(&self, doing: &str) -> Result<Duration, String> {
-        match self.deadline.checked_duration_since(Instant::now()) {
-            Some(left) if !left.is_zero() => Ok(left),
-            _ => Err(format!("timed out {doing}")),
+        run::remaining(self.deadline, doing)
+    }
+}
+
+impl Setup {
+    /// A fan-out starting now: client 0 is told to send next.
+    fn fan_out(&self, size: FanOutSize) -> FanOut {
+        FanOut {
+            client: "spaces-socket",
+            runtime: self.runtime,
+            size,
+            start: (Instant::now(), cpu_time()),
         }
     }
 }
@@ -137,7 +115,10 @@ struct Tally {
 }
 
 impl Tally {
-    fn new(index: usize, messages: usize, window: usize) -> Self {
+    fn new(index: usize, size: FanOutSize) -> Self {
+        let FanOutSize {
+            messages, window, ..
+        } = size;
         Self {
             messages,
             window,
@@ -203,91 +184,27 @@ fn subscribed(event: SpacesEvent, space: &str) -> Result<bool, String> {
     }
 }
 
-/// What a fan-out connection hands back: its latencies and when it had them all.
-type Received = Result<(Vec<u64>, Instant), String>;
-
-/// Waits for `count` connections to report ready, or for the first failure.
-fn await_ready(
-    ready: &mpsc::Receiver<Result<(), String>>,
-    setup: &Setup,
-    count: usize,
-) -> Result<(), String> {
-    for _ in 0..count {
-        let left = setup.remaining("waiting for the connections to subscribe")?;
-        match ready.recv_timeout(left) {
-            Ok(outcome) => outcome?,
-            Err(_) => return Err("timed out waiting for the connections to subscribe".into()),
-        }
-    }
-    Ok(())
-}
-
-fn fan_out_blocking(setup: &Setup) -> Result<String, String> {
-    let Workload::FanOut {
-        clients,
-        messages,
-        window,
-    } = setup.workload
-    else {
-        return Err("not a fan-out".into());
-    };
+fn fan_out_blocking(setup: &Setup, size: FanOutSize) -> Result<String, String> {
     let (ready_tx, ready_rx) = mpsc::channel();
     let (go_tx, go_rx) = mpsc::channel::<()>();
     let mut go_rx = Some(go_rx);
-    let mut threads = Vec::with_capacity(clients);
-    for index in 0..clients {
+    let mut threads = Vec::with_capacity(size.clients);
+    for index in 0..size.clients {
         let (setup, ready, go) = (setup.clone(), ready_tx.clone(), go_rx.take());
-        let tally = Tally::new(index, messages, window);
+        let tally = Tally::new(index, size);
         let thread = thread::Builder::new()
             .stack_size(THREAD_STACK)
             .spawn(move || fan_out_connection(&setup, tally, &ready, go))
             .map_err(|e| format!("cannot start thread {index}: {e}"))?;
         threads.push(thread);
     }
-    await_ready(&ready_rx, setup, clients)?;
-    let (start, cpu_start) = (Instant::now(), cpu_time());
+    await_ready(&ready_rx, setup.deadline, size.clients)?;
+    let run = setup.fan_out(size);
     let _ = go_tx.send(());
-    let results = threads.into_iter().map(|t| {
+    run.line(threads.into_iter().map(|t| {
         t.join()
             .unwrap_or_else(|_| Err("a connection's thread panicked".into()))
-    });
-    report(setup, start, cpu_start, results)
-}
-
-/// Adds the connections' results up into the JSON line, or the first failure.
-fn report(
-    setup: &Setup,
-    start: Instant,
-    cpu_start: Duration,
-    results: impl IntoIterator<Item = Received>,
-) -> Result<String, String> {
-    let Workload::FanOut {
-        clients,
-        messages,
-        window,
-    } = setup.workload
-    else {
-        return Err("not a fan-out".into());
-    };
-    let mut latencies = Vec::with_capacity(clients * messages);
-    let mut end = start;
-    for (index, result) in results.into_iter().enumerate() {
-        let (received, done) = result.map_err(|e| format!("client {index}: {e}"))?;
-        latencies.extend(received);
-        end = end.max(done);
-    }
-    let cpu = cpu_time().saturating_sub(cpu_start);
-    Ok(FanOut {
-        client: "spaces-socket",
-        runtime: setup.runtime,
-        clients,
-        messages,
-        window,
-        latencies,
-        elapsed: end - start,
-        cpu,
-    }
-    .line())
+    }))
 }
 
 fn fan_out_connection(
@@ -343,12 +260,11 @@ fn subscribe_blocking(
 }
 
 fn idle_blocking(setup: &Setup, connections: usize) -> Result<String, String> {
-    let rss_before_kib = status_kib("VmRSS");
-    let (start, cpu_start) = (Instant::now(), cpu_time());
+    let mut idle = Idle::start("spaces-socket", setup.runtime, connections);
     let (ready_tx, ready_rx) = mpsc::channel();
     for index in 0..connections {
         if index >= CONNECTING_AT_ONCE {
-            await_ready(&ready_rx, setup, 1)?;
+            await_ready(&ready_rx, setup.deadline, 1)?;
         }
         let (setup, ready) = (setup.clone(), ready_tx.clone());
         thread::Builder::new()
@@ -365,15 +281,12 @@ fn idle_blocking(setup: &Setup, connections: usize) -> Result<String, String> {
             })
             .map_err(|e| format!("cannot start thread {index}: {e}"))?;
     }
-    await_ready(&ready_rx, setup, connections.min(CONNECTING_AT_ONCE))?;
-    let idle = Idle {
-        client: "spaces-socket",
-        runtime: setup.runtime,
-        connections,
-        elapsed: start.elapsed(),
-        cpu: cpu_time().saturating_sub(cpu_start),
-        rss_before_kib,
-    };
+    await_ready(
+        &ready_rx,
+        setup.deadline,
+        connections.min(CONNECTING_AT_ONCE),
+    )?;
+    idle.connected();
     thread::sleep(IDLE_SETTLE);
     // The threads are left running: the process exits after printing.
     Ok(idle.line())
@@ -451,32 +364,28 @@ async fn subscribe_async<E: Executor>(setup: &Setup, space: &str) -> Result<Clie
 
 async fn run_async<E: Executor>(setup: Setup) -> Result<String, String> {
     match setup.workload {
-        Workload::FanOut {
-            clients,
-            messages,
-            window,
-        } => {
+        Workload::FanOut(size) => {
             let (ready_tx, ready_rx) = channel::unbounded();
             let (go_tx, go_rx) = channel::bounded::<()>(1);
-            let tasks: Vec<_> = (0..clients)
+            let tasks: Vec<_> = (0..size.clients)
                 .map(|index| {
-                    let tally = Tally::new(index, messages, window);
+                    let tally = Tally::new(index, size);
                     let go = (index == 0).then(|| go_rx.clone());
                     let task = fan_out_task::<E>(setup.clone(), tally, ready_tx.clone(), go);
                     E::spawn(task)
                 })
                 .collect();
-            for _ in 0..clients {
+            for _ in 0..size.clients {
                 let ready = async { ready_rx.recv().await.map_err(|e| e.to_string())? };
                 bounded(&setup, "waiting for the connections to subscribe", ready).await?;
             }
-            let (start, cpu_start) = (Instant::now(), cpu_time());
+            let run = setup.fan_out(size);
             let _ = go_tx.send(()).await;
-            let mut results = Vec::with_capacity(clients);
+            let mut results = Vec::with_capacity(size.clients);
             for task in tasks {
                 results.push(task.await);
             }
-            report(&setup, start, cpu_start, results)
+            run.line(results)
         }
         Workload::Idle { connections } => idle_async::<E>(&setup, connections).await,
     }
@@ -510,8 +419,7 @@ async fn fan_out_task<E: Executor>(
 }
 
 async fn idle_async<E: Executor>(setup: &Setup, connections: usize) -> Result<String, String> {
-    let rss_before_kib = status_kib("VmRSS");
-    let (start, cpu_start) = (Instant::now(), cpu_time());
+    let mut idle = Idle::start("spaces-socket", setup.runtime, connections);
     let (ready_tx, ready_rx) = channel::unbounded();
     let mut tasks = Vec::with_capacity(connections);
     let await_one = || async {
@@ -537,14 +445,7 @@ async fn idle_async<E: Executor>(setup: &Setup, connections: usize) -> Result<St
     for _ in 0..connections.min(CONNECTING_AT_ONCE) {
         await_one().await?;
     }
-    let idle = Idle {
-        client: "spaces-socket",
-        runtime: setup.runtime,
-        connections,
-        elapsed: start.elapsed(),
-        cpu: cpu_time().saturating_sub(cpu_start),
-        rss_before_kib,
-    };
+    idle.connected();
     smol::Timer::after(IDLE_SETTLE).await;
     let line = idle.line();
     // The tasks are dropped with the process.
