@@ -7,4 +7,5 @@
 mod support;
 
 mod chat;
+mod chat_through_a_cutting_proxy;
 mod service_app;
