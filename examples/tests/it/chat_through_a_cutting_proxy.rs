@@ -1,12 +1,13 @@
 //! Issue 9's end-to-end proof: the chat example through a proxy that cuts its connections,
-//! against an emulator whose echoes have odd field types and against one that omits
-//! `loopbackMetadata`. Every stdin line reaches a subscriber connected directly to the server
+//! against an emulator whose echoes have odd field types, against one that omits
+//! `loopbackMetadata`, and against the real socket.io 2.0.4 server doing both. Every stdin line reaches a subscriber connected directly to the server
 //! exactly once, and chat exits 0, on each runtime.
 //!
 //! | test | server mode | proves |
 //! |---|---|---|
 //! | `through_cuts_odd_echoes_confirm_every_line_once_on_each_runtime` | `odd_message_fields` | an echo with odd field types confirms; nothing lost or doubled across cuts |
 //! | `through_cuts_echoes_without_loopback_confirm_every_line_once_on_each_runtime` | `drop_loopback` | an echo without `loopbackMetadata` confirms by space, category and text; nothing lost or doubled across cuts |
+//! | `through_cuts_to_socketio_echoes_odd_and_without_loopback_confirm_every_line_once_on_each_runtime` | real socket.io 2.0.4, `--odd-fields --drop-loopback` | both at once, against the real server |
 //!
 //! How the proxy cuts: each of the first connections is cut once the client has sent a
 //! given number of bytes. The chunk that crosses it, and everything after, is never forwarded
@@ -153,25 +154,32 @@ fn relay(client: TcpStream, server: TcpStream, cut_after: Option<usize>, cuts: &
     let _ = down.join();
 }
 
-/// The emulator in `mode` with the chat (token `ann`) through a [`CuttingProxy`] and a
-/// blocking client (`bob`) connected directly; checks every line reaches `bob` exactly once
-/// and chat exits 0, for each runtime.
-fn every_line_once_through_cuts(mode: &str, config: EmulatorConfig) {
+/// The emulator in `mode`: see [`every_line_once_through_cuts`].
+fn every_line_once_through_cuts_to_the_emulator(mode: &str, config: EmulatorConfig) {
     let server = EmulatorServer::start("127.0.0.1:0", config, Box::new(DemoAuth))
         .expect("start the emulator");
+    every_line_once_through_cuts(mode, server.local_addr(), &server.url());
+}
+
+/// The chat (token `ann`) through a [`CuttingProxy`] to the server at `upstream` and a
+/// blocking client (`bob`) connected directly to `url`; checks every line reaches `bob`
+/// exactly once and chat exits 0, for each runtime.
+fn every_line_once_through_cuts(mode: &str, upstream: SocketAddr, url: &str) {
     let chat = crate::support::example_binary("chat");
     for runtime in ["blocking", "smol", "async-std"] {
         let who = format!("{mode}, {runtime}");
         let space = format!("cut-{runtime}");
-        let proxy = CuttingProxy::start(server.local_addr());
+        let proxy = CuttingProxy::start(upstream);
         let mut bob = spaces_socket_blocking::connect(
-            SpacesConfig::new(&server.url()).expect("emulator URL"),
+            SpacesConfig::new(url).expect("server URL"),
             Token::oauth("bob"),
             spaces_socket_blocking::Options::default(),
         )
         .expect("bob connects");
         bob.subscribe(&space, None).expect("bob subscribes");
-        wait_event(&mut bob, &who, |e| matches!(e, SpacesEvent::Subscribed { .. }));
+        wait_event(&mut bob, &who, |e| {
+            matches!(e, SpacesEvent::Subscribed { .. })
+        });
 
         let proxied = proxy.url();
         let mut child = Command::new(&chat)
@@ -219,8 +227,7 @@ fn every_line_once_through_cuts(mode: &str, config: EmulatorConfig) {
                 Instant::now() < deadline,
                 "{who}: bob got {seen:?}, not every line\n{stderr}"
             );
-            if let Some(SpacesEvent::Message(m)) = bob.next_event(Some(Duration::from_millis(50)))
-            {
+            if let Some(SpacesEvent::Message(m)) = bob.next_event(Some(Duration::from_millis(50))) {
                 let from_ann = m.sender.as_ref().and_then(|s| s.id.as_deref()) == Some("ann");
                 let text = m.content.as_ref().and_then(|c| c.body_text.clone());
                 if let (true, Some(text)) = (from_ann, text) {
@@ -281,7 +288,7 @@ fn through_cuts_odd_echoes_confirm_every_line_once_on_each_runtime() {
         odd_message_fields: true,
         ..EmulatorConfig::default()
     };
-    every_line_once_through_cuts("odd fields", config);
+    every_line_once_through_cuts_to_the_emulator("odd fields", config);
 }
 
 #[test]
@@ -290,5 +297,22 @@ fn through_cuts_echoes_without_loopback_confirm_every_line_once_on_each_runtime(
         drop_loopback: true,
         ..EmulatorConfig::default()
     };
-    every_line_once_through_cuts("no loopbackMetadata", config);
+    every_line_once_through_cuts_to_the_emulator("no loopbackMetadata", config);
+}
+
+#[test]
+fn through_cuts_to_socketio_echoes_odd_and_without_loopback_confirm_every_line_once_on_each_runtime()
+ {
+    let peer = crate::support::spaces_server_with(
+        crate::support::SIO_2_0_4,
+        25_000,
+        60_000,
+        &["--odd-fields", "--drop-loopback"],
+    );
+    let upstream = SocketAddr::from(([127, 0, 0, 1], peer.port()));
+    every_line_once_through_cuts(
+        "socket.io 2.0.4, odd and no loopbackMetadata",
+        upstream,
+        &peer.url("/chat"),
+    );
 }
