@@ -5,6 +5,18 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// The chat example with `args`, stdin and stderr piped and `SPACES_TOKEN` unset: set its
+/// stdout, then spawn it.
+pub(crate) fn chat_command(args: &[&str]) -> Command {
+    let mut command = Command::new(crate::support::example_binary("chat"));
+    command
+        .args(args)
+        .env_remove("SPACES_TOKEN")
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
 /// Runs the chat example with `stdin`, killing it after `limit`.
 fn run_chat(args: &[&str], stdin: &str, limit: Duration) -> Output {
     run_chat_with(args, stdin.as_bytes(), &[], limit)
@@ -12,13 +24,9 @@ fn run_chat(args: &[&str], stdin: &str, limit: Duration) -> Output {
 
 /// [`run_chat`] with raw stdin bytes and extra environment variables.
 fn run_chat_with(args: &[&str], stdin: &[u8], env: &[(&str, &str)], limit: Duration) -> Output {
-    let mut child = Command::new(crate::support::example_binary("chat"))
-        .args(args)
-        .env_remove("SPACES_TOKEN")
+    let mut child = chat_command(args)
         .envs(env.iter().copied())
-        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .spawn()
         .expect("start the chat example");
     child
@@ -292,12 +300,8 @@ fn a_stdin_line_that_is_not_utf8_is_sent_with_replacement_characters_and_a_warni
 #[test]
 fn a_closed_stdout_ends_the_program_quietly() {
     use std::io::{BufRead, BufReader};
-    let mut child = Command::new(crate::support::example_binary("chat"))
-        .arg("--json")
-        .env_remove("SPACES_TOKEN")
-        .stdin(Stdio::piped())
+    let mut child = chat_command(&["--json"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .spawn()
         .expect("start the chat example");
     let mut stdin = child.stdin.take().expect("stdin");
@@ -350,13 +354,9 @@ fn two_chats_cut_at_the_same_instant_reconnect_at_different_times() {
     let url = peer.url("/chat");
     let mut chats = Vec::new();
     for user in ["ann", "bob"] {
-        let mut child = Command::new(crate::support::example_binary("chat"))
-            .args(["--url", &url, "--token-type", "oauth", "--token", user])
+        let mut child = chat_command(&["--url", &url, "--token-type", "oauth", "--token", user])
             .args(["--space", "s1", "--timeout", "5"])
-            .env_remove("SPACES_TOKEN")
-            .stdin(Stdio::piped())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
             .spawn()
             .expect("start the chat example");
         let (lines, received) = mpsc::channel();

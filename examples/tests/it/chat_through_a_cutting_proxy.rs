@@ -21,7 +21,7 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
@@ -30,6 +30,8 @@ use std::time::{Duration, Instant};
 use spaces_socket::spaces::{SpacesConfig, SpacesEvent, Token};
 use spaces_socket_emulator::listener::EmulatorServer;
 use spaces_socket_emulator::{DemoAuth, EmulatorConfig};
+
+use crate::chat::chat_command;
 
 /// How long the server must have been silent before a cut, so that every answer to what it
 /// received has reached the client.
@@ -165,7 +167,6 @@ fn every_line_once_through_cuts_to_the_emulator(mode: &str, config: EmulatorConf
 /// blocking client (`bob`) connected directly to `url`; checks every line reaches `bob`
 /// exactly once and chat exits 0, for each runtime.
 fn every_line_once_through_cuts(mode: &str, upstream: SocketAddr, url: &str) {
-    let chat = crate::support::example_binary("chat");
     for runtime in ["blocking", "smol", "async-std"] {
         let who = format!("{mode}, {runtime}");
         let space = format!("cut-{runtime}");
@@ -182,13 +183,10 @@ fn every_line_once_through_cuts(mode: &str, upstream: SocketAddr, url: &str) {
         });
 
         let proxied = proxy.url();
-        let mut child = Command::new(&chat)
-            .args(["--url", &proxied, "--token-type", "oauth", "--token", "ann"])
-            .args(["--space", &space, "--runtime", runtime, "--timeout", "60"])
-            .env_remove("SPACES_TOKEN")
-            .stdin(Stdio::piped())
+        let mut child = chat_command(&["--url", &proxied, "--token-type", "oauth"])
+            .args(["--token", "ann", "--space", &space, "--runtime", runtime])
+            .args(["--timeout", "60"])
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
             .spawn()
             .expect("start the chat example");
         let mut stdin = child.stdin.take().expect("stdin");

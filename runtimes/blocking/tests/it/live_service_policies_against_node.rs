@@ -12,8 +12,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::support::{body, client, events_until, peer, sender, wait_for};
-use spaces_socket::spaces::{SendFailure, SendMessage, SpacesConfig, SpacesEvent, Token};
+use crate::support::{body, client, events_until, peer, sender, test_config, wait_for};
+use spaces_socket::spaces::{SendFailure, SendMessage, SpacesEvent, Token};
 use spaces_socket_blocking::{Client, Options, connect};
 
 const STEP: Duration = Duration::from_secs(10);
@@ -111,10 +111,7 @@ fn an_unanswered_subscribe_times_out_and_is_requested_again_on_the_next_connecti
         60_000,
         &["--unanswered-subscribe", "mute", "--log-frames"],
     );
-    let mut config = SpacesConfig::new(&peer.url("/chat")).expect("valid test URL");
-    config.client.rng_seed = Some(7);
-    config.client.reconnection_delay = Duration::from_millis(100);
-    config.client.reconnection_delay_max = Duration::from_millis(500);
+    let mut config = test_config(&peer.url("/chat"));
     config.subscribe_timeout = Duration::from_millis(400);
     let mut alice = connect(config, Token::jwt("alice~1"), Options::default()).expect("builds");
     alice.subscribe("mute1", None).expect("session open");
@@ -187,7 +184,7 @@ fn the_pacer_keeps_within_the_servers_rate_limit() {
         60_000,
         &["--rate-limit", "5:1000", "--log-frames"],
     );
-    let mut config = SpacesConfig::new(&peer.url("/chat")).expect("valid test URL");
+    let mut config = test_config(&peer.url("/chat"));
     // The same count over a slightly longer window: the server's window starts when the
     // first message arrives, a little after the client's.
     config.rate_limit = 5;
