@@ -79,13 +79,13 @@ fn an_echo_without_loopback_is_confirmed_once_and_never_shown_as_anothers_messag
             ids,
             "{sio}: each message confirmed exactly once"
         );
-        let own_as_message: Vec<_> = seen
+        let shown_again: Vec<_> = seen
             .iter()
             .filter(|e| matches!(e, SpacesEvent::Message(_) | SpacesEvent::Confirmed { .. }))
             .collect();
         assert!(
-            own_as_message.is_empty(),
-            "{sio}: our echo shown again: {own_as_message:#?}"
+            shown_again.is_empty(),
+            "{sio}: our echo shown again: {shown_again:#?}"
         );
 
         // The server did deliver all three to the other subscriber.
