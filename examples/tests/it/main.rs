@@ -7,4 +7,5 @@
 mod support;
 
 mod chat;
+mod record;
 mod service_app;
