@@ -183,6 +183,9 @@ struct Player {
 impl Player {
     fn play(&mut self, number: usize, line: &Value) -> Result<(), Problem> {
         let kind = line["kind"].as_str().ok_or("no kind")?;
+        if kind == "dropped" {
+            return Err(Problem::Dropped(line["lines"].as_u64().unwrap_or(0)));
+        }
         let offset = line["t"].as_f64().and_then(from_millis);
         let offset = offset.ok_or("no time t (milliseconds)")?;
         let now = self.base.checked_add(offset).ok_or("time out of range")?;
@@ -235,7 +238,6 @@ impl Player {
                 self.compare(number, &line["event"], produced.as_ref());
                 self.replay.events.extend(produced);
             }
-            "dropped" => return Err(Problem::Dropped(line["lines"].as_u64().unwrap_or(0))),
             other => return Err(format!("unknown kind {other:?}").into()),
         }
         Ok(())

@@ -6,7 +6,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// Runs the chat example with `stdin`, killing it after `limit`.
-fn run_chat(args: &[&str], stdin: &str, limit: Duration) -> Output {
+pub(crate) fn run_chat(args: &[&str], stdin: &str, limit: Duration) -> Output {
     run_chat_with(args, stdin.as_bytes(), &[], limit)
 }
 
@@ -189,6 +189,7 @@ fn help_prints_the_usage_and_exit_codes_on_stdout_and_exits_0() {
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(stdout.starts_with("usage: chat"), "{stdout}");
         assert!(stdout.contains("exit status"), "{stdout}");
+        assert!(stdout.contains("--record FILE"), "{stdout}");
         assert!(
             out.stderr.is_empty(),
             "{}",
@@ -200,8 +201,9 @@ fn help_prints_the_usage_and_exit_codes_on_stdout_and_exits_0() {
 #[test]
 fn usage_errors_exit_2_with_one_line_and_a_hint_to_help() {
     let long = "x".repeat(500);
-    let cases: [&[&str]; 6] = [
+    let cases: [&[&str]; 7] = [
         &["--bogus"],
+        &["--record"],
         &["--timeout", "soon"],
         &["--runtime", "tokio"],
         &["--url"],

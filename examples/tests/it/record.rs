@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use spaces_socket_emulator::replay;
 
-use crate::chat::{spawn_chat, wait_for};
+use crate::chat::{run_chat, spawn_chat, wait_for};
 
 /// The secret part of the token: the Node server takes the user id from before the `~`.
 const TOKEN_SECRET: &str = "S3CRET-T0KEN-7f3a";
@@ -181,4 +181,15 @@ fn a_recorded_session_replays_to_the_same_events_and_frames() {
             "{runtime}"
         );
     }
+}
+
+#[test]
+fn a_record_file_that_cannot_be_written_fails_with_a_one_line_reason() {
+    let path = std::env::temp_dir().join("spaces-record-no-such-dir/x/session.jsonl");
+    let path = path.to_string_lossy().into_owned();
+    let out = run_chat(&["--record", &path], "", Duration::from_secs(30));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(last.contains("cannot write --record"), "{stderr}");
 }

@@ -421,3 +421,130 @@ fn token_line(token: Result<&Token, &AuthError>, refreshes: bool) -> Value {
         Err(error) => json!({"error": error.to_string()}),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Options, session};
+
+    /// A writer whose bytes a test reads; it waits for `gate` before its first write.
+    #[derive(Clone)]
+    struct Shared {
+        bytes: Arc<Mutex<Vec<u8>>>,
+        gate: Arc<Mutex<Option<Receiver<()>>>>,
+    }
+
+    impl Shared {
+        fn new(gate: Option<Receiver<()>>) -> Self {
+            let (bytes, gate) = (Arc::default(), Arc::new(Mutex::new(gate)));
+            Self { bytes, gate }
+        }
+
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.bytes.lock().unwrap()).into_owned()
+        }
+    }
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if let Some(gate) = self.gate.lock().unwrap().take() {
+                let _ = gate.recv();
+            }
+            self.bytes.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn recorded(recorder: Recorder) -> Core {
+        let config = SpacesConfig::new("http://127.0.0.1:9/chat").unwrap();
+        let mut options = Options::default();
+        options.record = Some(recorder);
+        session(config, Instant::now(), &options).unwrap()
+    }
+
+    #[test]
+    fn the_header_comes_first_then_every_input_in_order_without_the_pin() {
+        let out = Shared::new(None);
+        let mut core = recorded(Recorder::to_writer(out.clone()).unwrap());
+        core.subscribe(Instant::now(), "s1", Some("PIN-SECRET"));
+        core.answer_token(
+            Instant::now(),
+            SystemTime::now(),
+            &mut Token::jwt("TOKEN-SECRET"),
+        );
+        while core.poll_transmit().is_some() {}
+        drop(core);
+        let text = out.text();
+        let kinds: Vec<String> = text
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .map(|l| l["kind"].as_str().unwrap_or("header").to_owned())
+            .collect();
+        assert_eq!(kinds, ["header", "connect", "command", "token", "out"]);
+        assert!(text.starts_with(r#"{"format":"spaces-socket-record","version":1,"#));
+        for secret in ["PIN-SECRET", "TOKEN-SECRET"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+    }
+
+    #[test]
+    fn a_failing_writer_never_stops_the_session() {
+        struct Broken;
+        impl Write for Broken {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Err(io::Error::other("disk full"))
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Err(io::Error::other("disk full"))
+            }
+        }
+        let mut core = recorded(Recorder::to_writer(Broken).unwrap());
+        let started = Instant::now();
+        for _ in 0..10_000 {
+            core.handle_timeout(Instant::now());
+        }
+        core.close(Instant::now());
+        assert!(core.is_closed());
+        drop(core);
+        assert!(
+            started.elapsed() < FINISH_TIMEOUT,
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn a_stalled_writer_costs_lines_and_the_recording_says_how_many() {
+        let (release, gate) = std::sync::mpsc::channel();
+        let out = Shared::new(Some(gate));
+        let mut core = recorded(Recorder::to_writer(out.clone()).unwrap());
+        let lines = BUFFER_LINES * 2;
+        for _ in 0..lines {
+            core.handle_timeout(Instant::now());
+        }
+        release.send(()).unwrap();
+        core.close(Instant::now());
+        drop(core);
+        let text = out.text();
+        let gap = text.lines().find(|l| l.contains(r#""kind":"dropped""#));
+        let gap: Value = serde_json::from_str(gap.expect("a dropped line")).unwrap();
+        let dropped = gap["lines"].as_u64().unwrap();
+        let kept = text
+            .lines()
+            .filter(|l| l.contains(r#""kind":"timeout""#))
+            .count();
+        assert_eq!(
+            kept as u64 + dropped,
+            lines as u64,
+            "every line is kept or counted"
+        );
+        assert!(
+            text.contains(r#""command":"close""#),
+            "lines after the gap are kept"
+        );
+    }
+}
