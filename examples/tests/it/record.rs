@@ -170,8 +170,9 @@ fn a_recorded_session_replays_to_the_same_events_and_frames() {
             .into_iter()
             .map(|l| {
                 let mut l = l.clone();
-                l.as_object_mut()
-                    .map(|o| o.retain(|k, _| k != "t" && k != "kind"));
+                if let Some(fields) = l.as_object_mut() {
+                    fields.retain(|k, _| k != "t" && k != "kind");
+                }
                 l
             })
             .collect();

@@ -461,8 +461,10 @@ mod tests {
 
     fn recorded(recorder: Recorder) -> Core {
         let config = SpacesConfig::new("http://127.0.0.1:9/chat").unwrap();
-        let mut options = Options::default();
-        options.record = Some(recorder);
+        let options = Options {
+            record: Some(recorder),
+            ..Options::default()
+        };
         session(config, Instant::now(), &options).unwrap()
     }
 
