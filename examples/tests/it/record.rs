@@ -156,7 +156,7 @@ fn a_recording_holds_every_line_of_the_session_and_no_token_pin_or_session_id() 
 
 #[test]
 fn a_recorded_session_replays_to_the_same_events_and_frames() {
-    for runtime in ["blocking", "smol"] {
+    for runtime in ["blocking", "smol", "async-std"] {
         let (recording, _) = record_a_session_through_a_cut(runtime);
         let replayed = replay::replay(&recording).expect("a replayable recording");
         assert_eq!(replayed.mismatch, None, "{runtime}");
