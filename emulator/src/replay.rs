@@ -193,7 +193,7 @@ impl Player {
         match kind {
             "connect" => self.core.connect(now),
             "token" => {
-                let wall = self.wall + offset;
+                let wall = self.wall.checked_add(offset).unwrap_or(self.wall);
                 let mut tokens = Recorded(line);
                 if self.core.wants_token() {
                     self.core.answer_token(now, wall, &mut tokens);

@@ -1,6 +1,7 @@
 //! What every spaces-socket runtime shares, written once: the adapter [`Options`], the one
-//! [`Error`] type, the [`Session`] trait, and the TLS settings ([`TlsOptions`], [`TlsBackend`],
-//! [`TlsError`] and the connector builders).
+//! [`Error`] type, the [`Session`] trait, the TLS settings ([`TlsOptions`], [`TlsBackend`],
+//! [`TlsError`] and the connector builders), and the session recording ([`Recorder`], written
+//! through the [`Core`] every runtime drives).
 //!
 //! You rarely depend on this crate directly: each runtime re-exports all of it.
 //!
