@@ -8,4 +8,5 @@ mod support;
 
 mod chat;
 mod chat_through_a_cutting_proxy;
+mod record;
 mod service_app;
