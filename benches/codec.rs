@@ -10,7 +10,8 @@
 //!   out.
 //!
 //! Run: `cargo bench -p spaces-socket --bench codec -- --warm-up-time 1 --measurement-time 3`
-//! (`benches/compare.sh` runs this and the JS stack and prints the ratios).
+//! (`benches/compare.sh` runs this and the JS stack and prints the ratios;
+//! `benches/instructions.sh` counts instructions per iteration with callgrind).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -38,11 +39,16 @@ fn decode_frame(frame: &str) -> (Option<usize>, usize) {
         unreachable!("the frame is a message")
     };
     let packet = socket::decode(text).expect("valid packet");
-    (packet.event_name().map(|n| n.len()), packet.elements().len())
+    (
+        packet.event_name().map(|n| n.len()),
+        packet.elements().len(),
+    )
 }
 
 fn decode(c: &mut Criterion) {
-    let array = FRAME.strip_prefix(HEADER).expect("the fixture is a /chat event");
+    let array = FRAME
+        .strip_prefix(HEADER)
+        .expect("the fixture is a /chat event");
     let socket_text = FRAME.strip_prefix('4').expect("an Engine.IO message");
     println!(
         "MESSAGE_SENT frame: {} bytes (JSON array {} bytes)",
@@ -100,9 +106,10 @@ fn encode_send_message(frame: &mut String) -> usize {
 fn encode(c: &mut Criterion) {
     let mut g = c.benchmark_group("encode");
     let mut frame = String::with_capacity(1024);
-    g.bench_function("SEND_MESSAGE frame (serde_json + socket::encode_into)", |b| {
-        b.iter(|| encode_send_message(&mut frame))
-    });
+    g.bench_function(
+        "SEND_MESSAGE frame (serde_json + socket::encode_into)",
+        |b| b.iter(|| encode_send_message(&mut frame)),
+    );
     g.finish();
 }
 
@@ -126,11 +133,16 @@ fn subscribed_session(now: Instant) -> Spaces {
     spaces.handle_text(now, "40/chat");
     spaces.handle_text(
         now,
-        &format!(r#"42/chat,["CHANNEL_SUBSCRIBED",{{"channel":{{"_id":"{SPACE}","type":"topic"}}}}]"#),
+        &format!(
+            r#"42/chat,["CHANNEL_SUBSCRIBED",{{"channel":{{"_id":"{SPACE}","type":"topic"}}}}]"#
+        ),
     );
     while spaces.poll_transmit().is_some() {}
     while spaces.poll_event().is_some() {}
-    assert!(spaces.is_subscribed(SPACE), "the bench session is subscribed");
+    assert!(
+        spaces.is_subscribed(SPACE),
+        "the bench session is subscribed"
+    );
     spaces
 }
 
@@ -218,10 +230,14 @@ criterion_group!(benches, decode, encode, round_trip);
 /// the cost of one iteration (setup cancels out). Cases: `decode`, `raw_value`, `value`,
 /// `typed`, `encode`, `foreign_in`, `send_echo` (send_message, frame out, echo in, Confirmed).
 fn profile(spec: &str) {
-    let (case, n) = spec.split_once(':').expect("SPACES_BENCH_PROFILE=<case>:<iterations>");
+    let (case, n) = spec
+        .split_once(':')
+        .expect("SPACES_BENCH_PROFILE=<case>:<iterations>");
     let n: u64 = n.parse().expect("a number of iterations");
     let now = Instant::now();
-    let array = FRAME.strip_prefix(HEADER).expect("the fixture is a /chat event");
+    let array = FRAME
+        .strip_prefix(HEADER)
+        .expect("the fixture is a /chat event");
     let foreign = FRAME.replace(LOOPBACK, "");
     let mut spaces = subscribed_session(now);
     let mut frame = String::with_capacity(1024);
@@ -252,7 +268,10 @@ fn profile(spec: &str) {
             "send_echo" => {
                 let echo = echo_of(&send(&mut spaces, now));
                 spaces.handle_text(now, &echo);
-                assert!(matches!(spaces.poll_event(), Some(SpacesEvent::Confirmed { .. })));
+                assert!(matches!(
+                    spaces.poll_event(),
+                    Some(SpacesEvent::Confirmed { .. })
+                ));
             }
             other => panic!("unknown case {other}"),
         }
