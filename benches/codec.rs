@@ -4,7 +4,8 @@
 //! * `decode`: Engine.IO + Socket.IO decoding of the frame, next to the floor (one
 //!   `serde_json` validation pass of the same JSON into a `&RawValue`) and a `serde_json::Value`
 //!   tree for reference (`benches/compare.sh` prints the ratio decode/RawValue).
-//! * `encode`: a SEND_MESSAGE frame, as [`Spaces::send_message`] builds it.
+//! * `encode`: a SEND_MESSAGE frame: a `SendMessage` serialized after the Socket.IO header
+//!   (inside a session, `round_trip` measures it).
 //! * `round_trip`: a whole [`Spaces`] session (connected, `/chat` joined, a space subscribed,
 //!   all through the public API): a frame in → the event out, and `send_message` → the frame
 //!   out.
