@@ -12,6 +12,7 @@ pub mod engine;
 #[cfg(not(feature = "wire"))]
 #[allow(unreachable_pub, dead_code)]
 mod engine;
+pub mod record;
 pub mod redact;
 #[cfg(feature = "wire")]
 pub mod rng;

@@ -17,6 +17,9 @@
 //! * [`sim`]: deterministic simulation of the bots you write, built on the two sans-IO cores
 //!   (your bot's [`Spaces`](spaces_socket::spaces::Spaces) session and [`Emulator`]): a virtual
 //!   clock, a simulated network with faults, one seed, a trace and a report.
+//! * [`replay`]: plays a session recording (`chat --record FILE`, or a runtime's
+//!   `Options::record`) back against the core and reports the first line it disagrees with, so
+//!   a user's recording becomes a regression test.
 //!
 //! [`rng::Rng`] is the seeded generator behind every id the emulator makes, and every choice a
 //! simulation makes.
@@ -25,7 +28,7 @@
 //!
 //! * `listener` (default): the `listener` module and its IO dependencies (async-io,
 //!   async-tungstenite…). Without it (`default-features = false`) the crate is sans-IO: the
-//!   [`Emulator`] and the [`sim`] kit only.
+//!   [`Emulator`], the [`sim`] kit and [`replay`] only.
 //!
 //! # Choices where the real server's behaviour is unknown (documented, not observed)
 //!
@@ -53,6 +56,7 @@ mod auth;
 mod ids;
 #[cfg(feature = "listener")]
 pub mod listener;
+pub mod replay;
 pub mod rng;
 pub mod sim;
 mod spaces;

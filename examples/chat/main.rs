@@ -12,7 +12,8 @@
 //!
 //! Options: `--url URL`, `--token TOKEN` (or env `SPACES_TOKEN`), `--token-type jwt|oauth`,
 //! `--service-key FILE`, `--space ID` (repeatable; stdin goes to the first), `--password PIN`,
-//! `--runtime blocking|smol|async-std`, `--json`, `--timeout SECS` (default 30), `--help`.
+//! `--runtime blocking|smol|async-std`, `--json`, `--timeout SECS` (default 30),
+//! `--record FILE` (the session as JSON lines, secrets redacted: `docs/recording.md`), `--help`.
 //!
 //! Exit status: 0 done (every line confirmed, stdout closed, or `--help`), 1 failure, 2 usage
 //! error (one line on stderr with a hint to `--help`).
@@ -31,7 +32,7 @@ use spaces_socket::spaces::{
     AuthError, SendError, SendId, SendMessage, SpacesConfig, SpacesEvent, Token, TokenProvider,
 };
 // The shared types are the same in every runtime; any runtime crate re-exports them.
-use spaces_socket_blocking::{Error, Session};
+use spaces_socket_blocking::{Error, Recorder, Session};
 
 use options::{Command, Options, Runtime, UsageError, preview};
 use output::{Printer, note};
@@ -139,7 +140,13 @@ fn run(mut opts: Options) -> Result<(), Failure> {
     let config = SpacesConfig::new(&url)
         .map_err(|e| Failure::Usage(format!("bad --url {:?}: {e}", preview(&url))))?;
     let provider = opts.token_provider()?;
-    let mut session = open(opts.runtime, config, provider)?;
+    let mut options = spaces_socket_blocking::Options::default();
+    if let Some(path) = &opts.record {
+        let recorder = Recorder::create(path)
+            .map_err(|e| format!("cannot write --record {}: {e}", path.display()))?;
+        options.record = Some(recorder);
+    }
+    let mut session = open(opts.runtime, config, provider, options)?;
     let printer = Printer::new(opts.json);
     if !opts.json {
         note(&format!(
@@ -289,10 +296,10 @@ fn open(
     runtime: Runtime,
     config: SpacesConfig,
     mut provider: Box<dyn TokenProvider>,
+    options: spaces_socket_blocking::Options,
 ) -> Result<Box<dyn Session>, Failure> {
     // A closure is itself a provider; it lets the boxed one cross into the runtimes.
     let provider = move |now| -> Result<Token, AuthError> { provider.token(now) };
-    let options = spaces_socket_blocking::Options::default();
     let session: Box<dyn Session> = match runtime {
         Runtime::Blocking => Box::new(spaces_socket_blocking::connect(config, provider, options)?),
         Runtime::Smol => Box::new(spaces_socket_smol::connect(config, provider, options)?),

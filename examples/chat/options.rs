@@ -39,13 +39,15 @@ pub(crate) struct Options {
     pub(crate) runtime: Runtime,
     pub(crate) json: bool,
     pub(crate) timeout: Duration,
+    /// From `--record FILE`.
+    pub(crate) record: Option<PathBuf>,
 }
 
 /// What `--help` prints (on stdout).
 pub(crate) const HELP: &str = "\
 usage: chat [--url URL] [--token TOKEN | --service-key FILE] [--token-type jwt|oauth]
             [--space ID]... [--password PIN] [--runtime blocking|smol|async-std] [--json]
-            [--timeout SECS]
+            [--timeout SECS] [--record FILE]
 
 Joins Avaya Spaces, sends each line of standard input as a chat message to the first
 --space, prints what arrives, and exits once every line was confirmed by its echo.
@@ -62,6 +64,9 @@ options:
   --runtime R          blocking (default), smol or async-std
   --json               one JSON object per event on stdout
   --timeout SECS       how long to wait for confirmations after stdin ends (default 30)
+  --record FILE        write every frame both ways, command and event to FILE as JSON
+                       lines, with tokens, PINs and session ids redacted; replay it with
+                       spaces_socket_emulator::replay (docs/recording.md)
   -h, --help           print this help and exit
 
 Text from the network is shown with control characters escaped (e.g. \\x1b).
@@ -111,6 +116,7 @@ impl Options {
             runtime: Runtime::Blocking,
             json: false,
             timeout: Duration::from_secs(30),
+            record: None,
         };
         while let Some(arg) = args.next() {
             let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -146,6 +152,7 @@ impl Options {
                     }
                 }
                 "--json" => o.json = true,
+                "--record" => o.record = Some(PathBuf::from(value("--record")?)),
                 "--timeout" => {
                     let v = value("--timeout")?;
                     let secs: u64 = v.parse().map_err(|_| {

@@ -423,7 +423,8 @@ impl<'de> Visitor<'de> for Elements<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut out = Vec::new();
+        // Events carry a name and one or two arguments: room for them without regrowing.
+        let mut out = Vec::with_capacity(self.max.min(4));
         while let Some(element) = seq.next_element::<&'de RawValue>()? {
             if out.len() == self.max {
                 self.fault

@@ -9,6 +9,7 @@ mod buffered_emits_flush_in_order;
 mod codec_properties;
 mod connect_timeout;
 mod credential_refusals_and_error_packets;
+mod decoding_agrees_with_a_full_json_parse;
 mod echoes_and_delivery_policies;
 mod engine_codec_golden_vectors;
 mod heartbeat_timing;

@@ -8,7 +8,27 @@
 // Usage:
 //   node spaces-server.js [--sio 2.0.4|1.7.3] [--port 0] [--ping-interval MS]
 //                         [--ping-timeout MS] [--log-frames] [--late-middleware]
-//                         [--max-payload BYTES]
+//                         [--max-payload BYTES] [--drop-loopback] [--odd-fields]
+//                         [--error-after-connect] [--unanswered-subscribe PREFIX]
+//                         [--rate-limit N:MS]
+//
+// Live-service modes (each mirrors an EmulatorConfig mode of the Rust emulator, so the client's
+// policies can be proved against the real socket.io too):
+//   --drop-loopback          the sender's own MESSAGE_SENT comes back WITHOUT its loopbackMetadata
+//                            (emulator: drop_loopback)
+//   --odd-fields             every MESSAGE_SENT carries fields of unexpected types: a number
+//                            `version` (2), `content.assignees` as plain ids (["u1","u2"]) and
+//                            `mentions` as an object ({"odd":true}) (emulator: odd_message_fields)
+//   --error-after-connect    right after answering `40/chat`, sends the error packet
+//                            44/chat,{"message":"server hiccup","code":"server.error"}; the
+//                            connection stays (emulator: Emulator::send_error, codes::SERVER_ERROR)
+//   --unanswered-subscribe P SUBSCRIBE_CHANNEL to a space id starting with P is never answered: no
+//                            CHANNEL_SUBSCRIBED, no failure, no room (emulator: unanswered_spaces)
+//   --rate-limit N:MS        at most N SEND_MESSAGEs per connection per fixed window of MS ms (the
+//                            window starts at the first SEND_MESSAGE after the previous one ended);
+//                            one over it is answered SEND_MESSAGE_FAILED with the payload, `sender`
+//                            and "error":"rate.limit.exceeded", and is not delivered. Refused sends
+//                            count too (emulator: message_rate_limit, codes::RATE_LIMITED)
 //
 // stdout protocol (one line each):
 //   LISTENING <port>                 always the first line, once the server listens on 127.0.0.1
@@ -65,6 +85,11 @@ function parseArgs(argv) {
     logFrames: false,
     lateMiddleware: false,
     maxPayload: 16 * 1024,
+    dropLoopback: false,
+    oddFields: false,
+    errorAfterConnect: false,
+    unansweredSubscribe: null,
+    rateLimit: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -87,6 +112,22 @@ function parseArgs(argv) {
       case '--log-frames': opts.logFrames = true; break;
       // Reproduces socket.io#3082 on 2.0.4: Namespace#use after attach drops the root `40`.
       case '--late-middleware': opts.lateMiddleware = true; break;
+      case '--drop-loopback': opts.dropLoopback = true; break;
+      case '--odd-fields': opts.oddFields = true; break;
+      case '--error-after-connect': opts.errorAfterConnect = true; break;
+      case '--unanswered-subscribe': {
+        const prefix = value();
+        if (prefix === '') die('--unanswered-subscribe needs a non-empty space id prefix');
+        opts.unansweredSubscribe = prefix;
+        break;
+      }
+      case '--rate-limit': {
+        const v = value();
+        const m = /^([0-9]+):([0-9]+)$/.exec(v);
+        if (!m || Number(m[1]) === 0 || Number(m[2]) === 0) die(`--rate-limit needs N:MS (both > 0), got ${JSON.stringify(v)}`);
+        opts.rateLimit = { max: Number(m[1]), windowMs: Number(m[2]) };
+        break;
+      }
       default: die(`unknown argument ${JSON.stringify(a)}`);
     }
   }
@@ -242,6 +283,25 @@ function withoutLoopback(obj) {
   return copy;
 }
 
+// --odd-fields: the types a lenient client must survive (see the usage above).
+function withOddFields(message) {
+  if (!opts.oddFields) return message;
+  const content = Object.assign({}, isObject(message.content) ? message.content : {}, { assignees: ['u1', 'u2'] });
+  return Object.assign({}, message, { version: 2, mentions: { odd: true }, content });
+}
+
+// --rate-limit: counts a SEND_MESSAGE of `state` in its fixed window; true if it is over.
+function overRateLimit(state) {
+  const limit = opts.rateLimit;
+  if (!limit) return false;
+  const now = Date.now();
+  if (!state.rateWindow || now >= state.rateWindow.start + limit.windowMs) {
+    state.rateWindow = { start: now, count: 0 };
+  }
+  state.rateWindow.count++;
+  return state.rateWindow.count > limit.max;
+}
+
 function partyLeaves(state, spaceId) {
   return {
     origin: 'server',
@@ -259,6 +319,8 @@ chat.on('connection', (socket) => {
     socket.disconnect();
     return;
   }
+  // The `40/chat` answer is already queued (Socket#onconnect runs before 'connection').
+  if (opts.errorAfterConnect) socket.error({ message: 'server hiccup', code: 'server.error' });
 
   socket.on('SUBSCRIBE_CHANNEL', (data) => {
     const channel = isObject(data) ? data.channel : undefined;
@@ -267,6 +329,7 @@ chat.on('connection', (socket) => {
       return fail({ code: 'invalid.parameters', message: 'channel data was not provided' });
     }
     const spaceId = channel._id;
+    if (opts.unansweredSubscribe !== null && spaceId.startsWith(opts.unansweredSubscribe)) return;
     if (spaceId.startsWith('forbidden')) {
       return fail({ code: 'not.authorized', message: 'user has no access to this space' });
     }
@@ -308,15 +371,16 @@ chat.on('connection', (socket) => {
     if (jsonSize(data) > opts.maxPayload) return fail('payload.too.large');
     if (!isObject(data) || !nonEmptyString(data.topicId)) return fail('invalid.parameters');
     if (!state.topics.has(data.topicId)) return fail('app.event.channel.subscription.required');
-    const message = Object.assign({}, data, {
+    if (overRateLimit(state)) return fail('rate.limit.exceeded');
+    const message = withOddFields(Object.assign({}, data, {
       _id: newMessageId(),
       created: new Date().toISOString(),
       sender: state.user,
       topicTitle: `Space ${data.topicId}`,
       topicType: 'group',
-    });
+    }));
     stats.messages++;
-    socket.emit('MESSAGE_SENT', message);
+    socket.emit('MESSAGE_SENT', opts.dropLoopback ? withoutLoopback(message) : message);
     socket.broadcast.to(room(data.topicId)).emit('MESSAGE_SENT', withoutLoopback(message));
   });
 
@@ -387,7 +451,7 @@ function runCommand(line) {
       const text = sp === -1 ? '' : rest.slice(sp + 1);
       if (spaceId === '') return out('ERR say usage: say <spaceId> <text>');
       const receivers = chatSockets().filter((s) => s.spaces && s.spaces.topics.has(spaceId)).length;
-      chat.to(room(spaceId)).emit('MESSAGE_SENT', {
+      chat.to(room(spaceId)).emit('MESSAGE_SENT', withOddFields({
         _id: newMessageId(),
         category: 'chat',
         topicId: spaceId,
@@ -396,7 +460,7 @@ function runCommand(line) {
         sender: { _id: 'server-bot', type: 'user', username: 'server-bot@example.test', displayname: 'Server Bot' },
         topicTitle: `Space ${spaceId}`,
         topicType: 'group',
-      });
+      }));
       stats.messages++;
       return out(`OK say ${receivers}`);
     }

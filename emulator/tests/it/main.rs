@@ -7,7 +7,9 @@
 //! * `bounds`: what a hostile client cannot exhaust (connections, handshake time, idle time,
 //!   queued bytes, stalled writes, message size, spaces);
 //! * `sim_kit`: the deterministic simulation kit (`sim`) as a user's test sees it: replays,
-//!   the `bot_sim` example's echo bot passing and its buggy twin caught, each fault happening.
+//!   the `bot_sim` example's echo bot passing and its buggy twin caught, each fault happening;
+//! * `replay`: a checked-in session recording played back against the core, and edited copies
+//!   of it reported at the first line that differs.
 //!
 //! Shared helpers are in `support`. The modules that need the loopback listener build only with
 //! the `listener` feature (on by default).
@@ -19,6 +21,7 @@ mod js_client;
 #[cfg(feature = "listener")]
 mod listener;
 mod protocol;
+mod replay;
 mod sim_kit;
 #[cfg(feature = "listener")]
 mod support;

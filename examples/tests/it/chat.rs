@@ -5,20 +5,28 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// The chat example with `args`, stdin and stderr piped and `SPACES_TOKEN` unset: set its
+/// stdout, then spawn it.
+pub(crate) fn chat_command(args: &[&str]) -> Command {
+    let mut command = Command::new(crate::support::example_binary("chat"));
+    command
+        .args(args)
+        .env_remove("SPACES_TOKEN")
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
 /// Runs the chat example with `stdin`, killing it after `limit`.
-fn run_chat(args: &[&str], stdin: &str, limit: Duration) -> Output {
+pub(crate) fn run_chat(args: &[&str], stdin: &str, limit: Duration) -> Output {
     run_chat_with(args, stdin.as_bytes(), &[], limit)
 }
 
 /// [`run_chat`] with raw stdin bytes and extra environment variables.
 fn run_chat_with(args: &[&str], stdin: &[u8], env: &[(&str, &str)], limit: Duration) -> Output {
-    let mut child = Command::new(crate::support::example_binary("chat"))
-        .args(args)
-        .env_remove("SPACES_TOKEN")
+    let mut child = chat_command(args)
         .envs(env.iter().copied())
-        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .spawn()
         .expect("start the chat example");
     child
@@ -189,6 +197,7 @@ fn help_prints_the_usage_and_exit_codes_on_stdout_and_exits_0() {
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(stdout.starts_with("usage: chat"), "{stdout}");
         assert!(stdout.contains("exit status"), "{stdout}");
+        assert!(stdout.contains("--record FILE"), "{stdout}");
         assert!(
             out.stderr.is_empty(),
             "{}",
@@ -200,8 +209,9 @@ fn help_prints_the_usage_and_exit_codes_on_stdout_and_exits_0() {
 #[test]
 fn usage_errors_exit_2_with_one_line_and_a_hint_to_help() {
     let long = "x".repeat(500);
-    let cases: [&[&str]; 6] = [
+    let cases: [&[&str]; 7] = [
         &["--bogus"],
+        &["--record"],
         &["--timeout", "soon"],
         &["--runtime", "tokio"],
         &["--url"],
@@ -292,12 +302,8 @@ fn a_stdin_line_that_is_not_utf8_is_sent_with_replacement_characters_and_a_warni
 #[test]
 fn a_closed_stdout_ends_the_program_quietly() {
     use std::io::{BufRead, BufReader};
-    let mut child = Command::new(crate::support::example_binary("chat"))
-        .arg("--json")
-        .env_remove("SPACES_TOKEN")
-        .stdin(Stdio::piped())
+    let mut child = chat_command(&["--json"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .spawn()
         .expect("start the chat example");
     let mut stdin = child.stdin.take().expect("stdin");
@@ -338,49 +344,54 @@ fn an_oversized_line_error_quotes_only_a_short_prefix() {
     assert!(last.len() < 200, "{} bytes: {last}", last.len());
 }
 
+/// A chat process with piped stdin, and its stderr lines as they come.
+pub(crate) fn spawn_chat(
+    args: &[&str],
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader};
+    let mut child = chat_command(args)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start the chat example");
+    let (lines, received) = std::sync::mpsc::channel();
+    let stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, received)
+}
+
+/// The next stderr line of a [`spawn_chat`] process that contains `what` (30 s at most).
+pub(crate) fn wait_for(received: &std::sync::mpsc::Receiver<String>, what: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match received.recv_timeout(left) {
+            Ok(line) if line.contains(what) => return line,
+            Ok(_) => {}
+            Err(e) => panic!("no {what:?} from chat: {e}"),
+        }
+    }
+}
+
 /// Two chat processes cut by the server at the same instant reconnect at different times:
 /// each runtime seeds its reconnection jitter from the OS, so a fleet does not retry in
 /// lockstep.
 #[test]
 fn two_chats_cut_at_the_same_instant_reconnect_at_different_times() {
-    use std::io::{BufRead, BufReader};
-    use std::sync::mpsc;
-
     let mut peer = crate::support::spaces_server(crate::support::SIO_2_0_4, 25_000, 60_000);
     let url = peer.url("/chat");
     let mut chats = Vec::new();
     for user in ["ann", "bob"] {
-        let mut child = Command::new(crate::support::example_binary("chat"))
-            .args(["--url", &url, "--token-type", "oauth", "--token", user])
-            .args(["--space", "s1", "--timeout", "5"])
-            .env_remove("SPACES_TOKEN")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start the chat example");
-        let (lines, received) = mpsc::channel();
-        let stderr = BufReader::new(child.stderr.take().expect("stderr"));
-        std::thread::spawn(move || {
-            for line in stderr.lines().map_while(Result::ok) {
-                if lines.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        chats.push((child, received));
+        let args = ["--url", &url, "--token-type", "oauth", "--token", user];
+        chats.push(spawn_chat(
+            &[&args[..], &["--space", "s1", "--timeout", "5"]].concat(),
+        ));
     }
-    let wait_for = |received: &mpsc::Receiver<String>, what: &str| -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match received.recv_timeout(left) {
-                Ok(line) if line.contains(what) => return line,
-                Ok(_) => {}
-                Err(e) => panic!("no {what:?} from chat: {e}"),
-            }
-        }
-    };
     for (_, received) in &chats {
         wait_for(received, "joined space s1");
     }

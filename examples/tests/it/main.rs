@@ -8,4 +8,6 @@ mod support;
 
 mod bench;
 mod chat;
+mod chat_through_a_cutting_proxy;
+mod record;
 mod service_app;

@@ -109,16 +109,19 @@ use std::time::Instant;
 
 use futures_lite::future;
 use spaces_socket::spaces::{
-    SendId, SendMessage, SendPresenceEvent, Spaces, SpacesConfig, SpacesEvent, TokenProvider,
+    SendId, SendMessage, SendPresenceEvent, SpacesConfig, SpacesEvent, TokenProvider,
 };
+use spaces_socket_runtime::Core;
 
 /// The sans-IO core this crate drives, re-exported so one dependency is enough.
 pub use spaces_socket;
-pub use spaces_socket_runtime::{Error, Options, Session, TlsBackend, TlsError, TlsOptions};
+pub use spaces_socket_runtime::{
+    Error, Options, Recorder, Session, TlsBackend, TlsError, TlsOptions,
+};
 
 /// One session, shared by every [`Client`] clone and the driver task, under one lock.
 struct State {
-    core: Spaces,
+    core: Core,
     provider: Box<dyn TokenProvider>,
     /// [`Options::max_queued_events`] and [`Options::max_queued_bytes`]: the driver reads the
     /// socket only below both.
@@ -203,7 +206,7 @@ pub fn start(
     options: Options,
 ) -> Result<(Client, impl Future<Output = ()> + Send + 'static), Error> {
     let tls = transport::Tls::new(&options.tls)?;
-    let core = spaces_socket_runtime::session(config, Instant::now())?;
+    let core = spaces_socket_runtime::session(config, Instant::now(), &options)?;
     let shared = Arc::new(Mutex::new(State {
         core,
         provider: Box::new(provider),
@@ -263,7 +266,7 @@ impl Client {
         .await
     }
 
-    fn command<T>(&self, f: impl FnOnce(&mut Spaces, Instant) -> T) -> Result<T, Error> {
+    fn command<T>(&self, f: impl FnOnce(&mut Core, Instant) -> T) -> Result<T, Error> {
         let mut state = self.state();
         if state.ended() {
             return Err(Error::Closed);

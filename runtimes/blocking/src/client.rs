@@ -17,7 +17,7 @@ use spaces_socket::spaces::{
     SendId, SendMessage, SendPresenceEvent, Spaces, SpacesConfig, SpacesEvent, Step, TokenProvider,
 };
 use spaces_socket_runtime::{
-    Error, OpenError, Options, TlsBackend, TlsError, TlsOptions, describe, normal_close,
+    Core, Error, OpenError, Options, TlsBackend, TlsError, TlsOptions, describe, normal_close,
 };
 use tungstenite::client::IntoClientRequest;
 use tungstenite::stream::MaybeTlsStream;
@@ -41,7 +41,7 @@ pub fn connect(
     options: Options,
 ) -> Result<Client, Error> {
     let tls = tls_connector(&options.tls)?;
-    let core = spaces_socket_runtime::session(config, Instant::now())?;
+    let core = spaces_socket_runtime::session(config, Instant::now(), &options)?;
     let provider = Box::new(provider);
     Ok(Client {
         core,
@@ -65,7 +65,7 @@ pub fn connect(
 /// the core's next deadline or the caller's `max_wait` while reading. `Debug` output shows
 /// state only, never tokens.
 pub struct Client {
-    core: Spaces,
+    core: Core,
     provider: Box<dyn TokenProvider>,
     options: Options,
     tls: Tls,
@@ -202,7 +202,7 @@ impl Client {
     // ----- driving the core ------------------------------------------------------------------
 
     /// Feeds one command to the core, then carries out what it asks for.
-    fn command<T>(&mut self, f: impl FnOnce(&mut Spaces, Instant) -> T) -> Result<T, Error> {
+    fn command<T>(&mut self, f: impl FnOnce(&mut Core, Instant) -> T) -> Result<T, Error> {
         if self.core.is_closed() {
             return Err(Error::Closed);
         }

@@ -73,4 +73,6 @@ mod stream;
 pub use client::{Client, connect};
 /// The sans-IO core this crate drives, re-exported so one dependency is enough.
 pub use spaces_socket;
-pub use spaces_socket_runtime::{Error, Options, Session, TlsBackend, TlsError, TlsOptions};
+pub use spaces_socket_runtime::{
+    Error, Options, Recorder, Session, TlsBackend, TlsError, TlsOptions,
+};

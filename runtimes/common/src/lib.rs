@@ -1,6 +1,7 @@
 //! What every spaces-socket runtime shares, written once: the adapter [`Options`], the one
-//! [`Error`] type, the [`Session`] trait, and the TLS settings ([`TlsOptions`], [`TlsBackend`],
-//! [`TlsError`] and the connector builders).
+//! [`Error`] type, the [`Session`] trait, the TLS settings ([`TlsOptions`], [`TlsBackend`],
+//! [`TlsError`] and the connector builders), and the session recording ([`Recorder`], written
+//! through the [`Core`] every runtime drives).
 //!
 //! You rarely depend on this crate directly: each runtime re-exports all of it.
 //!
@@ -53,6 +54,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod record;
 mod tls;
 
 use std::time::{Duration, Instant};
@@ -62,6 +64,7 @@ use spaces_socket::spaces::{
     SendError, SendId, SendMessage, SendPresenceEvent, Spaces, SpacesConfig, SpacesEvent,
 };
 
+pub use record::{Core, Recorder};
 /// The sans-IO core every runtime drives, re-exported so one dependency is enough.
 pub use spaces_socket;
 pub use tls::{TlsBackend, TlsError, TlsOptions, rustls_client_config};
@@ -101,6 +104,11 @@ pub struct Options {
     /// few huge events cannot take gigabytes (default 4 MiB). Together with
     /// [`max_message_size`](Self::max_message_size) this bounds a slow reader's backlog.
     pub max_queued_bytes: usize,
+    /// Where to record the session (default none): every frame both ways, every command and
+    /// event, with its time, tokens, PINs and session ids redacted, as JSON lines
+    /// (`docs/recording.md`). The emulator crate's `replay` plays a recording back against the
+    /// core, so a surprise met on the live service becomes a regression test.
+    pub record: Option<Recorder>,
 }
 
 impl Default for Options {
@@ -113,6 +121,7 @@ impl Default for Options {
             max_message_size: 16 << 20,
             max_queued_events: 1024,
             max_queued_bytes: 4 << 20,
+            record: None,
         }
     }
 }
@@ -195,7 +204,7 @@ impl OpenError {
     }
 
     /// Tells the core: [`Spaces::handle_upgrade_refused`] or [`Spaces::handle_open_failed`].
-    pub fn report(self, core: &mut Spaces, now: Instant) {
+    pub fn report(self, core: &mut Core, now: Instant) {
         log::debug!("spaces runtime: open failed: {self}");
         match self {
             Self::Refused(status) => core.handle_upgrade_refused(now, status),
@@ -228,15 +237,17 @@ impl From<&str> for OpenError {
 /// The sans-IO session a runtime drives, connecting from `now`: `config` as given, with a
 /// reconnection-jitter seed from the operating system's randomness when the caller set none
 /// ([`Config::rng_seed`](spaces_socket::client::Config::rng_seed)), so that clients started
-/// together do not retry in lockstep.
+/// together do not retry in lockstep; recorded into [`Options::record`] when set. Drive the
+/// returned [`Core`] as a [`Spaces`].
 ///
 /// # Errors
 /// [`Error::Config`] when the core refuses `config`.
-pub fn session(mut config: SpacesConfig, now: Instant) -> Result<Spaces, Error> {
+pub fn session(mut config: SpacesConfig, now: Instant, options: &Options) -> Result<Core, Error> {
     if config.client.rng_seed.is_none() {
         config.client.rng_seed = Some(os_seed());
     }
-    let mut core = Spaces::new(config)?;
+    let spaces = Spaces::new(config.clone())?;
+    let mut core = Core::new(spaces, options.record.clone(), &config, now);
     core.connect(now);
     Ok(core)
 }
@@ -389,7 +400,7 @@ mod tests {
             .map(|_| {
                 let mut config = SpacesConfig::new("http://127.0.0.1:1/chat").expect("config");
                 config.client.rng_seed = seed;
-                let mut core = session(config, now).expect("session");
+                let mut core = session(config, now, &Options::default()).expect("session");
                 core.handle_token(now, &spaces_socket::Token::jwt("t"));
                 while core.poll_transmit().is_some() {}
                 core.handle_open_failed(now, "refused");

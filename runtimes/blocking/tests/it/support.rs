@@ -18,13 +18,18 @@ pub mod raw_ws;
 /// The longest any test here waits for one decisive step.
 pub const BOUND: Duration = Duration::from_secs(10);
 
-/// A client for `url` (e.g. `peer.url("/chat")`) with a fixed seed and quick reconnects.
-pub fn client(url: &str, provider: impl TokenProvider + 'static) -> Client {
+/// A config for `url` (e.g. `peer.url("/chat")`) with a fixed seed and quick reconnects.
+pub fn test_config(url: &str) -> SpacesConfig {
     let mut config = SpacesConfig::new(url).expect("valid test URL");
     config.client.rng_seed = Some(7);
     config.client.reconnection_delay = Duration::from_millis(100);
     config.client.reconnection_delay_max = Duration::from_millis(500);
-    connect(config, provider, Options::default()).expect("client builds")
+    config
+}
+
+/// A client for `url` with [`test_config`].
+pub fn client(url: &str, provider: impl TokenProvider + 'static) -> Client {
+    connect(test_config(url), provider, Options::default()).expect("client builds")
 }
 
 /// The one bounded wait: reads events until one matches `pred` (returned first, with the

@@ -3,4 +3,5 @@
 //! driver's own behaviours are tested in the async-io crate.
 
 mod against_socketio_2_0_4;
+mod live_service_policies_against_node;
 mod support;

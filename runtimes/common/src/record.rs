@@ -1,0 +1,552 @@
+//! Recording a session ([`Options::record`](crate::Options::record)): [`Core`] is the sans-IO
+//! session as every runtime drives it, and it writes each input and output to a [`Recorder`],
+//! one JSON line each, with tokens, PINs and session ids redacted (`docs/recording.md`). The
+//! emulator crate's `replay` plays such a file back against the core.
+
+use core::fmt;
+use std::io::{self, Write};
+use std::ops::Deref;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::{Value, json};
+use spaces_socket::Transmit;
+use spaces_socket::record::{self, millis, redact_frame, redact_json, transmit_json};
+use spaces_socket::spaces::{
+    AuthError, SendError, SendId, SendMessage, SendPresenceEvent, Spaces, SpacesConfig,
+    SpacesEvent, Step, Token, TokenProvider,
+};
+
+/// Lines waiting for the writer thread; past this many, lines are dropped (and the recording
+/// says how many) rather than slowing the session down.
+const BUFFER_LINES: usize = 4096;
+/// How long dropping the last handle waits for the writer to finish the file.
+const FINISH_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Where a recording goes: a file ([`Recorder::create`]) or any writer
+/// ([`Recorder::to_writer`]), written on a thread of its own through a bounded buffer and
+/// flushed whenever the buffer empties. Put it in [`Options::record`](crate::Options::record)
+/// before `connect`; give every session its own.
+///
+/// Recording never stops or slows the session: a full buffer drops lines (the recording then
+/// says how many, and a replay refuses it as incomplete), and a write error is logged as a
+/// warning and ends the recording. Dropping the last clone (the session's and yours) finishes
+/// the file, waiting at most two seconds.
+#[derive(Clone)]
+pub struct Recorder {
+    sink: Arc<Sink>,
+}
+
+struct Sink {
+    lines: Mutex<Option<SyncSender<String>>>,
+    finished: Mutex<Receiver<()>>,
+    dropped: AtomicU64,
+}
+
+impl fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let dropped = self.sink.dropped.load(Ordering::Relaxed);
+        f.debug_struct("Recorder")
+            .field("dropped", &dropped)
+            .finish()
+    }
+}
+
+impl Recorder {
+    /// Records into a new file at `path` (truncating an existing one).
+    ///
+    /// # Errors
+    /// The file cannot be created, or the writer thread cannot be started.
+    pub fn create(path: impl AsRef<Path>) -> io::Result<Self> {
+        Self::to_writer(std::fs::File::create(path)?)
+    }
+
+    /// Records into `out` (a file, a pipe, a buffer shared with a test).
+    ///
+    /// # Errors
+    /// The writer thread cannot be started.
+    pub fn to_writer(out: impl Write + Send + 'static) -> io::Result<Self> {
+        let (lines, queued) = std::sync::mpsc::sync_channel::<String>(BUFFER_LINES);
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("spaces-recorder".to_owned())
+            .spawn(move || {
+                let mut out = io::BufWriter::new(out);
+                while let Ok(line) = queued.recv() {
+                    let mut written = writeln!(out, "{line}");
+                    while let (Ok(()), Ok(line)) = (&written, queued.try_recv()) {
+                        written = writeln!(out, "{line}");
+                    }
+                    if let Err(e) = written.and_then(|()| out.flush()) {
+                        log::warn!("spaces recorder: cannot write the recording ({e}); it stops");
+                        break;
+                    }
+                }
+                let _ = out.flush();
+                let _ = done.send(());
+            })?;
+        let sink = Sink {
+            lines: Mutex::new(Some(lines)),
+            finished: Mutex::new(finished),
+            dropped: AtomicU64::new(0),
+        };
+        Ok(Self {
+            sink: Arc::new(sink),
+        })
+    }
+
+    /// Queues one line, never waiting: a full buffer drops it (counted, and reported in the
+    /// recording before the next line that fits).
+    fn write(&self, line: String) {
+        let guard = self
+            .sink
+            .lines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(lines) = guard.as_ref() else { return };
+        let dropped = self.sink.dropped.load(Ordering::Relaxed);
+        if dropped > 0 {
+            let gap = json!({"kind": "dropped", "lines": dropped}).to_string();
+            if lines.try_send(gap).is_err() {
+                self.sink.dropped.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            self.sink.dropped.fetch_sub(dropped, Ordering::Relaxed);
+        }
+        if let Err(TrySendError::Full(_)) = lines.try_send(line) {
+            self.sink.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let lines = self.lines.get_mut().unwrap_or_else(PoisonError::into_inner);
+        drop(lines.take());
+        let finished = self
+            .finished
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Err(RecvTimeoutError::Timeout) = finished.recv_timeout(FINISH_TIMEOUT) {
+            log::warn!("spaces recorder: the recording was not finished in {FINISH_TIMEOUT:?}");
+        }
+    }
+}
+
+/// A recorder and the start of its session, which every line's time `t` counts from.
+struct Tape {
+    recorder: Recorder,
+    start: Instant,
+}
+
+impl Tape {
+    /// Writes `line` (an object) with its time and kind first: `{"t":…,"kind":…,…}`.
+    fn write(&self, now: Instant, kind: &str, line: Value) {
+        let t = json!(millis(now.saturating_duration_since(self.start)));
+        let rest = line.to_string();
+        let rest = rest.strip_prefix('{').filter(|r| *r != "}");
+        let line = match rest {
+            Some(rest) => format!(r#"{{"t":{t},"kind":"{kind}",{rest}"#),
+            None => format!(r#"{{"t":{t},"kind":"{kind}"}}"#),
+        };
+        self.recorder.write(line);
+    }
+}
+
+/// The sans-IO [`Spaces`] session as the runtimes drive it, made by
+/// [`session`](crate::session): every input (`handle_*`, commands, token answers) and output
+/// (`poll_*`) goes through it, so that with [`Options::record`](crate::Options::record) set it
+/// records them all. The read-only queries (`is_closed`, `poll_timeout`, …) are the
+/// [`Spaces`] ones, through `Deref`; nothing mutates the session around the recording.
+pub struct Core {
+    spaces: Spaces,
+    tape: Option<Tape>,
+}
+
+impl fmt::Debug for Core {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Core")
+            .field("spaces", &self.spaces)
+            .field("recording", &self.tape.is_some())
+            .finish()
+    }
+}
+
+impl Deref for Core {
+    type Target = Spaces;
+
+    fn deref(&self) -> &Spaces {
+        &self.spaces
+    }
+}
+
+impl Core {
+    /// `spaces`, recorded into `recorder` from `now` on (the header line goes out first).
+    pub(crate) fn new(
+        spaces: Spaces,
+        recorder: Option<Recorder>,
+        config: &SpacesConfig,
+        start: Instant,
+    ) -> Self {
+        let tape = recorder.map(|recorder| Tape { recorder, start });
+        if let Some(tape) = &tape {
+            let wall = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH);
+            // The format and version first, so that `head -1` tells what the file is.
+            let (format, version) = (record::FORMAT, record::VERSION);
+            let seed = json!(config.client.rng_seed);
+            let wall = json!(wall.map(millis).unwrap_or_default());
+            let config = record::config_json(config);
+            tape.recorder.write(format!(
+                r#"{{"format":"{format}","version":{version},"seed":{seed},"wall_ms":{wall},"config":{config}}}"#
+            ));
+        }
+        Self { spaces, tape }
+    }
+
+    fn note(&self, now: Instant, kind: &str, line: impl FnOnce() -> Value) {
+        if let Some(tape) = &self.tape {
+            tape.write(now, kind, line());
+        }
+    }
+
+    /// [`Spaces::connect`], recorded.
+    pub fn connect(&mut self, now: Instant) {
+        self.note(now, "connect", || json!({}));
+        self.spaces.connect(now);
+    }
+
+    /// [`Spaces::handle_token`], recorded (the token itself never is).
+    pub fn handle_token(&mut self, now: Instant, token: &Token) {
+        self.note(now, "token", || token_line(Ok(token), false));
+        self.spaces.handle_token(now, token);
+    }
+
+    /// [`Spaces::handle_token_error`], recorded.
+    pub fn handle_token_error(&mut self, now: Instant, error: &AuthError) {
+        self.note(now, "token", || token_line(Err(error), false));
+        self.spaces.handle_token_error(now, error);
+    }
+
+    /// [`Spaces::subscribe`], recorded with the PIN redacted.
+    pub fn subscribe(&mut self, now: Instant, space: &str, password: Option<&str>) {
+        self.note(now, "command", || {
+            let password = password.map(|_| record::PLACEHOLDER);
+            json!({"command": "subscribe", "space": space, "password": password})
+        });
+        self.spaces.subscribe(now, space, password);
+    }
+
+    /// [`Spaces::unsubscribe`], recorded.
+    pub fn unsubscribe(&mut self, now: Instant, space: &str) {
+        self.note(
+            now,
+            "command",
+            || json!({"command": "unsubscribe", "space": space}),
+        );
+        self.spaces.unsubscribe(now, space);
+    }
+
+    /// [`Spaces::send_message`], recorded with its result.
+    ///
+    /// # Errors
+    /// As [`Spaces::send_message`].
+    pub fn send_message(
+        &mut self,
+        now: Instant,
+        message: SendMessage,
+    ) -> Result<SendId, SendError> {
+        let json = self.tape.as_ref().map(|_| serde_json::to_value(&message));
+        let result = self.spaces.send_message(now, message);
+        self.note(now, "command", || {
+            let message = redact_json(&json.and_then(Result::ok).unwrap_or_default());
+            let result = result
+                .as_ref()
+                .map(|id| id.get())
+                .map_err(ToString::to_string);
+            json!({"command": "send_message", "message": message, "result": result})
+        });
+        result
+    }
+
+    /// [`Spaces::send_presence`], recorded with its result.
+    ///
+    /// # Errors
+    /// As [`Spaces::send_presence`].
+    pub fn send_presence(
+        &mut self,
+        now: Instant,
+        presence: &SendPresenceEvent,
+    ) -> Result<(), SendError> {
+        let result = self.spaces.send_presence(now, presence);
+        self.note(now, "command", || {
+            let presence = redact_json(&serde_json::to_value(presence).unwrap_or_default());
+            let result = result.as_ref().map_err(ToString::to_string);
+            json!({"command": "send_presence", "presence": presence, "result": result})
+        });
+        result
+    }
+
+    /// [`Spaces::close`], recorded.
+    pub fn close(&mut self, now: Instant) {
+        self.note(now, "command", || json!({"command": "close"}));
+        self.spaces.close(now);
+    }
+
+    /// [`Spaces::handle_open`], recorded.
+    pub fn handle_open(&mut self, now: Instant) {
+        self.note(now, "opened", || json!({}));
+        self.spaces.handle_open(now);
+    }
+
+    /// [`Spaces::handle_open_failed`], recorded.
+    pub fn handle_open_failed(&mut self, now: Instant, reason: impl Into<String>) {
+        let reason = reason.into();
+        self.note(now, "open_failed", || json!({"reason": reason}));
+        self.spaces.handle_open_failed(now, reason);
+    }
+
+    /// [`Spaces::handle_upgrade_refused`], recorded.
+    pub fn handle_upgrade_refused(&mut self, now: Instant, status: u16) {
+        self.note(now, "upgrade_refused", || json!({"status": status}));
+        self.spaces.handle_upgrade_refused(now, status);
+    }
+
+    /// [`Spaces::handle_closed`], recorded.
+    pub fn handle_closed(&mut self, now: Instant, error: Option<String>) {
+        self.note(now, "closed", || json!({"error": error}));
+        self.spaces.handle_closed(now, error);
+    }
+
+    /// [`Spaces::handle_text`], recorded with its secrets redacted.
+    pub fn handle_text(&mut self, now: Instant, text: &str) {
+        self.note(now, "in", || json!({"text": redact_frame(text)}));
+        self.spaces.handle_text(now, text);
+    }
+
+    /// [`Spaces::handle_binary`], recorded (as base64).
+    pub fn handle_binary(&mut self, now: Instant, data: &[u8]) {
+        self.note(now, "in", || json!({"binary": record::base64(data)}));
+        self.spaces.handle_binary(now, data);
+    }
+
+    /// [`Spaces::handle_timeout`], recorded.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.note(now, "timeout", || json!({}));
+        self.spaces.handle_timeout(now);
+    }
+
+    /// [`Spaces::poll_transmit`], recorded.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        let transmit = self.spaces.poll_transmit()?;
+        self.note(Instant::now(), "out", || transmit_json(&transmit));
+        Some(transmit)
+    }
+
+    /// [`Spaces::poll_event`], recorded (token requests are not: the `token` line that answers
+    /// one stands for it).
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<SpacesEvent> {
+        let event = self.spaces.poll_event()?;
+        self.note_event(Instant::now(), &event);
+        Some(event)
+    }
+
+    fn note_event(&self, now: Instant, event: &SpacesEvent) {
+        if !matches!(event, SpacesEvent::TokenNeeded { .. }) {
+            self.note(now, "event", || json!({"event": record::event_json(event)}));
+        }
+    }
+
+    /// [`Spaces::poll_step`], recorded, token answers included.
+    pub fn poll_step(
+        &mut self,
+        now: Instant,
+        wall: SystemTime,
+        tokens: &mut dyn TokenProvider,
+    ) -> Step {
+        let mut tokens = Tapped {
+            tokens,
+            tape: self.tape.as_ref(),
+            now,
+        };
+        let step = self.spaces.poll_step(now, wall, &mut tokens);
+        match &step {
+            Step::Transmit(transmit) => self.note(now, "out", || transmit_json(transmit)),
+            Step::Event(event) => self.note_event(now, event),
+            Step::Wait(_) => {}
+        }
+        step
+    }
+
+    /// [`Spaces::answer_token`], recorded (whether a token came, never the token).
+    pub fn answer_token(&mut self, now: Instant, wall: SystemTime, tokens: &mut dyn TokenProvider) {
+        let mut tokens = Tapped {
+            tokens,
+            tape: self.tape.as_ref(),
+            now,
+        };
+        self.spaces.answer_token(now, wall, &mut tokens);
+    }
+}
+
+/// A token provider that records each answer it gives to the session.
+struct Tapped<'a> {
+    tokens: &'a mut dyn TokenProvider,
+    tape: Option<&'a Tape>,
+    now: Instant,
+}
+
+impl TokenProvider for Tapped<'_> {
+    fn token(&mut self, wall: SystemTime) -> Result<Token, AuthError> {
+        let token = self.tokens.token(wall);
+        if let Some(tape) = self.tape {
+            let line = token_line(token.as_ref(), self.tokens.refreshes());
+            tape.write(self.now, "token", line);
+        }
+        token
+    }
+
+    fn refreshes(&self) -> bool {
+        self.tokens.refreshes()
+    }
+}
+
+fn token_line(token: Result<&Token, &AuthError>, refreshes: bool) -> Value {
+    match token {
+        Ok(token) => json!({"type": token.token_type().as_str(), "refreshes": refreshes}),
+        Err(error) => json!({"error": error.to_string()}),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Options, session};
+
+    /// A writer whose bytes a test reads; it waits for `gate` before its first write.
+    #[derive(Clone)]
+    struct Shared {
+        bytes: Arc<Mutex<Vec<u8>>>,
+        gate: Arc<Mutex<Option<Receiver<()>>>>,
+    }
+
+    impl Shared {
+        fn new(gate: Option<Receiver<()>>) -> Self {
+            let (bytes, gate) = (Arc::default(), Arc::new(Mutex::new(gate)));
+            Self { bytes, gate }
+        }
+
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.bytes.lock().unwrap()).into_owned()
+        }
+    }
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if let Some(gate) = self.gate.lock().unwrap().take() {
+                let _ = gate.recv();
+            }
+            self.bytes.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn recorded(recorder: Recorder) -> Core {
+        let config = SpacesConfig::new("http://127.0.0.1:9/chat").unwrap();
+        let options = Options {
+            record: Some(recorder),
+            ..Options::default()
+        };
+        session(config, Instant::now(), &options).unwrap()
+    }
+
+    #[test]
+    fn the_header_comes_first_then_every_input_in_order_without_the_pin() {
+        let out = Shared::new(None);
+        let mut core = recorded(Recorder::to_writer(out.clone()).unwrap());
+        core.subscribe(Instant::now(), "s1", Some("PIN-SECRET"));
+        core.answer_token(
+            Instant::now(),
+            SystemTime::now(),
+            &mut Token::jwt("TOKEN-SECRET"),
+        );
+        while core.poll_transmit().is_some() {}
+        drop(core);
+        let text = out.text();
+        let kinds: Vec<String> = text
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .map(|l| l["kind"].as_str().unwrap_or("header").to_owned())
+            .collect();
+        assert_eq!(kinds, ["header", "connect", "command", "token", "out"]);
+        assert!(text.starts_with(r#"{"format":"spaces-socket-record","version":1,"#));
+        for secret in ["PIN-SECRET", "TOKEN-SECRET"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+    }
+
+    #[test]
+    fn a_failing_writer_never_stops_the_session() {
+        struct Broken;
+        impl Write for Broken {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Err(io::Error::other("disk full"))
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Err(io::Error::other("disk full"))
+            }
+        }
+        let mut core = recorded(Recorder::to_writer(Broken).unwrap());
+        let started = Instant::now();
+        for _ in 0..10_000 {
+            core.handle_timeout(Instant::now());
+        }
+        core.close(Instant::now());
+        assert!(core.is_closed());
+        drop(core);
+        assert!(
+            started.elapsed() < FINISH_TIMEOUT,
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn a_stalled_writer_costs_lines_and_the_recording_says_how_many() {
+        let (release, gate) = std::sync::mpsc::channel();
+        let out = Shared::new(Some(gate));
+        let mut core = recorded(Recorder::to_writer(out.clone()).unwrap());
+        let lines = BUFFER_LINES * 2;
+        for _ in 0..lines {
+            core.handle_timeout(Instant::now());
+        }
+        release.send(()).unwrap();
+        core.close(Instant::now());
+        drop(core);
+        let text = out.text();
+        let gap = text.lines().find(|l| l.contains(r#""kind":"dropped""#));
+        let gap: Value = serde_json::from_str(gap.expect("a dropped line")).unwrap();
+        let dropped = gap["lines"].as_u64().unwrap();
+        let kept = text
+            .lines()
+            .filter(|l| l.contains(r#""kind":"timeout""#))
+            .count();
+        assert_eq!(
+            kept as u64 + dropped,
+            lines as u64,
+            "every line is kept or counted"
+        );
+        assert!(
+            text.contains(r#""command":"close""#),
+            "lines after the gap are kept"
+        );
+    }
+}
