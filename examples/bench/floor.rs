@@ -17,7 +17,7 @@ mod measure;
 mod run;
 
 use std::io::ErrorKind;
-use std::net::TcpStream;
+use std::net::{TcpStream, ToSocketAddrs};
 use std::process::ExitCode;
 use std::sync::mpsc;
 use std::thread;
@@ -28,7 +28,6 @@ use serde_json::Value;
 use smol::future;
 use smol::stream::StreamExt as _;
 use tungstenite::protocol::WebSocketConfig;
-use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 
 use args::{Args, CONNECTING_AT_ONCE, FANOUT_SPACE, FanOutSize, Runtime, Workload, idle_space};
@@ -130,7 +129,9 @@ fn parse(text: &str) -> Result<Frame, String> {
     if let Some(args) = text.strip_prefix("42/chat,") {
         let mut args: Value = serde_json::from_str(args).map_err(|e| format!("bad event: {e}"))?;
         let name = args[0].as_str().unwrap_or_default().to_owned();
-        return Ok(Frame::Event(name, args[1].take()));
+        // `get_mut`, not `[1]`: indexing a short array mutably would panic.
+        let payload = args.get_mut(1).map(Value::take).unwrap_or_default();
+        return Ok(Frame::Event(name, payload));
     }
     if text.starts_with("44/chat") || text.starts_with("41/chat") || text.starts_with('1') {
         return Err(format!("the server ended the session: {text}"));
@@ -139,7 +140,7 @@ fn parse(text: &str) -> Result<Frame, String> {
 }
 
 /// Whether `frame` is the subscription to `space`; a refusal is an error.
-fn handshake_step(frame: &Frame, space: &str) -> Result<bool, String> {
+fn is_subscribed(frame: &Frame, space: &str) -> Result<bool, String> {
     match frame {
         Frame::Event(name, payload) if name == "CHANNEL_SUBSCRIBED" => {
             Ok(payload["channel"]["_id"].as_str() == Some(space))
@@ -166,16 +167,28 @@ fn delivery(frame: &Frame) -> Option<u64> {
 
 /// A blocking connection with its heartbeat.
 struct Conn {
-    ws: WebSocket<MaybeTlsStream<TcpStream>>,
+    ws: WebSocket<TcpStream>,
     ping_every: Duration,
     next_ping: Instant,
 }
 
 impl Conn {
-    /// Connects, joins `/chat` and subscribes to `space`.
+    /// Connects, joins `/chat` and subscribes to `space`, all within `--timeout`.
     fn open(target: &Target, space: &str) -> Result<Self, String> {
-        let (ws, _) = tungstenite::connect(target.ws_url.as_str())
-            .map_err(|e| format!("websocket connect failed: {e}"))?;
+        let addr = target
+            .authority
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut addrs| addrs.next())
+            .ok_or_else(|| format!("cannot resolve {}", target.authority))?;
+        let left = target.remaining("connecting")?;
+        let tcp =
+            TcpStream::connect_timeout(&addr, left).map_err(|e| format!("connect failed: {e}"))?;
+        // Bounds the upgrade; `read` sets its own timeouts afterwards.
+        let _ = tcp.set_read_timeout(Some(left));
+        let _ = tcp.set_write_timeout(Some(left));
+        let (ws, _) = tungstenite::client(target.ws_url.as_str(), tcp)
+            .map_err(|e| format!("websocket upgrade failed: {e}"))?;
         let mut conn = Self {
             ws,
             ping_every: Duration::from_secs(25),
@@ -190,7 +203,7 @@ impl Conn {
                     conn.send(target.join.clone())?;
                 }
                 Frame::Joined => conn.send(subscribe_frame(space))?,
-                frame if handshake_step(&frame, space)? => return Ok(conn),
+                frame if is_subscribed(&frame, space)? => return Ok(conn),
                 _ => {}
             }
         }
@@ -212,9 +225,8 @@ impl Conn {
                 self.next_ping = now + self.ping_every;
             }
             let wait = (self.next_ping - now).min(target.remaining("reading")?);
-            if let MaybeTlsStream::Plain(tcp) = self.ws.get_mut() {
-                let _ = tcp.set_read_timeout(Some(wait.max(Duration::from_millis(1))));
-            }
+            let wait = wait.max(Duration::from_millis(1));
+            let _ = self.ws.get_mut().set_read_timeout(Some(wait));
             match self.ws.read() {
                 Ok(Message::Text(text)) => return Ok(text.as_str().to_owned()),
                 Ok(_) => {}
@@ -318,7 +330,7 @@ async fn open_async(target: &Target, space: &str) -> Result<(AsyncWs, Duration),
                 target.join.clone()
             }
             Frame::Joined => subscribe_frame(space),
-            frame if handshake_step(&frame, space)? => return Ok((ws, ping_every)),
+            frame if is_subscribed(&frame, space)? => return Ok((ws, ping_every)),
             _ => continue,
         };
         ws.send(Message::text(reply))
