@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 
 use crate::client::{
     Client, Config, ConfigError, ConnectFailure, DisconnectReason, EmitError, Event,
-    ProtocolViolation, Query, Transmit,
+    ProtocolViolation, Query, Transmit, settle,
 };
 use crate::redact::Secret;
 
@@ -849,6 +849,7 @@ impl Spaces {
     pub fn poll_event(&mut self) -> Option<SpacesEvent> {
         loop {
             if let Some(event) = self.events.pop_front() {
+                settle(&mut self.events);
                 return Some(event);
             }
             let now = self.now?;
@@ -950,6 +951,7 @@ impl Spaces {
         {
             self.emitted.pop_front();
         }
+        settle(&mut self.emitted);
         self.emitted.len() < self.rate_limit as usize
     }
 
@@ -997,6 +999,7 @@ impl Spaces {
                 }
             }
         }
+        settle(&mut self.paced);
     }
 
     fn paced_messages(&self) -> usize {
@@ -1454,6 +1457,7 @@ impl Spaces {
             }
             self.sent.pop_front();
         }
+        settle(&mut self.sent);
         out
     }
 
