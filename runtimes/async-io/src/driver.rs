@@ -78,7 +78,7 @@ impl Driver {
             }
         }
         if let Some(ws) = self.ws.take() {
-            self.shut(ws, true).await;
+            Box::pin(self.shut(ws, true)).await;
         }
     }
 
@@ -106,7 +106,7 @@ impl Driver {
                 let Some(ws) = self.ws.take() else { return };
                 // Wait for the server's answer only when the session is over.
                 let graceful = lock(&self.shared).core.is_closed();
-                return self.shut(ws, graceful).await;
+                return Box::pin(self.shut(ws, graceful)).await;
             }
             Transmit::Text(text) => Message::text(text),
             Transmit::Binary(data) => Message::binary(data),
