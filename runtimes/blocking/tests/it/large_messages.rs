@@ -9,21 +9,14 @@ use spaces_socket_blocking::{Options, connect};
 use crate::support::{body, peer, wait_for};
 
 const STEP: Duration = Duration::from_secs(10);
-/// 200 KiB of text: fifty read buffers' worth, within the raised payload limit.
-const SIZE: usize = 200 << 10;
 
 #[test]
 fn a_200_kib_message_is_confirmed_and_delivered_intact() {
-    let peer = peer::spaces_server_with(
-        peer::SIO_2_0_4,
-        25_000,
-        60_000,
-        &["--max-payload", "300000"],
-    );
+    let peer = peer::large_payload_server();
     let url = peer.url("/chat");
     let open = |user: &str| {
         let mut config = SpacesConfig::new(&url).expect("valid test URL");
-        config.max_payload = 300_000;
+        config.max_payload = peer::LARGE_PAYLOAD;
         connect(config, Token::jwt(user), Options::default()).expect("client builds")
     };
     let (mut alice, mut bob) = (open("alice"), open("bob"));
@@ -33,10 +26,8 @@ fn a_200_kib_message_is_confirmed_and_delivered_intact() {
             matches!(e, SpacesEvent::Subscribed { .. })
         });
     }
-    // Varied text, so a chunk misplaced while the buffer grows would show.
-    let text: String = (0..SIZE)
-        .map(|i| char::from(b'a' + (i % 23) as u8))
-        .collect();
+    // 200 KiB: fifty read buffers' worth.
+    let text = peer::varied_text(200 << 10);
     let id = alice
         .send_message(SendMessage::chat("s1", text.clone()))
         .expect("send accepted");

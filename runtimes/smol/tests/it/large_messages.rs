@@ -7,27 +7,17 @@ use spaces_socket_smol::{Options, connect};
 
 use crate::support::{expect_event, peer, subscribe, test_config, text_and_sender};
 
-/// 200 KiB of text: fifty read buffers' worth, within the raised payload limit.
-const SIZE: usize = 200 << 10;
-
 #[test]
 fn a_200_kib_message_is_confirmed_and_delivered_intact() {
-    let peer = peer::spaces_server_with(
-        peer::SIO_2_0_4,
-        25_000,
-        60_000,
-        &["--max-payload", "300000"],
-    );
+    let peer = peer::large_payload_server();
     let open = |user: &str| {
         let mut config = test_config(&peer.url("/chat"));
-        config.max_payload = 300_000;
+        config.max_payload = peer::LARGE_PAYLOAD;
         connect(config, Token::jwt(user), Options::default()).expect("valid config")
     };
     let (alice, bob) = (open("alice"), open("bob"));
-    // Varied text, so a chunk misplaced while the buffer grows would show.
-    let text: String = (0..SIZE)
-        .map(|i| char::from(b'a' + (i % 23) as u8))
-        .collect();
+    // 200 KiB: fifty read buffers' worth.
+    let text = peer::varied_text(200 << 10);
     smol::block_on(async {
         subscribe(&alice, "s1").await;
         subscribe(&bob, "s1").await;
