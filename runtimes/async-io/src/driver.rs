@@ -49,12 +49,10 @@ impl Driver {
                 if state.core.is_closed() {
                     break;
                 }
-                let read = !state.backlog();
-                (state.core.poll_timeout(), read)
+                (state.core.poll_timeout(), !state.backlog())
             };
-            let shared = &self.shared;
             let woken = poll_fn(|cx| {
-                let mut state = lock(shared);
+                let mut state = lock(&self.shared);
                 if std::mem::take(&mut state.woken) {
                     return Poll::Ready(None);
                 }
@@ -70,8 +68,8 @@ impl Driver {
             // Then the frames already waiting, until a command or a timer wants a turn.
             while let Some(frame) = next {
                 self.on_frame(frame);
-                let due = deadline.is_some_and(|due| due <= Instant::now());
-                let state = (!due).then(|| lock(&self.shared));
+                let not_due = deadline.is_none_or(|due| due > Instant::now());
+                let state = not_due.then(|| lock(&self.shared));
                 let read = state.is_some_and(|s| !s.woken && !s.backlog());
                 let frame = poll_fn(|cx| next_frame(self.ws.as_mut().filter(|_| read), cx));
                 next = future::poll_once(frame).await.flatten();
