@@ -630,7 +630,9 @@ impl Client {
     /// The next thing the runtime must do, in order; `None` when there is nothing left.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.transmits.pop_front()
+        let transmit = self.transmits.pop_front();
+        settle(&mut self.transmits);
+        transmit
     }
 
     /// True when [`poll_transmit`](Self::poll_transmit) has something, without taking it: a
@@ -652,6 +654,7 @@ impl Client {
     pub fn poll_event(&mut self) -> Option<Event> {
         let event = self.events.pop_front()?;
         self.queued_bytes -= payload_bytes(&event);
+        settle(&mut self.events);
         Some(event)
     }
 
@@ -1338,6 +1341,15 @@ impl Client {
 }
 
 /// `d` limited to `bounds`.
+/// Gives back what a burst made a queue grow to once it is empty again, so an idle session
+/// holds small queues; a queue of at most 1 KiB is kept, so steady traffic does not reallocate.
+pub(crate) fn settle<T>(queue: &mut VecDeque<T>) {
+    const KEEP_BYTES: usize = 1024;
+    if queue.is_empty() && queue.capacity().saturating_mul(size_of::<T>()) > KEEP_BYTES {
+        queue.shrink_to(0);
+    }
+}
+
 fn clamp(d: Duration, bounds: &std::ops::RangeInclusive<Duration>) -> Duration {
     d.max(*bounds.start()).min(*bounds.end())
 }

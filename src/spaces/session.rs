@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 
 use crate::client::{
     Client, Config, ConfigError, ConnectFailure, DisconnectReason, EmitError, Event,
-    ProtocolViolation, Query, Transmit,
+    ProtocolViolation, Query, Transmit, settle,
 };
 use crate::redact::Secret;
 
@@ -489,6 +489,11 @@ pub struct Spaces {
     held: VecDeque<Outgoing>,
     /// Messages on the wire, waiting for their echo.
     in_flight: BTreeMap<SendId, Outgoing>,
+    /// With a confirm timeout: when each message was put on the wire, oldest first, so the
+    /// next confirm deadline is found without scanning `in_flight` (which [`Spaces::poll_timeout`]
+    /// would do after every frame). Entries of messages since confirmed or re-sent are stale;
+    /// they are dropped when they reach the front.
+    sent: VecDeque<(Instant, SendId)>,
     next_id: u64,
     /// When each event of the current rate window was emitted, oldest first.
     emitted: VecDeque<Instant>,
@@ -546,6 +551,7 @@ impl Spaces {
             wanted: BTreeMap::new(),
             held: VecDeque::new(),
             in_flight: BTreeMap::new(),
+            sent: VecDeque::new(),
             next_id: 0,
             emitted: VecDeque::new(),
             paced: VecDeque::new(),
@@ -843,6 +849,7 @@ impl Spaces {
     pub fn poll_event(&mut self) -> Option<SpacesEvent> {
         loop {
             if let Some(event) = self.events.pop_front() {
+                settle(&mut self.events);
                 return Some(event);
             }
             let now = self.now?;
@@ -900,11 +907,9 @@ impl Spaces {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         let confirm = self.confirm_timeout.and_then(|t| {
-            self.in_flight
-                .values()
-                .filter_map(|o| o.sent_at)
-                .min()
-                .and_then(|sent| sent.checked_add(t))
+            let live = |(sent, id): &&(Instant, SendId)| self.is_on_wire(*id, *sent);
+            let (sent, _) = self.sent.iter().find(live)?;
+            sent.checked_add(t)
         });
         let subscribe = self
             .wanted
@@ -946,6 +951,7 @@ impl Spaces {
         {
             self.emitted.pop_front();
         }
+        settle(&mut self.emitted);
         self.emitted.len() < self.rate_limit as usize
     }
 
@@ -993,6 +999,7 @@ impl Spaces {
                 }
             }
         }
+        settle(&mut self.paced);
     }
 
     fn paced_messages(&self) -> usize {
@@ -1094,6 +1101,9 @@ impl Spaces {
             .emit(now, CHAT_NAMESPACE, events::SEND_MESSAGE, &args)
         {
             Ok(()) => {
+                if self.confirm_timeout.is_some() {
+                    self.sent.push_back((now, out.id));
+                }
                 self.in_flight.insert(out.id, out);
             }
             Err(EmitError::BufferFull { .. }) => self.held.push_front(out),
@@ -1132,6 +1142,7 @@ impl Spaces {
     fn fail_everything(&mut self, failure: SendFailure) {
         self.unpace_messages(|_| true);
         let in_flight: Vec<Outgoing> = std::mem::take(&mut self.in_flight).into_values().collect();
+        self.sent.clear();
         for o in in_flight {
             self.events.push_back(SpacesEvent::SendFailed {
                 id: o.id,
@@ -1157,7 +1168,7 @@ impl Spaces {
             .map(|o| o.id)
             .collect();
         for id in overdue {
-            if let Some(o) = self.in_flight.remove(&id) {
+            if let Some(o) = self.take_in_flight(id) {
                 self.events.push_back(SpacesEvent::SendFailed {
                     id,
                     space: o.space,
@@ -1189,6 +1200,7 @@ impl Spaces {
     /// the held queue, in send order; the others fail.
     fn requeue_in_flight(&mut self) {
         let in_flight = std::mem::take(&mut self.in_flight).into_values();
+        self.sent.clear();
         let mut keep = Vec::new();
         for mut o in in_flight {
             let failure = if !self.wanted.contains_key(&o.space) {
@@ -1425,7 +1437,7 @@ impl Spaces {
                         })
             })?
             .id;
-        self.in_flight.remove(&id)
+        self.take_in_flight(id)
     }
 
     fn take_own(&mut self, loopback: Option<&str>) -> Option<Outgoing> {
@@ -1433,7 +1445,27 @@ impl Spaces {
             .strip_prefix(LOOPBACK_PREFIX)?
             .parse::<u64>()
             .ok()?;
-        self.in_flight.remove(&SendId(id))
+        self.take_in_flight(SendId(id))
+    }
+
+    /// Removes a message from the wire, and the stale times at the front of `sent`.
+    fn take_in_flight(&mut self, id: SendId) -> Option<Outgoing> {
+        let out = self.in_flight.remove(&id);
+        while let Some(&(sent, id)) = self.sent.front() {
+            if self.is_on_wire(id, sent) {
+                break;
+            }
+            self.sent.pop_front();
+        }
+        settle(&mut self.sent);
+        out
+    }
+
+    /// Whether message `id` is on the wire since `sent` (not confirmed, failed or re-sent).
+    fn is_on_wire(&self, id: SendId, sent: Instant) -> bool {
+        self.in_flight
+            .get(&id)
+            .is_some_and(|o| o.sent_at == Some(sent))
     }
 }
 

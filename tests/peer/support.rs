@@ -596,6 +596,24 @@ pub fn spaces_server_with(
     NodePeer::spawn("spaces-server.js", &args)
 }
 
+/// The payload limit (bytes) of [`large_payload_server`], for the clients' `max_payload` too.
+pub const LARGE_PAYLOAD: usize = 300_000;
+
+/// A 2.0.4 Spaces server taking payloads up to [`LARGE_PAYLOAD`], for messages far larger
+/// than a websocket read buffer.
+pub fn large_payload_server() -> NodePeer {
+    let limit = LARGE_PAYLOAD.to_string();
+    spaces_server_with(SIO_2_0_4, 25_000, 60_000, &["--max-payload", &limit])
+}
+
+/// `len` bytes of text that never repeats at a 4 KiB stride, so a chunk misplaced while a
+/// buffer grows shows in a comparison.
+pub fn varied_text(len: usize) -> String {
+    (0..len)
+        .map(|i| char::from(b'a' + (i % 23) as u8))
+        .collect()
+}
+
 /// Runs `node tests/peer/js-client.js <args…>` (the official socket.io-client 2.0.4) to
 /// completion, at most `timeout` (panics after killing it otherwise). Returns its exit
 /// status (0 ok, 1 fail, 2 its own timeout) and stdout lines. Its stderr is printed.

@@ -3,7 +3,7 @@
 //! message, a wake-up from a [`Client`](crate::Client), or the core's deadline.
 
 use std::future::{Future, poll_fn};
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
 
 use async_io::Timer;
@@ -14,6 +14,9 @@ use spaces_socket_runtime::{Options, describe, normal_close};
 
 use crate::transport::{Tls, Ws};
 use crate::{Shared, State, lock};
+
+/// What the websocket stream yields: `None` once it has ended.
+type Frame = Option<Result<Message, WsError>>;
 
 /// The driver of one session: [`Driver::run`] ends once the session has ended and its socket
 /// is shut. Dropping it (done, or even unpolled) marks the session finished, releasing
@@ -46,37 +49,34 @@ impl Driver {
                 if state.core.is_closed() {
                     break;
                 }
-                let read = !state.backlog();
-                (state.core.poll_timeout(), read)
+                (state.core.poll_timeout(), !state.backlog())
             };
-            let shared = &self.shared;
             let woken = poll_fn(|cx| {
-                let mut state = lock(shared);
+                let mut state = lock(&self.shared);
                 if std::mem::take(&mut state.woken) {
                     return Poll::Ready(None);
                 }
                 state.driver = Some(cx.waker().clone());
                 Poll::Pending
             });
-            let ws = self.ws.as_mut().filter(|_| read);
-            let frame = async {
-                match ws {
-                    Some(ws) => Some(ws.next().await),
-                    None => future::pending().await,
-                }
-            };
-            let timer = async {
-                deadline.map_or_else(Timer::never, Timer::at).await;
-                None
-            };
+            let frame = poll_fn(|cx| next_frame(self.ws.as_mut().filter(|_| read), cx));
+            let mut timer = deadline.map_or_else(Timer::never, Timer::at);
+            let timer = poll_fn(|cx| timer.poll_next(cx).map(|_| None));
             // The deadline first (it keeps heartbeats on time); a random pick between socket
             // and wake-ups so neither can starve the other.
-            if let Some(frame) = future::or(timer, future::race(frame, woken)).await {
+            let mut next = future::or(timer, future::race(frame, woken)).await;
+            // Then the frames already waiting, until a command or a timer wants a turn.
+            while let Some(frame) = next {
                 self.on_frame(frame);
+                let not_due = deadline.is_none_or(|due| due > Instant::now());
+                let state = not_due.then(|| lock(&self.shared));
+                let read = state.is_some_and(|s| !s.woken && !s.backlog());
+                let frame = poll_fn(|cx| next_frame(self.ws.as_mut().filter(|_| read), cx));
+                next = future::poll_once(frame).await.flatten();
             }
         }
         if let Some(ws) = self.ws.take() {
-            self.shut(ws, true).await;
+            Box::pin(self.shut(ws, true)).await;
         }
     }
 
@@ -87,7 +87,8 @@ impl Driver {
                 // `WsUrl`'s Debug hides the token; never log `url.expose()`.
                 log::debug!("spaces driver: opening {url:?}");
                 let limit = self.options.connect_timeout;
-                let connect = self.tls.open(&url, self.options.websocket_config());
+                // Boxed: opening needs far more state than the idle loop, only for a moment.
+                let connect = Box::pin(self.tls.open(&url, self.options.websocket_config()));
                 let opened = within(limit, "opening the websocket", connect).await;
                 let mut state = lock(&self.shared);
                 match opened {
@@ -103,7 +104,7 @@ impl Driver {
                 let Some(ws) = self.ws.take() else { return };
                 // Wait for the server's answer only when the session is over.
                 let graceful = lock(&self.shared).core.is_closed();
-                return self.shut(ws, graceful).await;
+                return Box::pin(self.shut(ws, graceful)).await;
             }
             Transmit::Text(text) => Message::text(text),
             Transmit::Binary(data) => Message::binary(data),
@@ -119,7 +120,7 @@ impl Driver {
         }
     }
 
-    fn on_frame(&mut self, frame: Option<Result<Message, WsError>>) {
+    fn on_frame(&mut self, frame: Frame) {
         let message = match frame {
             Some(Ok(message)) => message,
             Some(Err(e)) => return self.lost(Some(describe(&e))),
@@ -182,6 +183,11 @@ fn step(state: &mut State) -> Option<Transmit> {
         state.wake_waiters();
     }
     state.core.poll_transmit()
+}
+
+/// The next websocket message of `ws`; never ready without a socket.
+fn next_frame(ws: Option<&mut Ws>, cx: &mut Context<'_>) -> Poll<Option<Frame>> {
+    ws.map_or(Poll::Pending, |ws| ws.poll_next(cx).map(Some))
 }
 
 /// `fut`, or an error naming `what` once `limit` has passed.

@@ -129,12 +129,23 @@ impl Default for Options {
 impl Options {
     /// The websocket settings these options ask for ([`Options::max_message_size`] for
     /// messages and frames). For runtime crates.
+    ///
+    /// The read buffer starts at 4 KiB instead of tungstenite's 128 KiB: an idle connection
+    /// holds it for its whole life, Engine.IO frames are small, and tungstenite grows it to
+    /// the length of any larger frame it reads. It is also the most one read takes from the
+    /// socket, which still holds several typical frames.
     pub fn websocket_config(&self) -> tungstenite::protocol::WebSocketConfig {
         let size = Some(self.max_message_size);
         let config = tungstenite::protocol::WebSocketConfig::default();
-        config.max_message_size(size).max_frame_size(size)
+        config
+            .max_message_size(size)
+            .max_frame_size(size)
+            .read_buffer_size(READ_BUFFER)
     }
 }
+
+/// The websocket read buffer's starting size (see [`Options::websocket_config`]).
+const READ_BUFFER: usize = 4 << 10;
 
 /// What a runtime refuses, the same in every runtime. Failures of the network or the server
 /// are not errors: they arrive as events (`ConnectFailed`, `Disconnected`, `AuthFailed`, …).

@@ -33,7 +33,7 @@
 //! # }
 //! ```
 use core::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
@@ -175,10 +175,31 @@ fn parse_pem(index: usize, pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, T
 /// no client certificate. Build it once and share it across connections; tungstenite's
 /// `Connector::Rustls` and `futures_rustls::TlsConnector::from` both take it as is.
 ///
+/// Sessions asking for the same roots get the same configuration while any of them holds it
+/// (a root store and a resumption cache are about 23 KiB, too much to keep per connection).
+///
 /// # Errors
 /// [`TlsError::BadRoot`] for an unusable extra root, [`TlsError::NoRoots`] when nothing would
 /// be trusted, [`TlsError::Config`] if the provider refuses the protocol versions.
 pub fn rustls_client_config(options: &TlsOptions) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+    type Shared = Vec<(bool, Vec<Vec<u8>>, Weak<rustls::ClientConfig>)>;
+    static SHARED: Mutex<Shared> = Mutex::new(Vec::new());
+    let mut shared = SHARED.lock().unwrap_or_else(PoisonError::into_inner);
+    // Forget the configurations no session holds any more, so the list stays short.
+    shared.retain(|(.., config)| config.strong_count() > 0);
+    let same = |(webpki, extra, _): &&(bool, Vec<Vec<u8>>, _)| {
+        *webpki == options.webpki_roots && *extra == options.extra_roots_pem
+    };
+    if let Some(config) = shared.iter().find(same).and_then(|(.., c)| c.upgrade()) {
+        return Ok(config);
+    }
+    let config = build_rustls_config(options)?;
+    let key = (options.webpki_roots, options.extra_roots_pem.clone());
+    shared.push((key.0, key.1, Arc::downgrade(&config)));
+    Ok(config)
+}
+
+fn build_rustls_config(options: &TlsOptions) -> Result<Arc<rustls::ClientConfig>, TlsError> {
     let mut roots = rustls::RootCertStore::empty();
     if options.webpki_roots {
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());

@@ -3,6 +3,7 @@
 //! test that cannot start it fails and says why).
 
 mod bounded_waits;
+mod large_messages;
 mod live_service_policies_against_node;
 mod peer_servers_start;
 mod peer_spaces_server_behaviour;

@@ -3,5 +3,6 @@
 //! driver's own behaviours are tested in the async-io crate.
 
 mod against_socketio_2_0_4;
+mod large_messages;
 mod live_service_policies_against_node;
 mod support;
