@@ -3,7 +3,7 @@
 //!
 //! * `decode`: Engine.IO + Socket.IO decoding of the frame, next to the floor (one
 //!   `serde_json` validation pass of the same JSON into a `&RawValue`) and a `serde_json::Value`
-//!   tree for reference (`benches/compare.sh` prints the ratio decode/RawValue).
+//!   tree for reference (`benches/codec-vs-js.sh` prints the ratio decode/RawValue).
 //! * `encode`: a SEND_MESSAGE frame: a `SendMessage` serialized after the Socket.IO header
 //!   (inside a session, `round_trip` measures it).
 //! * `round_trip`: a whole [`Spaces`] session (connected, `/chat` joined, a space subscribed,
@@ -11,7 +11,7 @@
 //!   out.
 //!
 //! Run: `cargo bench -p spaces-socket --bench codec -- --warm-up-time 1 --measurement-time 3`
-//! (`benches/compare.sh` runs this and the JS stack and prints the ratios;
+//! (`benches/codec-vs-js.sh` runs this and the JS stack and prints the ratios;
 //! `benches/instructions.sh` counts instructions per iteration with callgrind).
 
 use std::hint::black_box;

@@ -1,7 +1,7 @@
 // The JS parser stack of socket.io-client 2.0.4 (engine.io-parser 2.1.1 + socket.io-parser
 // 3.1.2) decoding the same MESSAGE_SENT frame as benches/codec.rs, for the Rust/JS ratio.
 //
-// Run: node benches/js-parser.js [iterations]   (benches/compare.sh runs both)
+// Run: node benches/js-parser.js [iterations]   (benches/codec-vs-js.sh runs both)
 // Prints one JSON line: {"bench":"js-parser","ns_per_op":…,…}. The modules come from
 // tests/peer/node_modules (`npm ci` there).
 'use strict';

@@ -7,7 +7,7 @@
 # sample, the JS's fastest of five rounds), which other work on the machine disturbs least. Timings on a shared machine are noisy:
 # run it when the machine is quiet, or compare instruction counts (see SPACES_BENCH_PROFILE in
 # benches/codec.rs).
-# Usage: benches/compare.sh [criterion options]   (default: --warm-up-time 2 --measurement-time 5)
+# Usage: benches/codec-vs-js.sh [criterion options]   (default: --warm-up-time 2 --measurement-time 5)
 set -eu
 cd "$(dirname "$0")/.."
 [ "$#" -gt 0 ] || set -- --warm-up-time 2 --measurement-time 5
