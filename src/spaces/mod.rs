@@ -71,6 +71,7 @@
 pub mod auth;
 pub mod events;
 mod session;
+mod space_map;
 
 pub use auth::{
     AuthError, DEFAULT_SERVICE_TOKEN_TTL, KeyFileProblem, MAX_SERVICE_TOKEN_TTL, SPACES_AUDIENCE,

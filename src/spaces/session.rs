@@ -17,6 +17,7 @@ use crate::redact::Secret;
 
 use super::auth::{AuthError, Token, TokenProvider};
 use super::events::{self, Channel, Incoming, MessageSent, SendMessage, SendPresenceEvent};
+use super::space_map::SpaceMap;
 
 /// The Spaces socket namespace.
 pub const CHAT_NAMESPACE: &str = "/chat";
@@ -484,7 +485,7 @@ pub struct Spaces {
     /// Whether the token source gives a different token next time (see
     /// [`TokenProvider::refreshes`]); a token handed over by hand counts as fixed.
     token_refreshes: bool,
-    wanted: BTreeMap<String, Wanted>,
+    wanted: SpaceMap<Wanted>,
     /// Messages waiting for their space's subscription, in send order.
     held: VecDeque<Outgoing>,
     /// Messages on the wire, waiting for their echo.
@@ -548,7 +549,7 @@ impl Spaces {
             auth_retries: config.auth_retries,
             auth_refusals: 0,
             token_refreshes: false,
-            wanted: BTreeMap::new(),
+            wanted: SpaceMap::new(),
             held: VecDeque::new(),
             in_flight: BTreeMap::new(),
             sent: VecDeque::new(),
@@ -645,7 +646,7 @@ impl Spaces {
     /// if it has one. Expect [`SpacesEvent::Subscribed`] or [`SpacesEvent::SubscribeFailed`].
     pub fn subscribe(&mut self, now: Instant, space: &str, password: Option<&str>) {
         self.begin(now);
-        let w = self.wanted.entry(space.to_owned()).or_insert(Wanted {
+        let w = self.wanted.get_or_insert_with(space, || Wanted {
             password: None,
             state: SubState::Pending,
         });
@@ -1184,7 +1185,7 @@ impl Spaces {
     /// connection.
     fn expire_subscriptions(&mut self, now: Instant) {
         let timeout = self.subscribe_timeout;
-        for (space, w) in &mut self.wanted {
+        for (space, w) in self.wanted.iter_mut() {
             if let SubState::Requested { since } = w.state
                 && now.saturating_duration_since(since) >= timeout
             {
@@ -1451,6 +1452,10 @@ impl Spaces {
     /// Removes a message from the wire, and the stale times at the front of `sent`.
     fn take_in_flight(&mut self, id: SendId) -> Option<Outgoing> {
         let out = self.in_flight.remove(&id);
+        if self.in_flight.is_empty() {
+            // An emptied BTreeMap keeps its node; an idle session should hold none.
+            self.in_flight = BTreeMap::new();
+        }
         while let Some(&(sent, id)) = self.sent.front() {
             if self.is_on_wire(id, sent) {
                 break;
