@@ -125,6 +125,19 @@ impl Recorder {
 impl Drop for Sink {
     fn drop(&mut self) {
         let lines = self.lines.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let dropped = *self.dropped.get_mut();
+        if let (Some(sender), true) = (lines.as_ref(), dropped > 0) {
+            // The last gap has no later line to carry it: wait (boundedly) for room for it.
+            let mut gap = json!({"kind": "dropped", "lines": dropped}).to_string();
+            let deadline = Instant::now() + FINISH_TIMEOUT;
+            while let Err(TrySendError::Full(back)) = sender.try_send(gap) {
+                if Instant::now() >= deadline {
+                    break;
+                }
+                gap = back;
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
         drop(lines.take());
         let finished = self
             .finished
@@ -520,6 +533,27 @@ mod tests {
     }
 
     #[test]
+    fn lines_dropped_at_the_very_end_are_still_counted_in_the_recording() {
+        let (release, gate) = std::sync::mpsc::channel();
+        let out = Shared::new(Some(gate));
+        let mut core = recorded(Recorder::to_writer(out.clone()).unwrap());
+        let lines = BUFFER_LINES * 2;
+        for _ in 0..lines {
+            core.handle_timeout(Instant::now());
+        }
+        release.send(()).unwrap();
+        drop(core);
+        let text = out.text();
+        let gap = text.lines().find(|l| l.contains(r#""kind":"dropped""#));
+        let gap: Value = serde_json::from_str(gap.expect("a dropped line")).unwrap();
+        let kept = text
+            .lines()
+            .filter(|l| l.contains(r#""kind":"timeout""#))
+            .count();
+        assert_eq!(kept as u64 + gap["lines"].as_u64().unwrap(), lines as u64);
+    }
+
+    #[test]
     fn a_stalled_writer_costs_lines_and_the_recording_says_how_many() {
         let (release, gate) = std::sync::mpsc::channel();
         let out = Shared::new(Some(gate));
@@ -529,6 +563,11 @@ mod tests {
             core.handle_timeout(Instant::now());
         }
         release.send(()).unwrap();
+        // Let the writer drain what the buffer held, so the lines after the gap find room.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while out.text().lines().count() <= BUFFER_LINES && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         core.close(Instant::now());
         drop(core);
         let text = out.text();
