@@ -37,46 +37,52 @@ impl Drop for Driver {
 }
 
 impl Driver {
-    pub(crate) async fn run(mut self) {
-        loop {
-            let transmit = step(&mut lock(&self.shared));
-            if let Some(transmit) = transmit {
-                self.execute(transmit).await;
-                continue;
-            }
-            let (deadline, read) = {
-                let state = lock(&self.shared);
-                if state.core.is_closed() {
-                    break;
+    /// The session's task: an `async` block, not an `async fn`, whose argument (the whole
+    /// driver) would be kept twice in the future, as an argument and as a local.
+    pub(crate) fn run(mut self) -> impl Future<Output = ()> + Send + 'static {
+        async move {
+            loop {
+                let transmit = step(&mut lock(&self.shared));
+                if let Some(transmit) = transmit {
+                    self.execute(transmit).await;
+                    continue;
                 }
-                (state.core.poll_timeout(), !state.backlog())
-            };
-            let woken = poll_fn(|cx| {
-                let mut state = lock(&self.shared);
-                if std::mem::take(&mut state.woken) {
-                    return Poll::Ready(None);
-                }
-                state.driver = Some(cx.waker().clone());
-                Poll::Pending
-            });
-            let frame = poll_fn(|cx| next_frame(self.ws.as_mut().filter(|_| read), cx));
-            let mut timer = deadline.map_or_else(Timer::never, Timer::at);
-            let timer = poll_fn(|cx| timer.poll_next(cx).map(|_| None));
-            // The deadline first (it keeps heartbeats on time); a random pick between socket
-            // and wake-ups so neither can starve the other.
-            let mut next = future::or(timer, future::race(frame, woken)).await;
-            // Then the frames already waiting, until a command or a timer wants a turn.
-            while let Some(frame) = next {
-                self.on_frame(frame);
-                let not_due = deadline.is_none_or(|due| due > Instant::now());
-                let state = not_due.then(|| lock(&self.shared));
-                let read = state.is_some_and(|s| !s.woken && !s.backlog());
+                let (deadline, read) = {
+                    let state = lock(&self.shared);
+                    if state.core.is_closed() {
+                        break;
+                    }
+                    (state.core.poll_timeout(), !state.backlog())
+                };
+                let woken = poll_fn(|cx| {
+                    let mut state = lock(&self.shared);
+                    if std::mem::take(&mut state.woken) {
+                        return Poll::Ready(None);
+                    }
+                    state.driver = Some(cx.waker().clone());
+                    Poll::Pending
+                });
                 let frame = poll_fn(|cx| next_frame(self.ws.as_mut().filter(|_| read), cx));
-                next = future::poll_once(frame).await.flatten();
+                let mut timer = deadline.map_or_else(Timer::never, Timer::at);
+                let timer = poll_fn(|cx| timer.poll_next(cx).map(|_| None));
+                // The deadline first (it keeps heartbeats on time); a random pick between socket
+                // and wake-ups so neither can starve the other.
+                let mut next = future::or(timer, future::race(frame, woken)).await;
+                // Then the frames already waiting, until a command or a timer wants a turn.
+                while let Some(frame) = next {
+                    self.on_frame(frame);
+                    let not_due = deadline.is_none_or(|due| due > Instant::now());
+                    let state = not_due.then(|| lock(&self.shared));
+                    let read = state.is_some_and(|s| !s.woken && !s.backlog());
+                    let frame = poll_fn(|cx| next_frame(self.ws.as_mut().filter(|_| read), cx));
+                    next = future::poll_once(frame).await.flatten();
+                }
             }
-        }
-        if let Some(ws) = self.ws.take() {
-            Box::pin(self.shut(ws, true)).await;
+            // Boxed before the await, so the socket is not kept in the driver's state too.
+            let shut = self.ws.take().map(|ws| Box::pin(self.shut(ws, true)));
+            if let Some(shut) = shut {
+                shut.await;
+            }
         }
     }
 
@@ -154,12 +160,8 @@ impl Driver {
             }
             Ok(())
         };
-        let options = &self.options;
-        let limit = if graceful {
-            options.close_timeout
-        } else {
-            options.write_timeout
-        };
+        let (graceful_limit, limit) = (self.options.close_timeout, self.options.write_timeout);
+        let limit = if graceful { graceful_limit } else { limit };
         // Best effort: the socket is dropped right after, whatever happens.
         let _: Result<(), String> = within(limit, "closing the websocket", close).await;
     }
@@ -190,15 +192,16 @@ fn next_frame(ws: Option<&mut Ws>, cx: &mut Context<'_>) -> Poll<Option<Frame>> 
     ws.map_or(Poll::Pending, |ws| ws.poll_next(cx).map(Some))
 }
 
-/// `fut`, or an error naming `what` once `limit` has passed.
-async fn within<T, E: From<String>>(
+/// `fut`, or an error naming `what` once `limit` has passed. Not an `async fn`, which would
+/// keep a second copy of `fut` in the driver's state.
+fn within<T, E: From<String>>(
     limit: Duration,
-    what: &str,
+    what: &'static str,
     fut: impl Future<Output = Result<T, E>>,
-) -> Result<T, E> {
-    let expired = async {
+) -> impl Future<Output = Result<T, E>> {
+    let expired = async move {
         Timer::after(limit).await;
         Err(format!("{what} timed out after {limit:?}").into())
     };
-    future::or(fut, expired).await
+    future::or(fut, expired)
 }
