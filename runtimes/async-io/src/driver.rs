@@ -42,8 +42,9 @@ impl Driver {
     pub(crate) fn run(mut self) -> impl Future<Output = ()> + Send + 'static {
         async move {
             loop {
-                let transmit = step(&mut lock(&self.shared));
-                if let Some(transmit) = transmit {
+                // Locals live across an await take room in every state of the task: each is
+                // scoped to the await that needs it.
+                if let Some(transmit) = step(&self.shared) {
                     self.execute(transmit).await;
                     continue;
                 }
@@ -63,11 +64,13 @@ impl Driver {
                     Poll::Pending
                 });
                 let frame = poll_fn(|cx| next_frame(self.ws.as_mut().filter(|_| read), cx));
-                let mut timer = deadline.map_or_else(Timer::never, Timer::at);
-                let timer = poll_fn(|cx| timer.poll_next(cx).map(|_| None));
-                // The deadline first (it keeps heartbeats on time); a random pick between socket
-                // and wake-ups so neither can starve the other.
-                let mut next = future::or(timer, future::race(frame, woken)).await;
+                let mut next = {
+                    let mut timer = deadline.map_or_else(Timer::never, Timer::at);
+                    let timer = poll_fn(|cx| timer.poll_next(cx).map(|_| None));
+                    // The deadline first (it keeps heartbeats on time); a random pick between
+                    // socket and wake-ups so neither can starve the other.
+                    future::or(timer, future::race(frame, woken)).await
+                };
                 // Then the frames already waiting, until a command or a timer wants a turn.
                 while let Some(frame) = next {
                     self.on_frame(frame);
@@ -78,51 +81,51 @@ impl Driver {
                     next = future::poll_once(frame).await.flatten();
                 }
             }
-            // Boxed before the await, so the socket is not kept in the driver's state too.
-            let shut = self.ws.take().map(|ws| Box::pin(self.shut(ws, true)));
-            if let Some(shut) = shut {
-                shut.await;
-            }
+            // The session is over, so this waits for the server's close (at most close_timeout).
+            self.execute(Transmit::Close).await;
         }
     }
 
-    async fn execute(&mut self, transmit: Transmit) {
-        let message = match transmit {
-            Transmit::Open(url) => {
-                self.ws = None;
-                // `WsUrl`'s Debug hides the token; never log `url.expose()`.
-                log::debug!("spaces driver: opening {url:?}");
-                let limit = self.options.connect_timeout;
-                // Boxed: opening needs far more state than the idle loop, only for a moment.
-                let connect = Box::pin(self.tls.open(&url, self.options.websocket_config()));
-                let opened = within(limit, "opening the websocket", connect).await;
-                let mut state = lock(&self.shared);
-                match opened {
-                    Ok(opened) => {
-                        self.ws = Some(opened);
-                        state.core.handle_open(Instant::now());
+    /// Carries out one transmit (not an `async fn`, which would keep `transmit` twice).
+    fn execute(&mut self, transmit: Transmit) -> impl Future<Output = ()> + Send + '_ {
+        async move {
+            let message = match transmit {
+                Transmit::Open(url) => {
+                    self.ws = None;
+                    // `WsUrl`'s Debug hides the token; never log `url.expose()`.
+                    log::debug!("spaces driver: opening {url:?}");
+                    let limit = self.options.connect_timeout;
+                    // Boxed: opening needs far more state than the idle loop, only for a moment.
+                    let connect = Box::pin(self.tls.open(&url, self.options.websocket_config()));
+                    let opened = within(limit, "opening the websocket", connect).await;
+                    let mut state = lock(&self.shared);
+                    match opened {
+                        Ok(opened) => {
+                            self.ws = Some(opened);
+                            state.core.handle_open(Instant::now());
+                        }
+                        Err(failure) => failure.report(&mut state.core, Instant::now()),
                     }
-                    Err(failure) => failure.report(&mut state.core, Instant::now()),
+                    return state.wake_waiters();
                 }
-                return state.wake_waiters();
+                Transmit::Close => {
+                    let Some(ws) = self.ws.take() else { return };
+                    // Wait for the server's answer only when the session is over.
+                    let graceful = lock(&self.shared).core.is_closed();
+                    return Box::pin(self.shut(ws, graceful)).await;
+                }
+                Transmit::Text(text) => Message::text(text),
+                Transmit::Binary(data) => Message::binary(data),
+            };
+            let Some(ws) = self.ws.as_mut() else {
+                // The connection it was meant for is gone; the core resends what matters.
+                return log::debug!("spaces driver: no websocket, frame dropped");
+            };
+            let send = async { ws.send(message).await.map_err(|e| describe(&e)) };
+            let limit = self.options.write_timeout;
+            if let Err(reason) = within(limit, "a websocket write", send).await {
+                self.lost(Some(reason));
             }
-            Transmit::Close => {
-                let Some(ws) = self.ws.take() else { return };
-                // Wait for the server's answer only when the session is over.
-                let graceful = lock(&self.shared).core.is_closed();
-                return Box::pin(self.shut(ws, graceful)).await;
-            }
-            Transmit::Text(text) => Message::text(text),
-            Transmit::Binary(data) => Message::binary(data),
-        };
-        let Some(ws) = self.ws.as_mut() else {
-            // The connection it was meant for is gone; the core resends what matters.
-            return log::debug!("spaces driver: no websocket, frame dropped");
-        };
-        let send = async { ws.send(message).await.map_err(|e| describe(&e)) };
-        let limit = self.options.write_timeout;
-        if let Err(reason) = within(limit, "a websocket write", send).await {
-            self.lost(Some(reason));
         }
     }
 
@@ -169,7 +172,8 @@ impl Driver {
 
 /// Under the lock: runs a due timer, answers a token request (the timer may have just made
 /// one), and takes the next transmit.
-fn step(state: &mut State) -> Option<Transmit> {
+fn step(shared: &Shared) -> Option<Transmit> {
+    let state = &mut *lock(shared);
     let now = Instant::now();
     let due = state.core.poll_timeout().is_some_and(|due| due <= now);
     if due {
