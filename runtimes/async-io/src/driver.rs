@@ -2,6 +2,9 @@
 //! answer its token requests, run its timers, then sleep until the first of a websocket
 //! message, a wake-up from a [`Client`](crate::Client), or the core's deadline.
 
+// `run` and `execute` return `async` blocks on purpose (see `run`).
+#![allow(clippy::manual_async_fn)]
+
 use std::future::{Future, poll_fn};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
@@ -13,7 +16,7 @@ use spaces_socket::client::Transmit;
 use spaces_socket_runtime::{Options, describe, normal_close};
 
 use crate::transport::{Tls, Ws};
-use crate::{Shared, State, lock};
+use crate::{Shared, lock};
 
 /// What the websocket stream yields: `None` once it has ended.
 type Frame = Option<Result<Message, WsError>>;
@@ -181,8 +184,9 @@ fn step(shared: &Shared) -> Option<Transmit> {
     }
     let token = state.core.wants_token();
     if token {
-        let State { core, provider, .. } = state;
-        core.answer_token(now, SystemTime::now(), &mut **provider);
+        state
+            .core
+            .answer_token(now, SystemTime::now(), &mut *state.provider);
     }
     if due || token {
         // Either may have queued events (a ping timeout, a failed token).
