@@ -49,6 +49,11 @@ impl Query {
 
     /// Adds `key=value` in place.
     pub fn push(&mut self, key: impl Into<String>, value: impl Into<String>) {
+        // Doubling from one, not from `Vec`'s four: a query has a pair or two and is kept for
+        // the whole session.
+        if self.pairs.len() == self.pairs.capacity() {
+            self.pairs.reserve_exact(self.pairs.len().max(1));
+        }
         self.pairs.push((key.into(), value.into()));
     }
 

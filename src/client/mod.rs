@@ -230,7 +230,8 @@ pub struct Client {
     rng: Rng,
     /// True while the current (re)connection is part of a reconnection sequence.
     reconnecting: bool,
-    reassembly: Option<Reassembly>,
+    /// Boxed: binary packets are rare, and an idle client should not carry room for one.
+    reassembly: Option<Box<Reassembly>>,
     /// Attachments still to come for a binary packet that was refused (too many attachments,
     /// too large): dropped unkept and unreported, until a text packet or a new session.
     discard_attachments: usize,
@@ -937,7 +938,7 @@ impl Client {
                     return;
                 }
                 let (name, args) = split_event(&packet);
-                self.reassembly = Some(Reassembly {
+                self.reassembly = Some(Box::new(Reassembly {
                     kind: packet.kind,
                     nsp: packet.nsp.to_owned(),
                     id: packet.id,
@@ -946,7 +947,7 @@ impl Client {
                     expected: packet.attachments,
                     attachments: Vec::with_capacity(packet.attachments),
                     bytes: text.len(),
-                });
+                }));
             }
             _ => self.dispatch(now, &packet),
         }
@@ -978,7 +979,7 @@ impl Client {
         if r.attachments.len() < r.expected {
             return;
         }
-        let Some(r) = self.reassembly.take() else {
+        let Some(r) = self.reassembly.take().map(|r| *r) else {
             return;
         };
         let event_kind = r.kind == PacketKind::BinaryEvent;

@@ -36,6 +36,10 @@ impl<V> SpaceMap<V> {
         let i = match self.find(space) {
             Ok(i) => i,
             Err(i) => {
+                // Doubling from one, not from `Vec`'s four: most sessions want one space.
+                if self.entries.len() == self.entries.capacity() {
+                    self.entries.reserve_exact(self.entries.len().max(1));
+                }
                 self.entries.insert(i, (space.to_owned(), make()));
                 i
             }

@@ -2,6 +2,9 @@
 //! answer its token requests, run its timers, then sleep until the first of a websocket
 //! message, a wake-up from a [`Client`](crate::Client), or the core's deadline.
 
+// `run` and `execute` return `async` blocks on purpose (see `run`).
+#![allow(clippy::manual_async_fn)]
+
 use std::future::{Future, poll_fn};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
@@ -13,7 +16,7 @@ use spaces_socket::client::Transmit;
 use spaces_socket_runtime::{Options, describe, normal_close};
 
 use crate::transport::{Tls, Ws};
-use crate::{Shared, State, lock};
+use crate::{Shared, lock};
 
 /// What the websocket stream yields: `None` once it has ended.
 type Frame = Option<Result<Message, WsError>>;
@@ -37,86 +40,95 @@ impl Drop for Driver {
 }
 
 impl Driver {
-    pub(crate) async fn run(mut self) {
-        loop {
-            let transmit = step(&mut lock(&self.shared));
-            if let Some(transmit) = transmit {
-                self.execute(transmit).await;
-                continue;
-            }
-            let (deadline, read) = {
-                let state = lock(&self.shared);
-                if state.core.is_closed() {
-                    break;
+    /// The session's task: an `async` block, not an `async fn`, whose argument (the whole
+    /// driver) would be kept twice in the future, as an argument and as a local.
+    pub(crate) fn run(mut self) -> impl Future<Output = ()> + Send + 'static {
+        async move {
+            loop {
+                // Locals live across an await take room in every state of the task: each is
+                // scoped to the await that needs it.
+                if let Some(transmit) = step(&self.shared) {
+                    self.execute(transmit).await;
+                    continue;
                 }
-                (state.core.poll_timeout(), !state.backlog())
-            };
-            let woken = poll_fn(|cx| {
-                let mut state = lock(&self.shared);
-                if std::mem::take(&mut state.woken) {
-                    return Poll::Ready(None);
-                }
-                state.driver = Some(cx.waker().clone());
-                Poll::Pending
-            });
-            let frame = poll_fn(|cx| next_frame(self.ws.as_mut().filter(|_| read), cx));
-            let mut timer = deadline.map_or_else(Timer::never, Timer::at);
-            let timer = poll_fn(|cx| timer.poll_next(cx).map(|_| None));
-            // The deadline first (it keeps heartbeats on time); a random pick between socket
-            // and wake-ups so neither can starve the other.
-            let mut next = future::or(timer, future::race(frame, woken)).await;
-            // Then the frames already waiting, until a command or a timer wants a turn.
-            while let Some(frame) = next {
-                self.on_frame(frame);
-                let not_due = deadline.is_none_or(|due| due > Instant::now());
-                let state = not_due.then(|| lock(&self.shared));
-                let read = state.is_some_and(|s| !s.woken && !s.backlog());
+                let (deadline, read) = {
+                    let state = lock(&self.shared);
+                    if state.core.is_closed() {
+                        break;
+                    }
+                    (state.core.poll_timeout(), !state.backlog())
+                };
+                let woken = poll_fn(|cx| {
+                    let mut state = lock(&self.shared);
+                    if std::mem::take(&mut state.woken) {
+                        return Poll::Ready(None);
+                    }
+                    state.driver = Some(cx.waker().clone());
+                    Poll::Pending
+                });
                 let frame = poll_fn(|cx| next_frame(self.ws.as_mut().filter(|_| read), cx));
-                next = future::poll_once(frame).await.flatten();
+                let mut next = {
+                    let mut timer = deadline.map_or_else(Timer::never, Timer::at);
+                    let timer = poll_fn(|cx| timer.poll_next(cx).map(|_| None));
+                    // The deadline first (it keeps heartbeats on time); a random pick between
+                    // socket and wake-ups so neither can starve the other.
+                    future::or(timer, future::race(frame, woken)).await
+                };
+                // Then the frames already waiting, until a command or a timer wants a turn.
+                while let Some(frame) = next {
+                    self.on_frame(frame);
+                    let not_due = deadline.is_none_or(|due| due > Instant::now());
+                    let state = not_due.then(|| lock(&self.shared));
+                    let read = state.is_some_and(|s| !s.woken && !s.backlog());
+                    let frame = poll_fn(|cx| next_frame(self.ws.as_mut().filter(|_| read), cx));
+                    next = future::poll_once(frame).await.flatten();
+                }
             }
-        }
-        if let Some(ws) = self.ws.take() {
-            Box::pin(self.shut(ws, true)).await;
+            // The session is over, so this waits for the server's close (at most close_timeout).
+            self.execute(Transmit::Close).await;
         }
     }
 
-    async fn execute(&mut self, transmit: Transmit) {
-        let message = match transmit {
-            Transmit::Open(url) => {
-                self.ws = None;
-                // `WsUrl`'s Debug hides the token; never log `url.expose()`.
-                log::debug!("spaces driver: opening {url:?}");
-                let limit = self.options.connect_timeout;
-                // Boxed: opening needs far more state than the idle loop, only for a moment.
-                let connect = Box::pin(self.tls.open(&url, self.options.websocket_config()));
-                let opened = within(limit, "opening the websocket", connect).await;
-                let mut state = lock(&self.shared);
-                match opened {
-                    Ok(opened) => {
-                        self.ws = Some(opened);
-                        state.core.handle_open(Instant::now());
+    /// Carries out one transmit (not an `async fn`, which would keep `transmit` twice).
+    fn execute(&mut self, transmit: Transmit) -> impl Future<Output = ()> + Send + '_ {
+        async move {
+            let message = match transmit {
+                Transmit::Open(url) => {
+                    self.ws = None;
+                    // `WsUrl`'s Debug hides the token; never log `url.expose()`.
+                    log::debug!("spaces driver: opening {url:?}");
+                    let limit = self.options.connect_timeout;
+                    // Boxed: opening needs far more state than the idle loop, only for a moment.
+                    let connect = Box::pin(self.tls.open(&url, self.options.websocket_config()));
+                    let opened = within(limit, "opening the websocket", connect).await;
+                    let mut state = lock(&self.shared);
+                    match opened {
+                        Ok(opened) => {
+                            self.ws = Some(opened);
+                            state.core.handle_open(Instant::now());
+                        }
+                        Err(failure) => failure.report(&mut state.core, Instant::now()),
                     }
-                    Err(failure) => failure.report(&mut state.core, Instant::now()),
+                    return state.wake_waiters();
                 }
-                return state.wake_waiters();
+                Transmit::Close => {
+                    let Some(ws) = self.ws.take() else { return };
+                    // Wait for the server's answer only when the session is over.
+                    let graceful = lock(&self.shared).core.is_closed();
+                    return Box::pin(self.shut(ws, graceful)).await;
+                }
+                Transmit::Text(text) => Message::text(text),
+                Transmit::Binary(data) => Message::binary(data),
+            };
+            let Some(ws) = self.ws.as_mut() else {
+                // The connection it was meant for is gone; the core resends what matters.
+                return log::debug!("spaces driver: no websocket, frame dropped");
+            };
+            let send = async { ws.send(message).await.map_err(|e| describe(&e)) };
+            let limit = self.options.write_timeout;
+            if let Err(reason) = within(limit, "a websocket write", send).await {
+                self.lost(Some(reason));
             }
-            Transmit::Close => {
-                let Some(ws) = self.ws.take() else { return };
-                // Wait for the server's answer only when the session is over.
-                let graceful = lock(&self.shared).core.is_closed();
-                return Box::pin(self.shut(ws, graceful)).await;
-            }
-            Transmit::Text(text) => Message::text(text),
-            Transmit::Binary(data) => Message::binary(data),
-        };
-        let Some(ws) = self.ws.as_mut() else {
-            // The connection it was meant for is gone; the core resends what matters.
-            return log::debug!("spaces driver: no websocket, frame dropped");
-        };
-        let send = async { ws.send(message).await.map_err(|e| describe(&e)) };
-        let limit = self.options.write_timeout;
-        if let Err(reason) = within(limit, "a websocket write", send).await {
-            self.lost(Some(reason));
         }
     }
 
@@ -154,12 +166,8 @@ impl Driver {
             }
             Ok(())
         };
-        let options = &self.options;
-        let limit = if graceful {
-            options.close_timeout
-        } else {
-            options.write_timeout
-        };
+        let (graceful_limit, limit) = (self.options.close_timeout, self.options.write_timeout);
+        let limit = if graceful { graceful_limit } else { limit };
         // Best effort: the socket is dropped right after, whatever happens.
         let _: Result<(), String> = within(limit, "closing the websocket", close).await;
     }
@@ -167,7 +175,8 @@ impl Driver {
 
 /// Under the lock: runs a due timer, answers a token request (the timer may have just made
 /// one), and takes the next transmit.
-fn step(state: &mut State) -> Option<Transmit> {
+fn step(shared: &Shared) -> Option<Transmit> {
+    let state = &mut *lock(shared);
     let now = Instant::now();
     let due = state.core.poll_timeout().is_some_and(|due| due <= now);
     if due {
@@ -175,8 +184,9 @@ fn step(state: &mut State) -> Option<Transmit> {
     }
     let token = state.core.wants_token();
     if token {
-        let State { core, provider, .. } = state;
-        core.answer_token(now, SystemTime::now(), &mut **provider);
+        state
+            .core
+            .answer_token(now, SystemTime::now(), &mut *state.provider);
     }
     if due || token {
         // Either may have queued events (a ping timeout, a failed token).
@@ -190,15 +200,16 @@ fn next_frame(ws: Option<&mut Ws>, cx: &mut Context<'_>) -> Poll<Option<Frame>> 
     ws.map_or(Poll::Pending, |ws| ws.poll_next(cx).map(Some))
 }
 
-/// `fut`, or an error naming `what` once `limit` has passed.
-async fn within<T, E: From<String>>(
+/// `fut`, or an error naming `what` once `limit` has passed. Not an `async fn`, which would
+/// keep a second copy of `fut` in the driver's state.
+fn within<T, E: From<String>>(
     limit: Duration,
-    what: &str,
+    what: &'static str,
     fut: impl Future<Output = Result<T, E>>,
-) -> Result<T, E> {
-    let expired = async {
+) -> impl Future<Output = Result<T, E>> {
+    let expired = async move {
         Timer::after(limit).await;
         Err(format!("{what} timed out after {limit:?}").into())
     };
-    future::or(fut, expired).await
+    future::or(fut, expired)
 }

@@ -210,10 +210,7 @@ pub fn start(
     let shared = Arc::new(Mutex::new(State {
         core,
         provider: Box::new(provider),
-        max_queued: (
-            options.max_queued_events.max(1),
-            options.max_queued_bytes.max(1),
-        ),
+        max_queued: options.queue_limits(),
         woken: false,
         driver: None,
         waiters: Vec::new(),

@@ -3,6 +3,8 @@
 //! HTTP upgrade with async-tungstenite. Errors become short descriptions that never contain
 //! the URL (its query carries the token).
 
+use std::sync::Arc;
+
 use async_net::TcpStream;
 use async_tungstenite::WebSocketStream;
 use async_tungstenite::tungstenite::client::IntoClientRequest;
@@ -16,6 +18,9 @@ use spaces_socket_runtime::{OpenError, TlsBackend, TlsError, TlsOptions, describ
 /// A plain or TLS TCP stream.
 pub(crate) trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
+
+/// The TCP stream under the websocket.
+type Tcp = async_io::Async<std::net::TcpStream>;
 
 /// The websocket the driver owns.
 pub(crate) type Ws = WebSocketStream<Box<dyn Io>>;
@@ -56,6 +61,8 @@ impl Tls {
         let tcp = tcp.map_err(|e| format!("TCP connection to {host}:{port} failed: {e}"))?;
         // Frames are small and latency matters (heartbeats); errors here are harmless.
         let _ = tcp.set_nodelay(true);
+        // Out of async-net's wrapper, whose readiness slots (~0.1 KiB) would stay unused.
+        let tcp = Arc::try_unwrap(tcp.into()).map_err(|_| "TCP stream still shared".to_owned())?;
         let stream = match endpoint.secure {
             true => self.handshake(host, tcp).await?,
             false => Box::new(tcp),
@@ -67,7 +74,7 @@ impl Tls {
     }
 
     /// The TLS handshake for `host` over `tcp`. The error names the host only, never the URL.
-    async fn handshake(&self, host: &str, tcp: TcpStream) -> Result<Box<dyn Io>, String> {
+    async fn handshake(&self, host: &str, tcp: Tcp) -> Result<Box<dyn Io>, String> {
         let failed = |e: &dyn std::fmt::Display| format!("TLS handshake with {host} failed: {e}");
         match self {
             Self::Rustls(connector) => {

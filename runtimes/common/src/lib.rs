@@ -127,6 +127,13 @@ impl Default for Options {
 }
 
 impl Options {
+    /// [`max_queued_events`](Self::max_queued_events) and
+    /// [`max_queued_bytes`](Self::max_queued_bytes), at least one each: a runtime reads the
+    /// socket only while fewer events and fewer payload bytes wait for the reader.
+    pub fn queue_limits(&self) -> (usize, usize) {
+        (self.max_queued_events.max(1), self.max_queued_bytes.max(1))
+    }
+
     /// The websocket settings these options ask for ([`Options::max_message_size`] for
     /// messages and frames). For runtime crates.
     ///
