@@ -178,15 +178,11 @@ impl Driver {
 fn step(shared: &Shared) -> Option<Transmit> {
     let state = &mut *lock(shared);
     let now = Instant::now();
-    let due = state.core.poll_timeout().is_some_and(|due| due <= now);
-    if due {
-        state.core.handle_timeout(now);
-    }
+    let due = state.core.handle_due_timeout(now);
     let token = state.core.wants_token();
     if token {
-        state
-            .core
-            .answer_token(now, SystemTime::now(), &mut *state.provider);
+        let provider = &mut *state.provider;
+        state.core.answer_token(now, SystemTime::now(), provider);
     }
     if due || token {
         // Either may have queued events (a ping timeout, a failed token).

@@ -351,6 +351,16 @@ impl Core {
         self.spaces.handle_timeout(now);
     }
 
+    /// [`handle_timeout`](Self::handle_timeout) if the core's deadline is due at `now`;
+    /// returns whether it was (a runtime's drive loop, once per turn).
+    pub fn handle_due_timeout(&mut self, now: Instant) -> bool {
+        let due = self.spaces.poll_timeout().is_some_and(|due| due <= now);
+        if due {
+            self.handle_timeout(now);
+        }
+        due
+    }
+
     /// [`Spaces::poll_transmit`], recorded.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
