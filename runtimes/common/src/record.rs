@@ -542,55 +542,59 @@ mod tests {
         );
     }
 
-    #[test]
-    fn lines_dropped_at_the_very_end_are_still_counted_in_the_recording() {
+    /// Twice the buffer's worth of lines into a writer that stalls until they are all queued.
+    const STALLED_LINES: usize = BUFFER_LINES * 2;
+
+    /// A session recording into a writer that stalls until [`STALLED_LINES`] timeouts are
+    /// queued, then writes again; `before_close` runs with the output before the last line.
+    fn stalled(close: bool, before_close: impl FnOnce(&Shared)) -> String {
         let (release, gate) = std::sync::mpsc::channel();
         let out = Shared::new(Some(gate));
         let mut core = recorded(Recorder::to_writer(out.clone()).unwrap());
-        let lines = BUFFER_LINES * 2;
-        for _ in 0..lines {
+        for _ in 0..STALLED_LINES {
             core.handle_timeout(Instant::now());
         }
         release.send(()).unwrap();
+        before_close(&out);
+        if close {
+            core.close(Instant::now());
+        }
         drop(core);
-        let text = out.text();
+        out.text()
+    }
+
+    /// The timeout lines kept, and the count the recording's `dropped` line gives.
+    fn kept_and_dropped(text: &str) -> (u64, u64) {
         let gap = text.lines().find(|l| l.contains(r#""kind":"dropped""#));
         let gap: Value = serde_json::from_str(gap.expect("a dropped line")).unwrap();
         let kept = text
             .lines()
             .filter(|l| l.contains(r#""kind":"timeout""#))
             .count();
-        assert_eq!(kept as u64 + gap["lines"].as_u64().unwrap(), lines as u64);
+        (kept as u64, gap["lines"].as_u64().unwrap())
+    }
+
+    #[test]
+    fn lines_dropped_at_the_very_end_are_still_counted_in_the_recording() {
+        let text = stalled(false, |_| {});
+        let (kept, dropped) = kept_and_dropped(&text);
+        assert!(dropped > 0, "{dropped}");
+        assert_eq!(kept + dropped, STALLED_LINES as u64);
     }
 
     #[test]
     fn a_stalled_writer_costs_lines_and_the_recording_says_how_many() {
-        let (release, gate) = std::sync::mpsc::channel();
-        let out = Shared::new(Some(gate));
-        let mut core = recorded(Recorder::to_writer(out.clone()).unwrap());
-        let lines = BUFFER_LINES * 2;
-        for _ in 0..lines {
-            core.handle_timeout(Instant::now());
-        }
-        release.send(()).unwrap();
-        // Let the writer drain what the buffer held, so the lines after the gap find room.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while out.text().lines().count() <= BUFFER_LINES && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        core.close(Instant::now());
-        drop(core);
-        let text = out.text();
-        let gap = text.lines().find(|l| l.contains(r#""kind":"dropped""#));
-        let gap: Value = serde_json::from_str(gap.expect("a dropped line")).unwrap();
-        let dropped = gap["lines"].as_u64().unwrap();
-        let kept = text
-            .lines()
-            .filter(|l| l.contains(r#""kind":"timeout""#))
-            .count();
+        let text = stalled(true, |out| {
+            // Let the writer drain what the buffer held, so the lines after the gap find room.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while out.text().lines().count() <= BUFFER_LINES && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
+        let (kept, dropped) = kept_and_dropped(&text);
         assert_eq!(
-            kept as u64 + dropped,
-            lines as u64,
+            kept + dropped,
+            STALLED_LINES as u64,
             "every line is kept or counted"
         );
         assert!(
