@@ -7,10 +7,13 @@
 //! * `SIM_SEEDS=N`: seeds `0..N`. Past 1000 seeds the sweep stops early (and passes, saying
 //!   so) once `SIM_BUDGET_SECS` (default 60) of wall-clock time is spent; a large sweep such
 //!   as 100,000 seeds is a job for `cargo test --release` with a larger budget.
+//! * `SIM_FIRST=k`: the sweep starts at seed `k` (seeds `k..k+N`), so a sweep can cover new
+//!   ground.
 //! * `SIM_SEED=k cargo test --test simulation -- --nocapture`: runs seed `k` alone and prints
 //!   its trace.
 //!
-//! A failure names the seed and the command replaying it.
+//! The sweep goes on past a failing seed and ends with the list of failing seeds, each with the
+//! invariant it broke, and the command replaying the first.
 
 #![forbid(unsafe_code)]
 
@@ -39,12 +42,16 @@ fn seed_sweep_keeps_every_invariant() {
         println!("{:#?}", Totals::of(&report));
         return;
     }
+    let first = env_u64("SIM_FIRST").unwrap_or(0);
     let seeds = env_u64("SIM_SEEDS").unwrap_or(MIN_SEEDS);
     let budget = Duration::from_secs(env_u64("SIM_BUDGET_SECS").unwrap_or(60));
     let started = Instant::now();
     let mut done = 0u64;
     let mut totals = Totals::default();
-    for seed in 0..seeds {
+    // Every failing seed and the first line of its failure (which names the invariant): the
+    // sweep goes on past a failure, so one run lists them all.
+    let mut failures: Vec<(u64, String)> = Vec::new();
+    for seed in first..first.saturating_add(seeds) {
         if done >= MIN_SEEDS && started.elapsed() > budget {
             println!(
                 "note: stopped after {done} of {seeds} seeds: the {budget:?} budget is spent \
@@ -52,25 +59,38 @@ fn seed_sweep_keeps_every_invariant() {
             );
             break;
         }
-        let result = panic::catch_unwind(AssertUnwindSafe(|| sim::run_seed(seed, false)));
-        match result {
+        match panic::catch_unwind(AssertUnwindSafe(|| sim::run_seed(seed, false))) {
             Ok(report) => totals.add(&report),
             Err(cause) => {
-                eprintln!(
-                    "simulation failed for seed {seed}; replay with:\n    {}",
-                    sim::replay_hint(seed)
-                );
-                panic::resume_unwind(cause);
+                let text = panic_text(cause.as_ref());
+                let first_line = text.lines().next().unwrap_or("(no message)").to_owned();
+                eprintln!("seed {seed} failed: {first_line}");
+                failures.push((seed, first_line));
             }
         }
         done += 1;
     }
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "simulated {done} seeds in {secs:.1} s ({:.1} seeds/s)",
-        done as f64 / secs.max(1e-9)
+        "simulated {done} seeds from {first} in {secs:.1} s ({:.1} seeds/s), {} failed",
+        done as f64 / secs.max(1e-9),
+        failures.len()
     );
     println!("{totals}");
+    if !failures.is_empty() {
+        let list: Vec<String> = failures.iter().map(|(s, _)| s.to_string()).collect();
+        panic!(
+            "{} of {done} seeds failed: {}\n{}\nreplay one with:\n    {}",
+            failures.len(),
+            list.join(", "),
+            failures
+                .iter()
+                .map(|(s, why)| format!("  seed {s}: {why}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            sim::replay_hint(failures[0].0)
+        );
+    }
     assert!(totals.faults > 0, "the sweep injected no faults");
     assert!(totals.confirmed > 0, "the sweep confirmed no message");
     if done >= MIN_SEEDS {
@@ -79,6 +99,17 @@ fn seed_sweep_keeps_every_invariant() {
         assert!(totals.server_full > 0);
         assert!(totals.ping_timeouts > 0 && totals.server_ping_timeouts > 0);
         assert!(totals.failed > 0 && totals.duplicates > 0 && totals.presence > 0);
+    }
+}
+
+/// The message a panic carried (`panic!` with a format string, or a plain `&str`).
+fn panic_text(cause: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = cause.downcast_ref::<String>() {
+        s.clone()
+    } else if let Some(s) = cause.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else {
+        "(a panic without a message)".to_owned()
     }
 }
 
