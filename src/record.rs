@@ -15,8 +15,18 @@ use crate::spaces::{Delivery, SpacesConfig, SpacesEvent};
 
 /// The `format` of a recording's header line.
 pub const FORMAT: &str = "spaces-socket-record";
-/// The `version` of the recording format this crate writes and reads.
-pub const VERSION: u64 = 1;
+/// The `version` of the recording format this crate writes. Version 2 added the session's tag
+/// to the `loopbackMetadata` of every SEND_MESSAGE (see [`loopback_prefix`]); version 1
+/// recordings still replay (their tags are translated).
+pub const VERSION: u64 = 2;
+
+/// The `loopbackMetadata` prefix of every message a session whose configuration has
+/// `rng_seed = seed` sends: `spaces-socket:<tag>:`, then the message's
+/// [`SendId`](crate::spaces::SendId). Version 1 recordings predate the tag (their prefix is
+/// `spaces-socket:`), so a replayer translates between the two with it.
+pub fn loopback_prefix(seed: u64) -> String {
+    crate::spaces::loopback_prefix(seed)
+}
 /// What replaces a redacted value: a token, a PIN, a session id.
 pub const PLACEHOLDER: &str = REDACTED;
 

@@ -78,9 +78,9 @@ pub enum ReplayError {
     /// unusable. Check that the file is a recording.
     #[error("not a spaces-socket recording: {0}")]
     Header(String),
-    /// The recording's format version is not the one this crate reads
-    /// ([`record::VERSION`]).
-    #[error("recording format version {0} is not supported (this crate reads version 1)")]
+    /// The recording's format version is not one this crate reads (1 to
+    /// [`record::VERSION`]).
+    #[error("recording format version {0} is not supported (this crate reads versions 1 and 2)")]
     Version(u64),
     /// A line is not JSON, has an unknown `kind`, or lacks a field its kind needs.
     #[error("line {line}: {reason}")]
@@ -114,21 +114,26 @@ pub fn replay(recording: &str) -> Result<Replay, ReplayError> {
     if header["format"] != record::FORMAT {
         return Err(ReplayError::Header("no spaces-socket-record header".into()));
     }
-    match header["version"].as_u64() {
-        Some(record::VERSION) => {}
+    let version = match header["version"].as_u64() {
+        Some(v @ 1..=record::VERSION) => v,
         other => return Err(ReplayError::Version(other.unwrap_or_default())),
-    }
+    };
     let mut config = record::config_from_json(&header["config"]).map_err(ReplayError::Header)?;
     if let Some(seed) = header["seed"].as_u64() {
         config.client.rng_seed = Some(seed);
     }
     let wall = header["wall_ms"].as_f64().and_then(from_millis);
     let wall = SystemTime::UNIX_EPOCH + wall.unwrap_or_default();
+    // Version 1 wrote `spaces-socket:<id>`; the core now writes its tag after the prefix.
+    let tags = (version == 1).then(|| LegacyTags {
+        current: record::loopback_prefix(config.client.rng_seed.unwrap_or_default()),
+    });
     let core = Spaces::new(config).map_err(|e| ReplayError::Header(e.to_string()))?;
     let mut player = Player {
         core,
         base: Instant::now(),
         wall,
+        tags,
         replay: Replay {
             events: Vec::new(),
             frames: Vec::new(),
@@ -177,7 +182,34 @@ struct Player {
     base: Instant,
     /// The wall-clock time at the start of the recording.
     wall: SystemTime,
+    /// For a version 1 recording: how its loopback tags translate.
+    tags: Option<LegacyTags>,
     replay: Replay,
+}
+
+/// The `loopbackMetadata` of a version 1 recording (`spaces-socket:<id>`) against the one the
+/// core writes now (`spaces-socket:<tag>:<id>`).
+struct LegacyTags {
+    current: String,
+}
+
+impl LegacyTags {
+    const LEGACY: &'static str = "\"spaces-socket:";
+
+    /// A recorded frame as the core would receive it now.
+    fn to_current(&self, text: &str) -> String {
+        text.replace(Self::LEGACY, &format!("\"{}", self.current))
+    }
+
+    /// A frame the core wrote, as version 1 recorded it.
+    fn to_legacy(&self, value: Value) -> Value {
+        let text = value.to_string();
+        let current = serde_json::to_string(&format!("\"{}", self.current)).unwrap_or_default();
+        let legacy = serde_json::to_string(Self::LEGACY).unwrap_or_default();
+        // The frame is a JSON string inside the line: its quotes are escaped there.
+        let (current, legacy) = (current.trim_matches('"'), legacy.trim_matches('"'));
+        serde_json::from_str(&text.replace(current, legacy)).unwrap_or(value)
+    }
 }
 
 impl Player {
@@ -221,12 +253,19 @@ impl Player {
                     let data = data.map_err(|e| format!("binary: {e}"))?;
                     self.core.handle_binary(now, &data);
                 }
-                None => self.core.handle_text(now, text("text")?),
+                None => match &self.tags {
+                    Some(tags) => self.core.handle_text(now, &tags.to_current(text("text")?)),
+                    None => self.core.handle_text(now, text("text")?),
+                },
             },
             "timeout" => self.core.handle_timeout(now),
             "command" => self.command(number, now, line)?,
             "out" => {
                 let produced = self.core.poll_transmit().map(|t| transmit_json(&t));
+                let produced = match &self.tags {
+                    Some(tags) => produced.map(|p| tags.to_legacy(p)),
+                    None => produced,
+                };
                 let recorded = without(line, &["t", "kind"]);
                 self.compare(number, &recorded, produced.as_ref());
                 self.replay.frames.extend(produced);

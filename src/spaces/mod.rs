@@ -83,6 +83,7 @@ pub use events::{
     PresenceEventResponse, SendMessage, SendMessageFailed, SendPresenceEvent, Sender,
     SubscribeChannelFailed,
 };
+pub(crate) use session::loopback_prefix;
 pub use session::{
     AuthFailure, CHAT_NAMESPACE, DEFAULT_CONFIRM_TIMEOUT, Delivery, MAX_PAYLOAD_BYTES,
     PRODUCTION_URL, STAGING_URL, SendError, SendFailure, SendId, Spaces, SpacesConfig, SpacesEvent,

@@ -50,6 +50,12 @@ pub struct SpacesConfig {
     /// presence, messages and their re-sends. Past it, events wait their turn in order (a
     /// sliding window: one leaves when the oldest of the window is a window old); nothing is
     /// refused for the rate alone, see [`SendError::RateLimited`].
+    ///
+    /// One exception: the subscriptions replayed when `/chat` is joined (after a reconnect)
+    /// go out at once, even over a full window, and count in it (so what follows waits for
+    /// them). A connection that is joined but not yet subscribed silently misses every
+    /// message sent to its spaces, for up to a whole window; going over the limit by the
+    /// number of wanted spaces, once per connection, is the lesser harm.
     pub rate_limit: u32,
     /// The window of [`SpacesConfig::rate_limit`].
     pub rate_window: Duration,
@@ -397,6 +403,39 @@ struct Outgoing {
     sent_at: Option<Instant>,
 }
 
+/// A message of ours confirmed while another copy of it may still come back: it was written
+/// more than once (re-sent after a drop, its original perhaps delivered after all), and one
+/// copy confirmed it. A later copy without `loopbackMetadata` that matches it is ours too.
+#[derive(Debug)]
+struct Ghost {
+    id: SendId,
+    space: String,
+    fingerprint: Fingerprint,
+    /// The sender the confirming copy named: a copy from anyone else is not ours.
+    sender: Option<String>,
+    /// Copies that may still come back.
+    copies: u32,
+    /// When it is forgotten.
+    until: Instant,
+}
+
+/// How long a re-sent message's extra copies are watched for: longer than a server keeps a
+/// dead connection open (pingInterval + pingTimeout, 85 s on Spaces), whose late original is
+/// what comes back.
+const GHOST_TTL: Duration = Duration::from_secs(180);
+/// Most re-sent messages watched at once (the oldest is forgotten first).
+const MAX_GHOSTS: usize = 64;
+
+/// What a MESSAGE_SENT is to this session.
+enum Echo {
+    /// The echo of a message of ours on the wire: it confirms it.
+    Confirms(Outgoing),
+    /// A further echo of a message of ours already confirmed or failed: dropped.
+    Settled(SendId),
+    /// Someone else's message (or ours from another session).
+    Foreign,
+}
+
 /// Category and text of a message, for matching an echo that lost its `loopbackMetadata`.
 #[derive(Debug, PartialEq, Eq)]
 struct Fingerprint {
@@ -496,6 +535,12 @@ pub struct Spaces {
     /// they are dropped when they reach the front.
     sent: VecDeque<(Instant, SendId)>,
     next_id: u64,
+    /// This session's tag in its `loopbackMetadata` (`spaces-socket:<tag>:<id>`), drawn from
+    /// the seed: an echo carrying it is ours (settled or not), one carrying another session's
+    /// (the same user elsewhere, on a server that echoes to every socket of the user) is not.
+    loopback_tag: u64,
+    /// Re-sent messages whose extra copies may still come back, oldest first.
+    ghosts: VecDeque<Ghost>,
     /// When each event of the current rate window was emitted, oldest first.
     emitted: VecDeque<Instant>,
     /// Events ready to go that wait for room in the rate window, in order.
@@ -509,7 +554,24 @@ pub struct Spaces {
     now: Option<Instant>,
 }
 
+/// The start of every `loopbackMetadata` this crate writes; a session's tag follows.
 const LOOPBACK_PREFIX: &str = "spaces-socket:";
+/// Mixed into the seed for the session's loopback tag, so the tag and the reconnect jitter
+/// are independent draws.
+const LOOPBACK_STREAM: u64 = 0x6c6f_6f70_6261_636b;
+
+/// The `loopbackMetadata` tag of a session whose configuration has `rng_seed = seed`.
+/// Runtimes seed every session from the OS, so two sessions (of one user, or of two) never
+/// share a tag in practice.
+fn loopback_tag(seed: u64) -> u64 {
+    crate::rng::Rng::new(seed ^ LOOPBACK_STREAM).next_u64()
+}
+
+/// The `loopbackMetadata` prefix of a session whose configuration has `rng_seed = seed`:
+/// `spaces-socket:<tag>:`, followed by the message's [`SendId`].
+pub(crate) fn loopback_prefix(seed: u64) -> String {
+    format!("{LOOPBACK_PREFIX}{:016x}:", loopback_tag(seed))
+}
 
 impl Spaces {
     /// A session for `config`, not connected yet: [`subscribe`](Self::subscribe) to spaces and
@@ -530,6 +592,7 @@ impl Spaces {
             ));
         }
         let mut client_config = config.client;
+        let loopback_tag = loopback_tag(client_config.rng_seed.unwrap_or_default());
         client_config.namespace = CHAT_NAMESPACE.to_owned();
         client_config.fresh_query_per_connection = true;
         if !config.binary_events {
@@ -554,6 +617,8 @@ impl Spaces {
             in_flight: BTreeMap::new(),
             sent: VecDeque::new(),
             next_id: 0,
+            loopback_tag,
+            ghosts: VecDeque::new(),
             emitted: VecDeque::new(),
             paced: VecDeque::new(),
             chat_connected: false,
@@ -700,7 +765,8 @@ impl Spaces {
         }
         let id = SendId(self.next_id);
         let user_loopback = message.loopback_metadata.take();
-        message.loopback_metadata = Some(format!("{LOOPBACK_PREFIX}{}", id.0));
+        let tag = self.loopback_tag;
+        message.loopback_metadata = Some(format!("{LOOPBACK_PREFIX}{tag:016x}:{}", id.0));
         let payload = serialize_arg(&message)?;
         self.check_size(&payload)?;
         if self.unconfirmed() >= self.max_held {
@@ -1063,18 +1129,13 @@ impl Spaces {
         }
     }
 
+    /// Asks for `space` when the rate window allows, else queues the request.
     fn request_subscription(&mut self, now: Instant, space: &str) {
-        let Some(w) = self.wanted.get_mut(space) else {
+        let Some(w) = self.wanted.get(space) else {
             return;
         };
-        let mut channel = Channel::topic(space);
-        channel.password = w.password.clone();
-        let sent = self.emit(
-            now,
-            events::SUBSCRIBE_CHANNEL,
-            &events::SubscribeChannel { channel },
-            Some(space),
-        );
+        let payload = subscribe_channel(space, w);
+        let sent = self.emit(now, events::SUBSCRIBE_CHANNEL, &payload, Some(space));
         if let Some(w) = self.wanted.get_mut(space) {
             // The answer's deadline starts when the request leaves.
             w.state = if sent {
@@ -1083,6 +1144,17 @@ impl Spaces {
                 SubState::Paced
             };
         }
+    }
+
+    /// Writes the SUBSCRIBE_CHANNEL of `space` now (its turn in the window is taken).
+    fn write_subscription(&mut self, now: Instant, space: &str) {
+        let Some(w) = self.wanted.get_mut(space) else {
+            return;
+        };
+        // The answer's deadline starts when the request leaves.
+        w.state = SubState::Requested { since: now };
+        let payload = subscribe_channel(space, w);
+        self.write_event(now, events::SUBSCRIBE_CHANNEL, &payload);
     }
 
     /// Sends a message when the rate window allows, else queues it behind the events waiting.
@@ -1283,9 +1355,11 @@ impl Spaces {
                 self.chat_connected = true;
                 self.join_deadline = None;
                 self.auth_refusals = 0;
+                // Not paced: see `SpacesConfig::rate_limit`.
                 let spaces: Vec<String> = self.wanted.keys().cloned().collect();
                 for space in spaces {
-                    self.request_subscription(now, &space);
+                    self.emitted.push_back(now);
+                    self.write_subscription(now, &space);
                 }
                 Some(SpacesEvent::Connected)
             }
@@ -1371,15 +1445,22 @@ impl Spaces {
             Incoming::ChannelUnsubscribed(ev) => SpacesEvent::Unsubscribed {
                 space: ev.channel.id,
             },
-            Incoming::MessageSent(mut msg) => match self.take_own_echo(&msg) {
-                Some(out) => {
+            Incoming::MessageSent(mut msg) => match self.take_own_echo(now, &msg) {
+                Echo::Confirms(out) => {
+                    if out.resends > 0 {
+                        self.watch_copies(now, &msg, &out);
+                    }
                     msg.loopback_metadata = out.user_loopback;
                     SpacesEvent::Confirmed {
                         id: out.id,
                         message: msg,
                     }
                 }
-                None => SpacesEvent::Message(msg),
+                Echo::Settled(id) => {
+                    log::debug!("spaces: another echo of message {}, already settled", id.0);
+                    return None;
+                }
+                Echo::Foreign => SpacesEvent::Message(msg),
             },
             Incoming::SendMessageFailed(failed) => {
                 match self.take_own(failed.loopback_metadata.as_deref()) {
@@ -1413,40 +1494,104 @@ impl Spaces {
         Some(event)
     }
 
-    /// The in-flight message an echo's `loopbackMetadata` names, if it is ours.
-    /// The in-flight message `msg` echoes: by its `loopbackMetadata`, or, when the server
-    /// dropped it, the oldest in-flight message with the same space, category and text (so a
-    /// server that strips the metadata still confirms, and never shows our own message as
-    /// someone else's; an identical message from another participant arriving first would be
-    /// taken for ours — the price of such a server).
-    fn take_own_echo(&mut self, msg: &MessageSent) -> Option<Outgoing> {
-        if msg.loopback_metadata.is_some() {
-            return self.take_own(msg.loopback_metadata.as_deref());
+    /// What `msg` is to this session. By its `loopbackMetadata` when it has one: with this
+    /// session's tag it is ours, in flight or settled. Without one (a server that drops it, or
+    /// our message's copy broadcast from an older connection): the oldest in-flight message
+    /// with the same space, category and text (so a server that strips the metadata still
+    /// confirms, and never shows our own message as someone else's; an identical message from
+    /// another participant arriving first would be taken for ours — the price of such a
+    /// server), else a re-sent message's extra copy ([`Ghost`]).
+    fn take_own_echo(&mut self, now: Instant, msg: &MessageSent) -> Echo {
+        while self.ghosts.front().is_some_and(|g| g.until <= now) {
+            self.ghosts.pop_front();
         }
-        let space = msg.topic_id.as_deref()?;
+        if let Some(loopback) = msg.loopback_metadata.as_deref() {
+            return match self.own_id(loopback) {
+                Some(id) => match self.take_in_flight(id) {
+                    Some(out) => Echo::Confirms(out),
+                    // Confirmed (or failed) already: a second copy of ours, from a resend that
+                    // raced its original or a server that echoes more than once. Never
+                    // someone else's message.
+                    None => {
+                        self.take_ghost(|g| g.id == id);
+                        Echo::Settled(id)
+                    }
+                },
+                None => Echo::Foreign,
+            };
+        }
+        let Some(space) = msg.topic_id.as_deref() else {
+            return Echo::Foreign;
+        };
         // Made only when a message of ours in that space awaits its echo: most messages are
         // other people's, in spaces where nothing of ours is in flight.
         let mut fingerprint = None;
-        let id = self
-            .in_flight
-            .values()
-            .find(|o| {
-                o.space == space
-                    && o.fingerprint
-                        == *fingerprint.get_or_insert_with(|| {
-                            Fingerprint::of(&msg.category, msg.content.as_ref())
-                        })
-            })?
-            .id;
-        self.take_in_flight(id)
+        let id = self.in_flight.values().find(|o| {
+            o.space == space
+                && o.fingerprint
+                    == *fingerprint
+                        .get_or_insert_with(|| Fingerprint::of(&msg.category, msg.content.as_ref()))
+        });
+        if let Some(out) = id.map(|o| o.id).and_then(|id| self.take_in_flight(id)) {
+            return Echo::Confirms(out);
+        }
+        if self.ghosts.is_empty() {
+            return Echo::Foreign;
+        }
+        let fingerprint = Fingerprint::of(&msg.category, msg.content.as_ref());
+        let sender = msg.sender.as_ref().and_then(|s| s.id.as_deref());
+        let ghost = self.take_ghost(|g| {
+            g.space == space && g.fingerprint == fingerprint && g.sender.as_deref() == sender
+        });
+        match ghost {
+            Some(id) => Echo::Settled(id),
+            None => Echo::Foreign,
+        }
     }
 
-    fn take_own(&mut self, loopback: Option<&str>) -> Option<Outgoing> {
-        let id = loopback?
-            .strip_prefix(LOOPBACK_PREFIX)?
+    /// Watches for the other copies of `out`, a re-sent message `msg` just confirmed.
+    fn watch_copies(&mut self, now: Instant, msg: &MessageSent, out: &Outgoing) {
+        if self.ghosts.len() >= MAX_GHOSTS {
+            self.ghosts.pop_front();
+        }
+        self.ghosts.push_back(Ghost {
+            id: out.id,
+            space: out.space.clone(),
+            fingerprint: Fingerprint::of(&msg.category, msg.content.as_ref()),
+            sender: msg.sender.as_ref().and_then(|s| s.id.clone()),
+            copies: out.resends,
+            until: now.checked_add(GHOST_TTL).unwrap_or(now),
+        });
+    }
+
+    /// Counts one copy of the first watched message `which` picks; its id.
+    fn take_ghost(&mut self, which: impl Fn(&Ghost) -> bool) -> Option<SendId> {
+        let at = self.ghosts.iter().position(which)?;
+        let ghost = &mut self.ghosts[at];
+        let id = ghost.id;
+        ghost.copies -= 1;
+        if ghost.copies == 0 {
+            self.ghosts.remove(at);
+            settle(&mut self.ghosts);
+        }
+        Some(id)
+    }
+
+    /// The message a `loopbackMetadata` of this session names (one it accepted), if it is ours.
+    fn own_id(&self, loopback: &str) -> Option<SendId> {
+        let (tag, id) = loopback.strip_prefix(LOOPBACK_PREFIX)?.split_once(':')?;
+        let ours = u64::from_str_radix(tag, 16).is_ok_and(|t| t == self.loopback_tag);
+        let id = id
             .parse::<u64>()
-            .ok()?;
-        self.take_in_flight(SendId(id))
+            .ok()
+            .filter(|id| ours && *id < self.next_id)?;
+        Some(SendId(id))
+    }
+
+    /// The in-flight message a SEND_MESSAGE_FAILED's `loopbackMetadata` names.
+    fn take_own(&mut self, loopback: Option<&str>) -> Option<Outgoing> {
+        let id = self.own_id(loopback?)?;
+        self.take_in_flight(id)
     }
 
     /// Removes a message from the wire, and the stale times at the front of `sent`.
@@ -1472,6 +1617,12 @@ impl Spaces {
             .get(&id)
             .is_some_and(|o| o.sent_at == Some(sent))
     }
+}
+
+fn subscribe_channel(space: &str, wanted: &Wanted) -> events::SubscribeChannel {
+    let mut channel = Channel::topic(space);
+    channel.password = wanted.password.clone();
+    events::SubscribeChannel { channel }
 }
 
 fn serialize_arg<T: Serialize>(value: &T) -> Result<Box<RawValue>, SendError> {

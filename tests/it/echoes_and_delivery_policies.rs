@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::support::spaces::{SpacesHarness, echo_of};
+use crate::support::spaces::{SpacesHarness, echo_of, loopback_of};
 use spaces_socket::spaces::{Delivery, SendFailure, SendId, SendMessage, SpacesEvent};
 
 /// The frame's SEND_MESSAGE payload with `edit` applied, echoed as MESSAGE_SENT.
@@ -162,4 +162,127 @@ fn a_message_whose_echo_never_comes_fails_after_the_default_confirm_timeout() {
         failures(&h.take_events()),
         vec![(id, SendFailure::Unconfirmed)]
     );
+}
+
+/// A message re-sent after a drop exists twice at the server: the original (accepted on the
+/// dead connection) and the resend. Their copies come back in either order.
+fn resent_message(h: &mut SpacesHarness, text: &str) -> (SendId, String) {
+    let id = h
+        .client
+        .send_message(h.now, SendMessage::chat("s1", text))
+        .unwrap();
+    h.take_texts();
+    h.drop_connection();
+    h.connect_with("t");
+    h.confirm_subscription("s1");
+    let resend = h
+        .take_texts()
+        .into_iter()
+        .find(|t| t.starts_with(r#"42/chat,["SEND_MESSAGE""#))
+        .expect("the resend");
+    h.take_events();
+    (id, resend)
+}
+
+/// `frame`'s echo as another socket gets it: no `loopbackMetadata`.
+fn broadcast_of(frame: &str, id: &str) -> String {
+    echo_edited(frame, |m| {
+        m.as_object_mut().unwrap().remove("loopbackMetadata");
+        m["_id"] = serde_json::json!(id);
+    })
+}
+
+fn messages(events: &[SpacesEvent]) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e, SpacesEvent::Message(_)))
+        .count()
+}
+
+#[test]
+fn our_echo_after_the_original_copy_confirmed_a_resend_is_not_someone_elses_message() {
+    // Seed 38803 of the 100,000-seed sweep: the original's broadcast (no loopbackMetadata)
+    // reaches the new connection first and confirms; then the resend's own echo arrives.
+    let mut h = SpacesHarness::subscribed(|_| {});
+    let (id, resend) = resent_message(&mut h, "twice");
+    h.feed(&broadcast_of(&resend, "m-original"));
+    h.feed(&echo_of(&resend, "m-resend"));
+    let events = h.take_events();
+    assert_eq!(confirmed(&events), vec![id]);
+    assert_eq!(
+        messages(&events),
+        0,
+        "our own echo came back as a Message: {events:?}"
+    );
+}
+
+#[test]
+fn the_original_copy_after_our_echo_confirmed_a_resend_is_not_someone_elses_message() {
+    let mut h = SpacesHarness::subscribed(|_| {});
+    let (id, resend) = resent_message(&mut h, "twice");
+    h.feed(&echo_of(&resend, "m-resend"));
+    h.feed(&broadcast_of(&resend, "m-original"));
+    let events = h.take_events();
+    assert_eq!(confirmed(&events), vec![id]);
+    assert_eq!(
+        messages(&events),
+        0,
+        "the late original came back as a Message: {events:?}"
+    );
+}
+
+#[test]
+fn both_copies_of_a_resend_from_a_server_that_drops_loopback_metadata_confirm_once() {
+    // Seeds 63282 and 99260: neither copy carries loopbackMetadata.
+    let mut h = SpacesHarness::subscribed(|_| {});
+    let (id, resend) = resent_message(&mut h, "twice");
+    h.feed(&broadcast_of(&resend, "m-original"));
+    h.feed(&broadcast_of(&resend, "m-resend"));
+    let events = h.take_events();
+    assert_eq!(confirmed(&events), vec![id]);
+    assert_eq!(messages(&events), 0, "{events:?}");
+}
+
+#[test]
+fn the_same_text_from_someone_else_after_a_resend_is_still_delivered() {
+    let mut h = SpacesHarness::subscribed(|_| {});
+    let (id, resend) = resent_message(&mut h, "ok");
+    h.feed(&echo_of(&resend, "m-resend"));
+    // Another user says the same thing: a different sender, so not a copy of ours.
+    h.feed(&echo_edited(&resend, |m| {
+        m.as_object_mut().unwrap().remove("loopbackMetadata");
+        m["_id"] = serde_json::json!("m-other");
+        m["sender"] = serde_json::json!({"_id": "u2", "type": "user"});
+    }));
+    let events = h.take_events();
+    assert_eq!(confirmed(&events), vec![id]);
+    assert_eq!(messages(&events), 1, "{events:?}");
+}
+
+#[test]
+fn an_echo_tagged_by_another_session_is_a_message_not_our_confirmation() {
+    // A server that echoes loopbackMetadata to every socket of the user: the same user's
+    // other session, of this crate too, sends the same text with the same message number.
+    let mut h = SpacesHarness::subscribed(|_| {});
+    let id = h
+        .client
+        .send_message(h.now, SendMessage::chat("s1", "hi"))
+        .unwrap();
+    let ours = h.take_texts().remove(0);
+    let mut other = SpacesHarness::subscribed(|c| c.client.rng_seed = Some(12));
+    other
+        .client
+        .send_message(other.now, SendMessage::chat("s1", "hi"))
+        .unwrap();
+    let theirs = other.take_texts().remove(0);
+    assert_ne!(
+        loopback_of(&ours),
+        loopback_of(&theirs),
+        "sessions share a tag"
+    );
+    h.feed(&echo_of(&theirs, "m-theirs"));
+    h.feed(&echo_of(&ours, "m-ours"));
+    let events = h.take_events();
+    assert_eq!(messages(&events), 1, "{events:?}");
+    assert_eq!(confirmed(&events), vec![id]);
 }

@@ -141,3 +141,58 @@ fn others_messages_and_unknown_events_pass_through() {
         matches!(&e[2], SpacesEvent::Unrecognized { name, malformed: true, .. } if name == "MESSAGE_SENT")
     );
 }
+
+#[test]
+fn subscriptions_replayed_on_joining_go_out_at_once_over_a_full_rate_window() {
+    // Seed 2396 of the 100,000-seed sweep: the window was full of the last connection's
+    // events when the server came back, so the replayed SUBSCRIBE_CHANNELs waited half a
+    // minute behind the pacer: joined, healthy-looking and deaf.
+    let mut h = SpacesHarness::new(|c| {
+        c.rate_limit = 3;
+        c.rate_window = std::time::Duration::from_secs(60);
+    });
+    h.client.subscribe(h.now, "s1", None);
+    h.client.subscribe(h.now, "s2", None);
+    h.client.connect(h.now);
+    h.connect_with("t");
+    h.confirm_subscription("s1");
+    h.confirm_subscription("s2");
+    h.client
+        .send_message(h.now, SendMessage::chat("s1", "fills the window"))
+        .unwrap();
+    let sent: Vec<String> = h
+        .take_texts()
+        .into_iter()
+        .filter(|t| t.starts_with("42/chat,"))
+        .collect();
+    assert_eq!(sent.len(), 3, "two subscriptions and a message: {sent:?}");
+    h.drop_connection();
+    h.connect_with("t");
+    let sent = h.take_texts();
+    assert!(
+        sent.ends_with(&[subscribe_frame("s1"), subscribe_frame("s2")]),
+        "the subscriptions waited for the window: {sent:?}"
+    );
+    // They count in the window: the message re-sent after them waits for its turn.
+    h.confirm_subscription("s1");
+    assert!(h.client.is_subscribed("s1"));
+    assert_eq!(h.take_texts(), Vec::<String>::new(), "the window is full");
+    assert_eq!(h.client.paced(), 1);
+}
+
+#[test]
+fn a_subscription_asked_for_while_connected_still_waits_for_the_rate_window() {
+    let mut h = SpacesHarness::new(|c| {
+        c.rate_limit = 1;
+        c.rate_window = std::time::Duration::from_secs(10);
+    });
+    h.client.subscribe(h.now, "s1", None);
+    h.client.connect(h.now);
+    h.connect_with("t");
+    h.confirm_subscription("s1");
+    h.take_texts();
+    h.client.subscribe(h.now, "s2", None);
+    assert_eq!(h.take_texts(), Vec::<String>::new(), "paced");
+    h.advance(10_000);
+    assert_eq!(h.take_texts(), vec![subscribe_frame("s2")]);
+}

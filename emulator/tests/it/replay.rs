@@ -130,8 +130,10 @@ fn what_is_not_a_replayable_recording_is_refused_by_name() {
         replay("{\"format\":\"other\"}"),
         Err(ReplayError::Header(_))
     ));
-    let v2 = FIXTURE.replacen("\"version\":1", "\"version\":2", 1);
-    assert_eq!(replay(&v2), Err(ReplayError::Version(2)));
+    let v3 = FIXTURE.replacen("\"version\":1", "\"version\":3", 1);
+    assert_eq!(replay(&v3), Err(ReplayError::Version(3)));
+    let v0 = FIXTURE.replacen("\"version\":1", "\"version\":0", 1);
+    assert_eq!(replay(&v0), Err(ReplayError::Version(0)));
     let (gap, line) = edited("\"kind\":\"timeout\"", |_| {
         r#"{"kind":"dropped","lines":3}"#.to_owned()
     });
