@@ -9,6 +9,7 @@ mod peer_servers_start;
 mod peer_spaces_server_behaviour;
 mod peer_wire_bytes;
 mod reconnects;
+mod short_server_heartbeat_against_node;
 mod support;
 mod tls_on_loopback;
 mod upgrade_refused;
