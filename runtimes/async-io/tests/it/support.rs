@@ -212,7 +212,10 @@ pub async fn kept_under_a_short_heartbeat(
     connect: impl Fn(SpacesConfig, Token) -> Client,
 ) {
     let client = connect(test_config(url), Token::jwt("alice~1"));
-    expect_event(&client, "Connected", |e| matches!(e, SpacesEvent::Connected)).await;
+    expect_event(&client, "Connected", |e| {
+        matches!(e, SpacesEvent::Connected)
+    })
+    .await;
     let mut pongs = 0;
     let mut bad = Vec::new();
     let watch = async {

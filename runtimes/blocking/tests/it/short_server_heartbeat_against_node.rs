@@ -16,9 +16,13 @@ fn one_connection_is_kept_across_many_300_ms_server_heartbeats() {
     let peer = peer::spaces_server(peer::SIO_2_0_4, 300, 300);
     // The default heartbeat bounds: what every user gets.
     let mut alice = client(&peer.url("/chat"), Token::jwt("alice~1"));
-    wait_for(&mut alice, "alice", "Connected", Duration::from_secs(10), |e| {
-        matches!(e, SpacesEvent::Connected)
-    });
+    wait_for(
+        &mut alice,
+        "alice",
+        "Connected",
+        Duration::from_secs(10),
+        |e| matches!(e, SpacesEvent::Connected),
+    );
     let start = Instant::now();
     let mut pongs = 0;
     let mut bad = Vec::new();
