@@ -29,7 +29,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use spaces_socket::spaces::{
-    AuthError, SendError, SendId, SendMessage, SpacesConfig, SpacesEvent, Token, TokenProvider,
+    SendError, SendId, SendMessage, SpacesConfig, SpacesEvent, TokenProvider,
 };
 // The shared types are the same in every runtime; any runtime crate re-exports them.
 use spaces_socket_blocking::{Error, Recorder, Session};
@@ -147,7 +147,7 @@ fn run(mut opts: Options) -> Result<(), Failure> {
         options.record = Some(recorder);
     }
     let mut session = open(opts.runtime, config, provider, options)?;
-    let printer = Printer::new(opts.json);
+    let mut printer = Printer::new(opts.json);
     if !opts.json {
         note(&format!(
             "connecting to {} ({} runtime){}",
@@ -295,11 +295,11 @@ fn run(mut opts: Options) -> Result<(), Failure> {
 fn open(
     runtime: Runtime,
     config: SpacesConfig,
-    mut provider: Box<dyn TokenProvider>,
+    provider: Box<dyn TokenProvider>,
     options: spaces_socket_blocking::Options,
 ) -> Result<Box<dyn Session>, Failure> {
-    // A closure is itself a provider; it lets the boxed one cross into the runtimes.
-    let provider = move |now| -> Result<Token, AuthError> { provider.token(now) };
+    // The box is itself a provider, and it keeps the boxed one's `refreshes()`: a fixed
+    // token stops at its first refusal, a service key is retried with a fresh JWT.
     let session: Box<dyn Session> = match runtime {
         Runtime::Blocking => Box::new(spaces_socket_blocking::connect(config, provider, options)?),
         Runtime::Smol => Box::new(spaces_socket_smol::connect(config, provider, options)?),
