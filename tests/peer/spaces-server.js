@@ -42,6 +42,11 @@
 //                                    D = the exact websocket text frame (or hex of a binary frame)
 //   {"dir":"close","sid":S,"reason":R}
 //                                    with --log-frames: an engine.io connection closed
+//   {"dir":"leave","sid":S,"reason":R}
+//                                    with --log-frames: a /chat socket disconnected, with
+//                                    socket.io's reason: "client namespace disconnect" for a
+//                                    clean leave (the client's 41/chat), "transport close" or
+//                                    "ping timeout" when the connection was lost
 // Diagnostics (versions, errors) go to stderr only.
 //
 // Token conventions (handshake query `token`, `tokenType`, read by /chat middleware):
@@ -408,7 +413,10 @@ chat.on('connection', (socket) => {
     if (data.loopbackMetadata !== undefined) socket.emit('PRESENCE_EVENT_RESPONSE', event);
   });
 
-  socket.on('disconnect', () => {
+  socket.on('disconnect', (reason) => {
+    if (opts.logFrames) {
+      out(JSON.stringify({ dir: 'leave', sid: socket.conn.id, reason: String(reason) }));
+    }
     // socket.io has already removed the socket from its rooms here.
     for (const spaceId of state.topics) {
       chat.to(room(spaceId)).emit('PRESENCE_EVENT_RESPONSE', partyLeaves(state, spaceId));

@@ -2,6 +2,7 @@
 //! servers they run against live in the root crate's `tests/peer/` (Node.js is required: a
 //! test that cannot start it fails and says why).
 
+mod a_signal_during_a_read_keeps_the_session;
 mod bounded_waits;
 mod large_messages;
 mod live_service_policies_against_node;
