@@ -172,8 +172,8 @@ fn run(mut opts: Options) -> Result<(), Failure> {
     let mut subscribed_once: BTreeSet<String> = BTreeSet::new();
     let mut eof_at: Option<Instant> = None;
     let mut retry_at: Option<Instant> = None;
-    let mut replies_seen = 0usize;
-    let started = Instant::now();
+    // In the demo: the lines sent that the participant has not answered yet.
+    let mut unanswered: Vec<String> = Vec::new();
 
     loop {
         // Take whatever stdin produced.
@@ -201,6 +201,9 @@ fn run(mut opts: Options) -> Result<(), Failure> {
                 match session.send_message(SendMessage::chat(first_space.clone(), text.clone())) {
                     Ok(id) => {
                         pending.insert(id);
+                        if demo.is_some() {
+                            unanswered.push(text);
+                        }
                     }
                     Err(Error::Refused(SendError::RateLimited { retry_after })) => {
                         queue.insert(0, text);
@@ -225,7 +228,18 @@ fn run(mut opts: Options) -> Result<(), Failure> {
                 SpacesEvent::Subscribed { space } => {
                     subscribed_once.insert(space.clone());
                 }
-                SpacesEvent::Message(_) => replies_seen += 1,
+                SpacesEvent::Message(m) if demo.is_some() => {
+                    let answer = m
+                        .sender
+                        .as_ref()
+                        .filter(|s| s.id.as_deref() == Some(demo::BOT_ID))
+                        .and_then(|_| m.content.as_ref()?.body_text.as_deref())
+                        .and_then(|body| body.split_once(demo::ANSWER_MARK))
+                        .map(|(_, answered)| answered);
+                    if let Some(pos) = answer.and_then(|a| unanswered.iter().position(|t| t == a)) {
+                        unanswered.remove(pos);
+                    }
+                }
                 SpacesEvent::AuthFailed(a) => {
                     let code = a
                         .code
@@ -263,11 +277,18 @@ fn run(mut opts: Options) -> Result<(), Failure> {
 
         let all_subscribed = opts.spaces.iter().all(|s| subscribed_once.contains(s));
         let settled = pending.is_empty() && queue.is_empty() && all_subscribed;
-        // In the demo, also wait (briefly) for the participant's answer to show the exchange.
-        let demo_done =
-            demo.is_none() || replies_seen > 0 || started.elapsed() > Duration::from_secs(5);
         if let Some(eof) = eof_at {
-            if settled && demo_done {
+            // In the demo, also wait for the participant's answer to every line sent (the
+            // greeting and what was typed), so the exchange shows whole; bounded by --timeout.
+            if settled && unanswered.is_empty() {
+                break;
+            }
+            if settled && eof.elapsed() > opts.timeout {
+                note(&format!(
+                    "{} line(s) not answered by the demo participant within {}s",
+                    unanswered.len(),
+                    opts.timeout.as_secs()
+                ));
                 break;
             }
             if eof.elapsed() > opts.timeout {

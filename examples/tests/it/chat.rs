@@ -132,6 +132,45 @@ fn with_no_arguments_it_runs_a_live_exchange_on_the_embedded_emulator() {
     );
 }
 
+/// Issue 16 (4): in the demo, a typed line gets its answer before the program exits (not only
+/// the greeting), on the readable output a newcomer sees and in `--json`.
+#[test]
+fn the_demo_waits_for_the_answer_to_each_typed_line() {
+    let out = run_chat(&[], "hello\n", Duration::from_secs(60));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "exit {:?}\n{stdout}\n{stderr}",
+        out.status
+    );
+    assert!(stdout.contains("you: hello (delivered)"), "{stdout}");
+    assert!(
+        stdout.contains("You said: Hello from spaces-socket!"),
+        "the greeting's answer:\n{stdout}"
+    );
+    assert!(
+        stdout.lines().any(|l| l.ends_with("You said: hello")),
+        "the answer to the typed line:\n{stdout}\n{stderr}"
+    );
+
+    let out = run_chat(
+        &["--json"],
+        "hello\nand a second line\n",
+        Duration::from_secs(60),
+    );
+    assert!(out.status.success(), "exit {:?}", out.status);
+    let answers = bodies_from(&json_lines(&out), "demo-bot");
+    for line in ["Hello from spaces-socket!", "hello", "and a second line"] {
+        assert!(
+            answers
+                .iter()
+                .any(|a| a.ends_with(&format!("You said: {line}"))),
+            "no answer to {line:?}: {answers:?}"
+        );
+    }
+}
+
 #[test]
 fn an_expired_token_fails_with_a_one_line_reason() {
     let peer = crate::support::spaces_server(crate::support::SIO_2_0_4, 25_000, 60_000);
