@@ -2,7 +2,8 @@
 //! arrives, and exits 0 once every line was confirmed by its own `MESSAGE_SENT` echo.
 //!
 //! With no `--url` it starts the embedded Spaces emulator on 127.0.0.1 with a demo participant
-//! that answers, so a newcomer sees a live exchange:
+//! that answers, so a newcomer sees a live exchange (it exits once every line is confirmed and
+//! answered, or `--timeout` after stdin ended):
 //!
 //! ```sh
 //! cargo run --example chat
