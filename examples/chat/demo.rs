@@ -7,7 +7,11 @@ use spaces_socket_emulator::{DemoAuth, EmulatorConfig, SpaceInfo, User};
 
 /// The space the demo joins when no `--space` is given.
 pub(crate) const DEMO_SPACE: &str = "demo";
-const BOT_ID: &str = "demo-bot";
+/// The demo participant's user id (`sender._id` of its answers).
+pub(crate) const BOT_ID: &str = "demo-bot";
+
+/// The demo participant's answer to `text` ends with this, then `text`.
+pub(crate) const ANSWER_MARK: &str = "You said: ";
 
 pub(crate) struct Demo {
     server: EmulatorServer,
@@ -33,7 +37,7 @@ impl Demo {
                 if m.from_server || m.sender.id == BOT_ID {
                     continue;
                 }
-                let reply = format!("Hi {}! You said: {}", m.sender.displayname, m.text);
+                let reply = format!("Hi {}! {ANSWER_MARK}{}", m.sender.displayname, m.text);
                 handle.say(&m.space, &me, &reply);
             }
         });

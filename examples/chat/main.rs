@@ -2,7 +2,8 @@
 //! arrives, and exits 0 once every line was confirmed by its own `MESSAGE_SENT` echo.
 //!
 //! With no `--url` it starts the embedded Spaces emulator on 127.0.0.1 with a demo participant
-//! that answers, so a newcomer sees a live exchange:
+//! that answers, so a newcomer sees a live exchange (it exits once every line is confirmed and
+//! answered, or `--timeout` after stdin ended):
 //!
 //! ```sh
 //! cargo run --example chat
@@ -29,7 +30,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use spaces_socket::spaces::{
-    AuthError, SendError, SendId, SendMessage, SpacesConfig, SpacesEvent, Token, TokenProvider,
+    SendError, SendId, SendMessage, SpacesConfig, SpacesEvent, TokenProvider,
 };
 // The shared types are the same in every runtime; any runtime crate re-exports them.
 use spaces_socket_blocking::{Error, Recorder, Session};
@@ -147,7 +148,7 @@ fn run(mut opts: Options) -> Result<(), Failure> {
         options.record = Some(recorder);
     }
     let mut session = open(opts.runtime, config, provider, options)?;
-    let printer = Printer::new(opts.json);
+    let mut printer = Printer::new(opts.json);
     if !opts.json {
         note(&format!(
             "connecting to {} ({} runtime){}",
@@ -172,8 +173,8 @@ fn run(mut opts: Options) -> Result<(), Failure> {
     let mut subscribed_once: BTreeSet<String> = BTreeSet::new();
     let mut eof_at: Option<Instant> = None;
     let mut retry_at: Option<Instant> = None;
-    let mut replies_seen = 0usize;
-    let started = Instant::now();
+    // In the demo: the lines sent that the participant has not answered yet.
+    let mut unanswered: Vec<String> = Vec::new();
 
     loop {
         // Take whatever stdin produced.
@@ -201,6 +202,9 @@ fn run(mut opts: Options) -> Result<(), Failure> {
                 match session.send_message(SendMessage::chat(first_space.clone(), text.clone())) {
                     Ok(id) => {
                         pending.insert(id);
+                        if demo.is_some() {
+                            unanswered.push(text);
+                        }
                     }
                     Err(Error::Refused(SendError::RateLimited { retry_after })) => {
                         queue.insert(0, text);
@@ -225,7 +229,18 @@ fn run(mut opts: Options) -> Result<(), Failure> {
                 SpacesEvent::Subscribed { space } => {
                     subscribed_once.insert(space.clone());
                 }
-                SpacesEvent::Message(_) => replies_seen += 1,
+                SpacesEvent::Message(m) if demo.is_some() => {
+                    let answer = m
+                        .sender
+                        .as_ref()
+                        .filter(|s| s.id.as_deref() == Some(demo::BOT_ID))
+                        .and_then(|_| m.content.as_ref()?.body_text.as_deref())
+                        .and_then(|body| body.split_once(demo::ANSWER_MARK))
+                        .map(|(_, answered)| answered);
+                    if let Some(pos) = answer.and_then(|a| unanswered.iter().position(|t| t == a)) {
+                        unanswered.remove(pos);
+                    }
+                }
                 SpacesEvent::AuthFailed(a) => {
                     let code = a
                         .code
@@ -263,11 +278,18 @@ fn run(mut opts: Options) -> Result<(), Failure> {
 
         let all_subscribed = opts.spaces.iter().all(|s| subscribed_once.contains(s));
         let settled = pending.is_empty() && queue.is_empty() && all_subscribed;
-        // In the demo, also wait (briefly) for the participant's answer to show the exchange.
-        let demo_done =
-            demo.is_none() || replies_seen > 0 || started.elapsed() > Duration::from_secs(5);
         if let Some(eof) = eof_at {
-            if settled && demo_done {
+            // In the demo, also wait for the participant's answer to every line sent (the
+            // greeting and what was typed), so the exchange shows whole; bounded by --timeout.
+            if settled && unanswered.is_empty() {
+                break;
+            }
+            if settled && eof.elapsed() > opts.timeout {
+                note(&format!(
+                    "{} line(s) not answered by the demo participant within {}s",
+                    unanswered.len(),
+                    opts.timeout.as_secs()
+                ));
                 break;
             }
             if eof.elapsed() > opts.timeout {
@@ -295,11 +317,11 @@ fn run(mut opts: Options) -> Result<(), Failure> {
 fn open(
     runtime: Runtime,
     config: SpacesConfig,
-    mut provider: Box<dyn TokenProvider>,
+    provider: Box<dyn TokenProvider>,
     options: spaces_socket_blocking::Options,
 ) -> Result<Box<dyn Session>, Failure> {
-    // A closure is itself a provider; it lets the boxed one cross into the runtimes.
-    let provider = move |now| -> Result<Token, AuthError> { provider.token(now) };
+    // The box is itself a provider, and it keeps the boxed one's `refreshes()`: a fixed
+    // token stops at its first refusal, a service key is retried with a fresh JWT.
     let session: Box<dyn Session> = match runtime {
         Runtime::Blocking => Box::new(spaces_socket_blocking::connect(config, provider, options)?),
         Runtime::Smol => Box::new(spaces_socket_smol::connect(config, provider, options)?),

@@ -51,8 +51,9 @@ usage: chat [--url URL] [--token TOKEN | --service-key FILE] [--token-type jwt|o
 
 Joins Avaya Spaces, sends each line of standard input as a chat message to the first
 --space, prints what arrives, and exits once every line was confirmed by its echo.
-With no --url it runs an embedded emulator with a demo participant instead (the demo
-uses its own demo token: --token, --service-key and SPACES_TOKEN are not used).
+With no --url it runs an embedded emulator with a demo participant instead, and also
+waits (at most --timeout) for its answer to every line (the demo uses its own demo token:
+--token, --service-key and SPACES_TOKEN are not used).
 
 options:
   --url URL            Spaces socket URL, e.g. wss://spacesapis-socket.avayacloud.com/chat
@@ -63,7 +64,8 @@ options:
   --password PIN       PIN of the space(s)
   --runtime R          blocking (default), smol or async-std
   --json               one JSON object per event on stdout
-  --timeout SECS       how long to wait for confirmations after stdin ends (default 30)
+  --timeout SECS       how long to wait for confirmations (and demo answers) after stdin
+                       ends (default 30)
   --record FILE        write every frame both ways, command and event to FILE as JSON
                        lines, with tokens, PINs and session ids redacted; replay it with
                        spaces_socket_emulator::replay (docs/recording.md)

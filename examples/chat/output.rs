@@ -14,15 +14,21 @@ use spaces_socket::spaces::{Incoming, MessageSent, SpacesEvent};
 
 pub(crate) struct Printer {
     json: bool,
+    /// The credentials were just refused and are being retried: the `Reconnecting` that
+    /// follows is that retry, already announced, not a reconnect attempt.
+    credentials_retry: bool,
 }
 
 impl Printer {
     pub(crate) fn new(json: bool) -> Self {
-        Self { json }
+        Self {
+            json,
+            credentials_retry: false,
+        }
     }
 
     /// Prints one event; an error means stdout is gone (e.g. a closed pipe).
-    pub(crate) fn print(&self, event: &SpacesEvent) -> io::Result<()> {
+    pub(crate) fn print(&mut self, event: &SpacesEvent) -> io::Result<()> {
         if self.json {
             if let Some((name, data)) = wire_event(event) {
                 let line = json!({ "event": name, "data": data }).to_string();
@@ -55,6 +61,16 @@ impl Printer {
             }
             SpacesEvent::ConnectFailed { failure } => {
                 note(&format!("connection attempt failed: {failure:?}"))
+            }
+            SpacesEvent::AuthRetrying { failure, retry } => {
+                self.credentials_retry = true;
+                note(&format!(
+                    "credentials refused ({}), retrying with a fresh token (retry {retry})",
+                    failure.message
+                ));
+            }
+            SpacesEvent::Reconnecting { .. } if self.credentials_retry => {
+                self.credentials_retry = false;
             }
             SpacesEvent::Reconnecting { attempt, delay } => note(&format!(
                 "reconnect attempt {attempt} in {} ms",

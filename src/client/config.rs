@@ -188,12 +188,15 @@ pub const DEFAULT_MAX_BINARY_PACKET_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_MAX_ARGS: usize = 64;
 /// Default of [`Config::max_receive_buffer_bytes`]: 1 MiB.
 pub const DEFAULT_MAX_RECEIVE_BUFFER_BYTES: usize = 1024 * 1024;
-/// Default of [`Config::ping_interval_bounds`]: 1 s ..= 5 min.
+/// Default of [`Config::ping_interval_bounds`]: 1 ms ..= 5 min. The floor only keeps an
+/// announced 0 from making the client ping in a tight loop; any shorter interval a server asks
+/// for is followed (pinging less often than asked gets the connection dropped).
 pub const DEFAULT_PING_INTERVAL_BOUNDS: RangeInclusive<Duration> =
-    Duration::from_secs(1)..=Duration::from_secs(300);
-/// Default of [`Config::ping_timeout_bounds`]: 1 s ..= 2 min.
+    Duration::from_millis(1)..=Duration::from_secs(300);
+/// Default of [`Config::ping_timeout_bounds`]: 1 ms ..= 2 min. The floor only replaces an
+/// announced 0; the ceiling bounds how long a dead link goes unnoticed.
 pub const DEFAULT_PING_TIMEOUT_BOUNDS: RangeInclusive<Duration> =
-    Duration::from_secs(1)..=Duration::from_secs(120);
+    Duration::from_millis(1)..=Duration::from_secs(120);
 
 /// Everything the client needs to know before it connects.
 ///
@@ -277,13 +280,17 @@ pub struct Config {
     /// [`ProtocolViolation::ReceiveBufferFull`](crate::client::ProtocolViolation::ReceiveBufferFull).
     pub max_receive_buffer_bytes: usize,
     /// The ping interval actually used is the server's `pingInterval` clamped to this range;
-    /// default [`DEFAULT_PING_INTERVAL_BOUNDS`] (1 s ..= 5 min). A server announcing 0 cannot
-    /// make the client ping in a tight loop, and one announcing 2^31−1 ms cannot make a dead
-    /// link go unnoticed for weeks.
+    /// default [`DEFAULT_PING_INTERVAL_BOUNDS`] (1 ms ..= 5 min). The server's value is
+    /// followed otherwise, however short: a server closes a connection that pings less often
+    /// than it asked (Engine.IO 3 closes one silent for `pingInterval + pingTimeout`), while
+    /// pinging more often is harmless. So raise the floor only knowingly. The floor keeps a
+    /// server announcing 0 from making the client ping in a tight loop; the ceiling keeps one
+    /// announcing 2^31−1 ms from making a dead link go unnoticed for weeks.
     pub ping_interval_bounds: RangeInclusive<Duration>,
     /// The ping timeout actually used is the server's `pingTimeout` clamped to this range;
-    /// default [`DEFAULT_PING_TIMEOUT_BOUNDS`] (1 s ..= 2 min). With both defaults a dead link
-    /// is detected at most 7 minutes after the last packet, whatever the server announces.
+    /// default [`DEFAULT_PING_TIMEOUT_BOUNDS`] (1 ms ..= 2 min): the server's value is
+    /// followed, an announced 0 becomes 1 ms. With both defaults a dead link is detected at
+    /// most 7 minutes after the last packet, whatever the server announces.
     pub ping_timeout_bounds: RangeInclusive<Duration>,
     /// Seed for reconnection jitter, so one seed reproduces one run. `None` (the default)
     /// lets the runtime pick one from the operating system's randomness, so a fleet of

@@ -10,7 +10,12 @@
 //!   [`ServiceKey`] on every call, because the server refuses any whose `exp` is more than
 //!   [`MAX_SERVICE_TOKEN_TTL`] ahead;
 //! - anything else (an OAuth2 refresh, a vault): a closure
-//!   `FnMut(SystemTime) -> Result<Token, AuthError>`.
+//!   `FnMut(SystemTime) -> Result<Token, AuthError>` wrapped by [`token_fn`], or a type of
+//!   your own implementing the trait.
+//!
+//! Whether a refused token is worth retrying is the provider's [`TokenProvider::refreshes`];
+//! `Box<P>` and `&mut P` forward it, so boxing or borrowing a provider never changes the
+//! policy.
 //!
 //! Nothing here reads a clock or does IO. Tokens and keys are held in [`Secret`] or in
 //! `jsonwebtoken`'s zeroizing [`EncodingKey`], so `Debug` output and error messages never
@@ -440,8 +445,10 @@ fn escape_raw_line_breaks_in_strings(json: &str) -> std::borrow::Cow<'_, str> {
 ///
 /// Adapters call [`TokenProvider::token`] right before every (re)connection, with the
 /// wall-clock time they just read, and put the result in the handshake query. Implemented by
-/// [`Token`] (a fixed token), [`ServiceKeyProvider`] (a fresh service-app JWT per call) and by
-/// any `FnMut(SystemTime) -> Result<Token, AuthError> + Send` closure.
+/// [`Token`] (a fixed token), [`ServiceKeyProvider`] (a fresh service-app JWT per call),
+/// [`TokenFn`] (a closure, from [`token_fn`]), and forwarded, [`refreshes`](Self::refreshes)
+/// included, by `Box<P>` (also `Box<dyn TokenProvider>`) and `&mut P`: wrapping a provider in
+/// a box or lending it out never turns a fixed token into one that is retried.
 pub trait TokenProvider: Send {
     /// A token valid at `now` (wall-clock time read by the caller).
     ///
@@ -452,9 +459,73 @@ pub trait TokenProvider: Send {
 
     /// Whether the next call may give a different token, so that a connection refused for its
     /// credentials is worth retrying (default `true`: minted or refreshed tokens). A fixed
-    /// [`Token`] says `false`: the session stops at the first refusal.
+    /// [`Token`] says `false`: the session stops at the first refusal. A wrapper around another
+    /// provider must forward this (as `Box<P>` and `&mut P` do) rather than take the default.
     fn refreshes(&self) -> bool {
         true
+    }
+}
+
+impl<P: TokenProvider + ?Sized> TokenProvider for Box<P> {
+    fn token(&mut self, now: SystemTime) -> Result<Token, AuthError> {
+        (**self).token(now)
+    }
+
+    fn refreshes(&self) -> bool {
+        (**self).refreshes()
+    }
+}
+
+impl<P: TokenProvider + ?Sized> TokenProvider for &mut P {
+    fn token(&mut self, now: SystemTime) -> Result<Token, AuthError> {
+        (**self).token(now)
+    }
+
+    fn refreshes(&self) -> bool {
+        (**self).refreshes()
+    }
+}
+
+/// A closure `FnMut(SystemTime) -> Result<Token, AuthError>` as a [`TokenProvider`] that
+/// refreshes (each call may give a new token, so a refused one is retried): an OAuth2
+/// refresh, a vault. Made by [`token_fn`].
+///
+/// ```
+/// use std::time::SystemTime;
+/// use spaces_socket::spaces::{Token, TokenProvider, token_fn};
+///
+/// let mut n = 0;
+/// let mut tokens = token_fn(move |_now: SystemTime| {
+///     n += 1;
+///     Ok(Token::oauth(format!("access-{n}")))
+/// });
+/// assert!(tokens.refreshes());
+/// assert_eq!(tokens.token(SystemTime::now())?.expose(), "access-1");
+/// # Ok::<(), spaces_socket::spaces::AuthError>(())
+/// ```
+#[derive(Clone, Copy)]
+pub struct TokenFn<F>(F);
+
+impl<F> fmt::Debug for TokenFn<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenFn(..)")
+    }
+}
+
+/// Wraps a closure as a refreshing [`TokenProvider`]: see [`TokenFn`].
+pub fn token_fn<F>(f: F) -> TokenFn<F>
+where
+    F: FnMut(SystemTime) -> Result<Token, AuthError> + Send,
+{
+    TokenFn(f)
+}
+
+impl<F> TokenProvider for TokenFn<F>
+where
+    F: FnMut(SystemTime) -> Result<Token, AuthError> + Send,
+{
+    fn token(&mut self, now: SystemTime) -> Result<Token, AuthError> {
+        (self.0)(now)
     }
 }
 
@@ -465,15 +536,6 @@ impl TokenProvider for Token {
 
     fn refreshes(&self) -> bool {
         false
-    }
-}
-
-impl<F> TokenProvider for F
-where
-    F: FnMut(SystemTime) -> Result<Token, AuthError> + Send,
-{
-    fn token(&mut self, now: SystemTime) -> Result<Token, AuthError> {
-        self(now)
     }
 }
 
@@ -552,13 +614,13 @@ mod tests {
         );
 
         let mut calls = 0u32;
-        let mut counting = move |at: SystemTime| {
+        let mut counting = token_fn(move |at: SystemTime| {
             calls += 1;
             let secs = at
                 .duration_since(UNIX_EPOCH)
                 .map_err(|_| AuthError::ClockBeforeEpoch)?;
             Ok(Token::oauth(format!("{}-{calls}", secs.as_secs())))
-        };
+        });
         assert_eq!(
             counting
                 .token(now)
@@ -578,10 +640,29 @@ mod tests {
             Some("1700000000-2")
         );
 
-        let mut failing = |_: SystemTime| -> Result<Token, AuthError> {
+        let mut failing = token_fn(|_: SystemTime| -> Result<Token, AuthError> {
             Err(AuthError::Provider("vault down".into()))
-        };
+        });
         assert!(matches!(failing.token(now), Err(AuthError::Provider(m)) if m == "vault down"));
+    }
+
+    #[test]
+    fn boxes_and_references_forward_whether_the_provider_refreshes() {
+        let fixed: Box<dyn TokenProvider> = Box::new(Token::oauth("fixed"));
+        assert!(!fixed.refreshes());
+        fn refreshes<P: TokenProvider>(p: &P) -> bool {
+            p.refreshes()
+        }
+        let mut twice = Box::new(fixed);
+        assert!(!refreshes(&twice));
+        let lent = &mut twice;
+        assert!(!refreshes(&lent));
+        let mut token = Token::jwt("t");
+        let lent = &mut token;
+        assert!(!refreshes(&lent));
+        let refreshing: Box<dyn TokenProvider> = Box::new(token_fn(|_| Ok(Token::jwt("fresh"))));
+        assert!(refreshing.refreshes());
+        assert!(!format!("{:?}", token_fn(|_| Ok(Token::jwt("fresh")))).contains("fresh"));
     }
 
     #[test]

@@ -75,7 +75,7 @@ mod space_map;
 
 pub use auth::{
     AuthError, DEFAULT_SERVICE_TOKEN_TTL, KeyFileProblem, MAX_SERVICE_TOKEN_TTL, SPACES_AUDIENCE,
-    ServiceKey, ServiceKeyProvider, Token, TokenProvider, TokenType,
+    ServiceKey, ServiceKeyProvider, Token, TokenFn, TokenProvider, TokenType, token_fn,
 };
 pub use events::{
     Assignee, Category, ChannelRef, ChannelSubscribed, ChannelUnsubscribed, Content, Incoming,

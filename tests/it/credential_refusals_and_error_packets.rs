@@ -5,26 +5,23 @@
 use std::time::SystemTime;
 
 use crate::support::spaces::{OPEN, SpacesHarness};
-use spaces_socket::spaces::{AuthError, SpacesEvent, Token};
+use spaces_socket::spaces::{SpacesEvent, Token, TokenProvider, token_fn};
 
 const REFUSAL: &str =
     r#"44/chat,{"message":"jwt expired","code":"invalid_token","type":"UnauthorizedError"}"#;
 
 /// A token source that mints `t1`, `t2`, … (it refreshes).
-fn minting() -> impl FnMut(SystemTime) -> Result<Token, AuthError> + Send {
+fn minting() -> impl TokenProvider {
     let mut n = 0;
-    move |_| {
+    token_fn(move |_| {
         n += 1;
         Ok(Token::jwt(format!("t{n}")))
-    }
+    })
 }
 
 /// Runs the session's timers until it asks for a token, answers it from `tokens`, then opens
 /// the websocket and feeds the open packet; returns the token the attempt carried.
-fn next_attempt(
-    h: &mut SpacesHarness,
-    tokens: &mut (impl FnMut(SystemTime) -> Result<Token, AuthError> + Send),
-) -> String {
+fn next_attempt(h: &mut SpacesHarness, tokens: &mut dyn TokenProvider) -> String {
     for _ in 0..200 {
         if h.client.wants_token() {
             h.client.answer_token(h.now, SystemTime::UNIX_EPOCH, tokens);
@@ -58,6 +55,36 @@ fn a_fixed_token_refused_before_joining_closes_the_session() {
         "{events:?}"
     );
     assert!(h.client.is_closed());
+}
+
+/// Issue 16 (2): a fixed token stays fixed behind the wrappers a program puts it in (a box,
+/// a box of a box, a `&mut`): the first refusal ends the session, no `AuthRetrying`.
+#[test]
+fn a_boxed_or_borrowed_fixed_token_refused_is_not_retried() {
+    let boxed: Box<dyn TokenProvider> = Box::new(Token::oauth("BAD"));
+    let mut wrapped = Box::new(boxed);
+    let mut plain = Token::oauth("BAD");
+    let mut borrowed = &mut plain;
+    let providers: [&mut dyn TokenProvider; 2] = [&mut wrapped, &mut borrowed];
+    for tokens in providers {
+        let mut h = SpacesHarness::new(|_| {});
+        h.client.connect(h.now);
+        next_attempt(&mut h, tokens);
+        h.take_events();
+        h.feed(REFUSAL);
+        let events = h.take_events();
+        assert!(
+            matches!(&events[0], SpacesEvent::AuthFailed(f) if f.message == "jwt expired"),
+            "{events:?}"
+        );
+        assert!(
+            !events
+                .iter()
+                .any(|e| matches!(e, SpacesEvent::AuthRetrying { .. })),
+            "{events:?}"
+        );
+        assert!(h.client.is_closed(), "{events:?}");
+    }
 }
 
 #[test]

@@ -6,7 +6,7 @@ use crate::support::client::ClientHarness;
 use spaces_socket::client::{DisconnectReason, Event, Transmit};
 
 /// A client that takes the server's short test heartbeats as announced (the default bounds
-/// clamp both values to at least 1 s).
+/// do too; these tests keep explicit bounds so they do not depend on the defaults).
 fn fast() -> ClientHarness {
     ClientHarness::new("http://127.0.0.1:1/chat", |c| {
         c.ping_interval_bounds = Duration::from_millis(1)..=Duration::from_secs(300);
@@ -128,10 +128,65 @@ fn the_server_heartbeat_is_clamped_to_the_configured_bounds() {
             _ => None,
         })
     };
-    assert_eq!(opened(0, 0), Some((1_000, 1_000)));
+    assert_eq!(opened(0, 0), Some((1, 1)));
     assert_eq!(
         opened(2_147_483_647, 2_147_483_647),
         Some((300_000, 120_000))
     );
     assert_eq!(opened(25_000, 60_000), Some((25_000, 60_000)));
+}
+
+/// Issue 16 (1): with the default bounds, a server asking for a 300 ms heartbeat gets a ping
+/// every 300 ms (pinging less often than asked gets the connection dropped by the server;
+/// more often is harmless), and a 300 ms pong deadline.
+#[test]
+fn the_default_bounds_follow_a_short_server_heartbeat() {
+    let mut h = ClientHarness::new("http://127.0.0.1:1/chat", |_| {});
+    h.connect();
+    h.open(300, 300);
+    h.feed("40/chat,");
+    let (_, events) = h.take();
+    assert!(events.contains(&Event::Opened {
+        ping_interval: Duration::from_millis(300),
+        ping_timeout: Duration::from_millis(300),
+    }));
+    for round in 0..10u64 {
+        let ping_at = 300 + round * 310;
+        h.advance_to(ping_at - 1);
+        assert_eq!(pings_sent(&mut h), 0, "round {round}: not before {ping_at}");
+        h.advance_to(ping_at);
+        assert_eq!(pings_sent(&mut h), 1, "round {round}: ping at {ping_at}");
+        h.advance_to(ping_at + 10);
+        h.feed("3");
+    }
+    let (_, events) = h.take();
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::Disconnected { .. })),
+        "{events:?}"
+    );
+}
+
+/// Issue 16 (1): the default floor is there only against an announced 0 (which would make
+/// the client ping in a tight loop): 1 ms. The ceiling bounds dead-link detection.
+#[test]
+fn the_default_floor_only_stops_an_announced_zero() {
+    let opened = |interval, timeout| {
+        let mut h = ClientHarness::new("http://127.0.0.1:1/chat", |_| {});
+        h.connect();
+        h.open(interval, timeout);
+        let (_, events) = h.take();
+        events.into_iter().find_map(|e| match e {
+            Event::Opened {
+                ping_interval,
+                ping_timeout,
+            } => Some((ping_interval.as_millis(), ping_timeout.as_millis())),
+            _ => None,
+        })
+    };
+    assert_eq!(opened(0, 0), Some((1, 1)));
+    assert_eq!(opened(1, 1), Some((1, 1)));
+    assert_eq!(opened(50, 20), Some((50, 20)));
+    assert_eq!(opened(999, 999), Some((999, 999)));
 }

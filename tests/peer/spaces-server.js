@@ -10,7 +10,7 @@
 //                         [--ping-timeout MS] [--log-frames] [--late-middleware]
 //                         [--max-payload BYTES] [--drop-loopback] [--odd-fields]
 //                         [--error-after-connect] [--unanswered-subscribe PREFIX]
-//                         [--rate-limit N:MS]
+//                         [--rate-limit N:MS] [--refuse-tokens PREFIX]
 //
 // Live-service modes (each mirrors an EmulatorConfig mode of the Rust emulator, so the client's
 // policies can be proved against the real socket.io too):
@@ -29,6 +29,9 @@
 //                            one over it is answered SEND_MESSAGE_FAILED with the payload, `sender`
 //                            and "error":"rate.limit.exceeded", and is not delivered. Refused sends
 //                            count too (emulator: message_rate_limit, codes::RATE_LIMITED)
+//   --refuse-tokens P        every token starting with P is refused like a "bad" one (invalid
+//                            signature), e.g. `eyJ` for every JWT: a refreshing token source
+//                            (service-app minting) is refused on every attempt
 //
 // stdout protocol (one line each):
 //   LISTENING <port>                 always the first line, once the server listens on 127.0.0.1
@@ -39,6 +42,11 @@
 //                                    D = the exact websocket text frame (or hex of a binary frame)
 //   {"dir":"close","sid":S,"reason":R}
 //                                    with --log-frames: an engine.io connection closed
+//   {"dir":"leave","sid":S,"reason":R}
+//                                    with --log-frames: a /chat socket disconnected, with
+//                                    socket.io's reason: "client namespace disconnect" for a
+//                                    clean leave (the client's 41/chat), "transport close" or
+//                                    "ping timeout" when the connection was lost
 // Diagnostics (versions, errors) go to stderr only.
 //
 // Token conventions (handshake query `token`, `tokenType`, read by /chat middleware):
@@ -90,6 +98,7 @@ function parseArgs(argv) {
     errorAfterConnect: false,
     unansweredSubscribe: null,
     rateLimit: null,
+    refuseTokens: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -119,6 +128,12 @@ function parseArgs(argv) {
         const prefix = value();
         if (prefix === '') die('--unanswered-subscribe needs a non-empty space id prefix');
         opts.unansweredSubscribe = prefix;
+        break;
+      }
+      case '--refuse-tokens': {
+        const prefix = value();
+        if (prefix === '') die('--refuse-tokens needs a non-empty token prefix');
+        opts.refuseTokens = prefix;
         break;
       }
       case '--rate-limit': {
@@ -241,6 +256,9 @@ function authenticate(socket, next) {
   if (tokenType !== 'jwt' && tokenType !== 'oauth') return next(authError('unsupported token type', 'invalid_token'));
   if (token === 'expired') return next(authError('jwt expired', 'invalid_token'));
   if (token.startsWith('bad')) return next(authError('invalid signature', 'invalid_token'));
+  if (opts.refuseTokens !== null && token.startsWith(opts.refuseTokens)) {
+    return next(authError('invalid signature', 'invalid_token'));
+  }
   socket.spaces = {
     user: identityFor(token),
     tokenType,
@@ -395,7 +413,10 @@ chat.on('connection', (socket) => {
     if (data.loopbackMetadata !== undefined) socket.emit('PRESENCE_EVENT_RESPONSE', event);
   });
 
-  socket.on('disconnect', () => {
+  socket.on('disconnect', (reason) => {
+    if (opts.logFrames) {
+      out(JSON.stringify({ dir: 'leave', sid: socket.conn.id, reason: String(reason) }));
+    }
     // socket.io has already removed the socket from its rooms here.
     for (const spaceId of state.topics) {
       chat.to(room(spaceId)).emit('PRESENCE_EVENT_RESPONSE', partyLeaves(state, spaceId));

@@ -132,6 +132,45 @@ fn with_no_arguments_it_runs_a_live_exchange_on_the_embedded_emulator() {
     );
 }
 
+/// Issue 16 (4): in the demo, a typed line gets its answer before the program exits (not only
+/// the greeting), on the readable output a newcomer sees and in `--json`.
+#[test]
+fn the_demo_waits_for_the_answer_to_each_typed_line() {
+    let out = run_chat(&[], "hello\n", Duration::from_secs(60));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "exit {:?}\n{stdout}\n{stderr}",
+        out.status
+    );
+    assert!(stdout.contains("you: hello (delivered)"), "{stdout}");
+    assert!(
+        stdout.contains("You said: Hello from spaces-socket!"),
+        "the greeting's answer:\n{stdout}"
+    );
+    assert!(
+        stdout.lines().any(|l| l.ends_with("You said: hello")),
+        "the answer to the typed line:\n{stdout}\n{stderr}"
+    );
+
+    let out = run_chat(
+        &["--json"],
+        "hello\nand a second line\n",
+        Duration::from_secs(60),
+    );
+    assert!(out.status.success(), "exit {:?}", out.status);
+    let answers = bodies_from(&json_lines(&out), "demo-bot");
+    for line in ["Hello from spaces-socket!", "hello", "and a second line"] {
+        assert!(
+            answers
+                .iter()
+                .any(|a| a.ends_with(&format!("You said: {line}"))),
+            "no answer to {line:?}: {answers:?}"
+        );
+    }
+}
+
 #[test]
 fn an_expired_token_fails_with_a_one_line_reason() {
     let peer = crate::support::spaces_server(crate::support::SIO_2_0_4, 25_000, 60_000);
@@ -146,6 +185,91 @@ fn an_expired_token_fails_with_a_one_line_reason() {
     let last = stderr.lines().last().unwrap_or("");
     assert!(
         last.contains("authentication failed: jwt expired"),
+        "{stderr}"
+    );
+}
+
+/// Issue 16 (2): a fixed token cannot change, so a refusal ends the session at once
+/// (`AuthFailed`, exit 1) on every runtime: no retry, no "reconnect attempt".
+#[test]
+fn a_fixed_token_refused_exits_1_at_once_without_a_retry_on_each_runtime() {
+    let peer = crate::support::spaces_server(crate::support::SIO_2_0_4, 25_000, 60_000);
+    let url = peer.url("/chat");
+    // Built (if stale) before the clock starts.
+    crate::support::example_binary("chat");
+    for runtime in ["blocking", "smol", "async-std"] {
+        let args = [
+            "--url",
+            &url,
+            "--token-type",
+            "oauth",
+            "--token",
+            "bad-token",
+            "--space",
+            "s1",
+            "--runtime",
+            runtime,
+        ];
+        let started = Instant::now();
+        let out = run_chat(&args, "hi\n", Duration::from_secs(30));
+        let took = started.elapsed();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{runtime}: {stderr}");
+        assert!(
+            !stderr.contains("reconnect attempt") && !stderr.contains("retrying"),
+            "{runtime}: a fixed token is not retried:\n{stderr}"
+        );
+        let last = stderr.lines().last().unwrap_or("");
+        assert!(
+            last.contains("authentication failed: invalid signature"),
+            "{runtime}: {stderr}"
+        );
+        assert!(
+            took < Duration::from_secs(3),
+            "{runtime}: took {took:?} to give up on a fixed token:\n{stderr}"
+        );
+    }
+}
+
+/// Issue 16 (2): a token source that refreshes (a service key mints a fresh JWT each time) is
+/// retried after a refusal, and the output says so instead of "reconnect attempt".
+#[test]
+fn a_refreshing_token_refused_says_it_retries_with_a_fresh_token() {
+    let peer = crate::support::spaces_server_with(
+        crate::support::SIO_2_0_4,
+        25_000,
+        60_000,
+        &["--refuse-tokens", "eyJ"],
+    );
+    let url = peer.url("/chat");
+    let key = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/test-service-key.json"
+    );
+    let out = run_chat(
+        &["--url", &url, "--service-key", key, "--space", "s1"],
+        "hi\n",
+        Duration::from_secs(60),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let retries = stderr
+        .lines()
+        .filter(|l| {
+            l.contains("credentials refused (invalid signature), retrying with a fresh token")
+        })
+        .count();
+    assert_eq!(
+        retries, 3,
+        "one line per retry (auth_retries = 3):\n{stderr}"
+    );
+    assert!(
+        !stderr.contains("reconnect attempt"),
+        "a credentials retry is not a reconnect attempt:\n{stderr}"
+    );
+    let last = stderr.lines().last().unwrap_or("");
+    assert!(
+        last.contains("authentication failed: invalid signature"),
         "{stderr}"
     );
 }

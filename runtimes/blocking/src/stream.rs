@@ -4,6 +4,12 @@
 //! several, so a peer trickling bytes could keep a plain timeout from ever firing. This wrapper
 //! re-arms the socket timeout before every syscall from an absolute deadline, so no call made
 //! through it outlives its deadline.
+//!
+//! A signal caught by a handler (a Ctrl-C crate, async-signal, signal-hook) interrupts a
+//! syscall in progress: `EINTR`, [`ErrorKind::Interrupted`], even with `SA_RESTART` on a socket
+//! that has a timeout. That is never a failure of the connection, so every read, write and
+//! flush here retries it, with the deadline re-armed; tungstenite and both TLS libraries,
+//! which all read and write through this stream, never see it.
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::TcpStream;
@@ -78,8 +84,37 @@ fn timed_out() -> io::Error {
     io::Error::new(ErrorKind::TimedOut, "connect timeout reached")
 }
 
+/// Runs `op` again while a signal interrupts it (`EINTR`).
+fn retrying<T>(mut op: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    loop {
+        match op() {
+            Err(e) if e.kind() == ErrorKind::Interrupted => {
+                log::trace!("spaces-socket-blocking: interrupted by a signal; retrying");
+            }
+            result => return result,
+        }
+    }
+}
+
 impl Read for TimedStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        retrying(|| self.read_within_deadline(buf))
+    }
+}
+
+impl Write for TimedStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        retrying(|| self.write_within_deadline(buf))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        retrying(|| self.tcp.flush())
+    }
+}
+
+impl TimedStream {
+    /// One read, bounded by the current deadline.
+    fn read_within_deadline(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let left = self.left(self.opening.or(self.read_until))?;
         if left == Some(Duration::ZERO) {
             // Open and past the deadline: take what has already arrived, without waiting, so
@@ -92,19 +127,15 @@ impl Read for TimedStream {
         self.tcp.set_read_timeout(left)?;
         self.tcp.read(buf).map_err(|e| self.map_timeout(e))
     }
-}
 
-impl Write for TimedStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+    /// One write, bounded by the opening deadline while opening (by the socket's write
+    /// timeout once open).
+    fn write_within_deadline(&mut self, buf: &[u8]) -> io::Result<usize> {
         if self.opening.is_some() {
             let left = self.left(self.opening)?;
             self.tcp.set_write_timeout(left)?;
         }
         self.tcp.write(buf).map_err(|e| self.map_timeout(e))
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.tcp.flush()
     }
 }
 
@@ -189,6 +220,49 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::TimedOut);
         assert!(got >= 2, "read {got} bytes before the deadline");
         assert!(start.elapsed() < Duration::from_secs(1));
+    }
+
+    /// Issue 16 (3): a signal caught by a handler while a read waits (EINTR) is retried, while
+    /// opening (the TLS and websocket handshakes read here) and once open.
+    #[cfg(unix)]
+    #[test]
+    fn a_signal_during_a_read_is_retried_in_both_phases() {
+        use nix::sys::pthread::{pthread_kill, pthread_self};
+        use nix::sys::signal::Signal;
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+
+        let caught = Arc::new(AtomicBool::new(false));
+        let handler =
+            signal_hook::flag::register(signal_hook::consts::SIGUSR2, Arc::clone(&caught)).unwrap();
+        for opening in [true, false] {
+            caught.store(false, Ordering::SeqCst);
+            let (client, mut server) = pair();
+            let mut s = TimedStream::opening(client, Instant::now() + Duration::from_secs(5));
+            if !opening {
+                s.run(Duration::from_secs(1)).unwrap();
+                s.set_read_deadline(Some(Instant::now() + Duration::from_secs(5)));
+            }
+            let reader = pthread_self();
+            let writer = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(100));
+                pthread_kill(reader, Signal::SIGUSR2).unwrap();
+                std::thread::sleep(Duration::from_millis(100));
+                server.write_all(b"ok").unwrap();
+                server
+            });
+            let mut buf = [0u8; 2];
+            let n = s.read(&mut buf);
+            let _server = writer.join().unwrap();
+            assert!(
+                caught.load(Ordering::SeqCst),
+                "opening {opening}: no signal"
+            );
+            let n = n.unwrap_or_else(|e| panic!("opening {opening}: {e}"));
+            assert_eq!(&buf[..n], &b"ok"[..n], "opening {opening}");
+            assert!(n >= 1, "opening {opening}");
+        }
+        signal_hook::low_level::unregister(handler);
     }
 
     #[test]

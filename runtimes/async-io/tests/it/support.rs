@@ -201,3 +201,47 @@ pub async fn full_session(url: &str, connect: impl Fn(SpacesConfig, Token) -> Cl
     within("bob.close()", STEP, bob.close()).await;
     expect_event(&bob, "bob Closed", |e| matches!(e, SpacesEvent::Closed)).await;
 }
+
+/// Issue 16 (1): connects with the default heartbeat bounds to `url`, a server announcing a
+/// 300 ms `pingInterval` and `pingTimeout` (it drops a connection silent for 600 ms), and
+/// checks that one connection is kept for `kept` (no `Disconnected`, no second `Connected`)
+/// while the pongs show the client pinging at the server's pace.
+pub async fn kept_under_a_short_heartbeat(
+    url: &str,
+    kept: Duration,
+    connect: impl Fn(SpacesConfig, Token) -> Client,
+) {
+    let client = connect(test_config(url), Token::jwt("alice~1"));
+    expect_event(&client, "Connected", |e| {
+        matches!(e, SpacesEvent::Connected)
+    })
+    .await;
+    let mut pongs = 0;
+    let mut bad = Vec::new();
+    let watch = async {
+        while let Some(event) = client.next_event().await {
+            match event {
+                SpacesEvent::Pong { .. } => pongs += 1,
+                e @ (SpacesEvent::Disconnected { .. }
+                | SpacesEvent::Connected
+                | SpacesEvent::Reconnecting { .. }
+                | SpacesEvent::ConnectFailed { .. }
+                | SpacesEvent::Closed) => bad.push(e),
+                _ => {}
+            }
+        }
+    };
+    future::or(watch, async {
+        async_io::Timer::after(kept).await;
+    })
+    .await;
+    assert!(
+        bad.is_empty(),
+        "the one connection was dropped or replaced within {kept:?}: {bad:#?}"
+    );
+    assert!(
+        pongs >= 8,
+        "the client pings at the server's 300 ms interval: {pongs} pongs in {kept:?}"
+    );
+    within("close()", STEP, client.close()).await;
+}

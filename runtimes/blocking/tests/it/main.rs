@@ -2,6 +2,7 @@
 //! servers they run against live in the root crate's `tests/peer/` (Node.js is required: a
 //! test that cannot start it fails and says why).
 
+mod a_signal_during_a_read_keeps_the_session;
 mod bounded_waits;
 mod large_messages;
 mod live_service_policies_against_node;
@@ -9,6 +10,7 @@ mod peer_servers_start;
 mod peer_spaces_server_behaviour;
 mod peer_wire_bytes;
 mod reconnects;
+mod short_server_heartbeat_against_node;
 mod support;
 mod tls_on_loopback;
 mod upgrade_refused;

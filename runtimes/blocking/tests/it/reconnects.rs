@@ -9,7 +9,9 @@ use std::time::{Duration, SystemTime};
 use crate::support::peer;
 use crate::support::{body, client, drain_until_closed, wait_for};
 use spaces_socket::client::DisconnectReason;
-use spaces_socket::spaces::{AuthError, SendMessage, SpacesConfig, SpacesEvent, Token};
+use spaces_socket::spaces::{
+    SendMessage, SpacesConfig, SpacesEvent, Token, TokenProvider, token_fn,
+};
 
 const STEP: Duration = Duration::from_secs(10);
 /// Short heartbeats so pings and pongs flow through the adapter during the test.
@@ -17,18 +19,13 @@ const PING_INTERVAL_MS: u64 = 300;
 const PING_TIMEOUT_MS: u64 = 1_000;
 
 /// A provider that hands out `<user>~<n>` for its n-th call (from 1) and counts the calls.
-fn counting(
-    user: &'static str,
-) -> (
-    Arc<AtomicUsize>,
-    impl FnMut(SystemTime) -> Result<Token, AuthError> + Send + 'static,
-) {
+fn counting(user: &'static str) -> (Arc<AtomicUsize>, impl TokenProvider + 'static) {
     let calls = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&calls);
-    let provider = move |_now: SystemTime| {
+    let provider = token_fn(move |_now: SystemTime| {
         let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
         Ok(Token::jwt(format!("{user}~{n}")))
-    };
+    });
     (calls, provider)
 }
 
@@ -151,10 +148,10 @@ fn an_expired_token_fails_authentication_and_closes() {
     let mut peer = peer::spaces_server(peer::SIO_2_0_4, PING_INTERVAL_MS, PING_TIMEOUT_MS);
     let calls = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&calls);
-    let provider = move |_now: SystemTime| {
+    let provider = token_fn(move |_now: SystemTime| {
         counter.fetch_add(1, Ordering::SeqCst);
         Ok(Token::jwt("expired"))
-    };
+    });
     let mut dave = client(&peer.url("/chat"), provider);
     dave.subscribe("s1", None).expect("session open");
     let id = dave
@@ -201,13 +198,13 @@ fn a_token_that_expires_before_a_reconnect_ends_closed() {
     let mut peer = peer::spaces_server(peer::SIO_2_0_4, PING_INTERVAL_MS, PING_TIMEOUT_MS);
     let calls = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&calls);
-    let provider = move |_now: SystemTime| {
+    let provider = token_fn(move |_now: SystemTime| {
         let token = match counter.fetch_add(1, Ordering::SeqCst) {
             0 => "erin~1",
             _ => "expired",
         };
         Ok(Token::jwt(token))
-    };
+    });
     let mut erin = client(&peer.url("/chat"), provider);
     erin.subscribe("s1", None).expect("session open");
     wait_for(&mut erin, "erin", "Subscribed s1", STEP, |e| {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime};
 
-use spaces_socket::spaces::{AuthError, SendMessage, SpacesEvent, Token};
+use spaces_socket::spaces::{AuthError, SendMessage, SpacesEvent, Token, token_fn};
 use spaces_socket_smol::{Options, connect};
 
 use crate::support::{
@@ -26,10 +26,10 @@ fn after_a_kick_smol_reconnects_with_a_fresh_token_and_delivers_what_was_sent_of
     let calls = Arc::new(AtomicU32::new(0));
     let counter = Arc::clone(&calls);
     // A new token for every connection, as a service-app provider would mint.
-    let provider = move |_now: SystemTime| -> Result<Token, AuthError> {
+    let provider = token_fn(move |_now: SystemTime| -> Result<Token, AuthError> {
         let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
         Ok(Token::jwt(format!("alice~{n}")))
-    };
+    });
     let config = test_config(&peer.url("/chat"));
     let client = connect(config, provider, Options::default()).expect("valid config");
 
