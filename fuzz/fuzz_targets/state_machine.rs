@@ -203,7 +203,8 @@ impl Bytes<'_> {
 }
 
 /// The configuration: the first 16 bytes of the input.
-fn setup(b: &mut Bytes<'_>) -> Option<Machine> {
+/// The machine, and its seed (a session's `loopbackMetadata` tag derives from it).
+fn setup(b: &mut Bytes<'_>) -> Option<(Machine, u64)> {
     let flags = b.u8();
     let attempts = b.u8();
     let ms = |v: u16| Duration::from_millis(u64::from(v));
@@ -222,8 +223,9 @@ fn setup(b: &mut Bytes<'_>) -> Option<Machine> {
     c.fresh_query_per_connection = flag(3);
     c.max_buffered = usize::from(max_buffered).max(1);
     c.max_pending_acks = usize::from(max_acks);
-    c.rng_seed = Some(u64::from(attempts));
-    Some(if flag(0) {
+    let seed = u64::from(attempts);
+    c.rng_seed = Some(seed);
+    let machine = if flag(0) {
         let mut sc = SpacesConfig::new("ws://127.0.0.1:9/chat").ok()?;
         sc.client = c;
         sc.confirm_timeout = flag(7).then_some(confirm_timeout);
@@ -232,7 +234,8 @@ fn setup(b: &mut Bytes<'_>) -> Option<Machine> {
         Machine::Spaces(Spaces::new(sc).ok()?)
     } else {
         Machine::Client(Client::new(c).ok()?)
-    })
+    };
+    Some((machine, seed))
 }
 
 #[allow(clippy::large_enum_variant)] // one per run
@@ -268,6 +271,8 @@ fn emit<A: serde::Serialize + ?Sized>(
 
 struct Harness {
     m: Machine,
+    /// [`FRAMES`] with the session's own `loopbackMetadata` tag, so echoes can be ours.
+    frames: Vec<String>,
     now: Instant,
     /// Spaces: ids accepted and still without an outcome.
     outstanding: BTreeSet<u64>,
@@ -303,7 +308,10 @@ impl Harness {
             (m, Op::Closed(err)) => {
                 both!(m, x => x.handle_closed(now, err.then(|| "reset".to_owned())))
             }
-            (m, Op::Known(i)) => both!(m, x => x.handle_text(now, pick(FRAMES, i))),
+            (m, Op::Known(i)) => {
+                let frame = &self.frames[usize::from(i) % self.frames.len()];
+                both!(m, x => x.handle_text(now, frame))
+            }
             (m, Op::Text(t)) => both!(m, x => x.handle_text(now, &t)),
             (m, Op::Attachment(mut data)) => {
                 data.insert(0, 0x04);
@@ -435,11 +443,17 @@ impl Harness {
 
 fuzz_target!(|data: &[u8]| {
     let mut bytes = Bytes(data);
-    let Some(m) = setup(&mut bytes) else {
+    let Some((m, seed)) = setup(&mut bytes) else {
         return;
     };
+    let prefix = format!("\"{}", spaces_socket::record::loopback_prefix(seed));
+    let frames = FRAMES
+        .iter()
+        .map(|f| f.replace("\"spaces-socket:", &prefix))
+        .collect();
     let mut h = Harness {
         m,
+        frames,
         now: Instant::now(),
         outstanding: BTreeSet::new(),
         acks: Vec::new(),
