@@ -17,12 +17,20 @@
 //! contain them.
 
 use core::fmt;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
+// Service-app minting (feature `service-app`, on by default) is the only user of these.
+#[cfg(feature = "service-app")]
+use std::time::UNIX_EPOCH;
 
+#[cfg(feature = "service-app")]
 use base64::Engine as _;
+#[cfg(feature = "service-app")]
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+#[cfg(feature = "service-app")]
 use jsonwebtoken::{Algorithm, EncodingKey};
+#[cfg(feature = "service-app")]
 use serde::Serialize;
+#[cfg(feature = "service-app")]
 use serde_json::Value;
 
 use crate::redact::Secret;
@@ -208,6 +216,10 @@ impl fmt::Display for KeyFileProblem {
 /// shown. The Spaces guide asks to treat the file like a password and delete it once loaded.
 ///
 /// Next: [`ServiceKey::mint`] for one token, or [`ServiceKeyProvider`] to mint per connection.
+///
+/// Needs the `service-app` feature (on by default).
+#[cfg(feature = "service-app")]
+#[cfg_attr(docsrs, doc(cfg(feature = "service-app")))]
 #[derive(Clone)]
 pub struct ServiceKey {
     iss: String,
@@ -217,6 +229,7 @@ pub struct ServiceKey {
     key: EncodingKey,
 }
 
+#[cfg(feature = "service-app")]
 impl fmt::Debug for ServiceKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServiceKey")
@@ -228,6 +241,7 @@ impl fmt::Debug for ServiceKey {
     }
 }
 
+#[cfg(feature = "service-app")]
 /// JWT header, in the field order of the Spaces guide.
 #[derive(Serialize)]
 struct JwtHeader<'a> {
@@ -236,6 +250,7 @@ struct JwtHeader<'a> {
     kid: &'a str,
 }
 
+#[cfg(feature = "service-app")]
 /// JWT claims, in the field order of the Spaces guide.
 #[derive(Serialize)]
 struct JwtClaims<'a> {
@@ -245,6 +260,7 @@ struct JwtClaims<'a> {
     exp: u64,
 }
 
+#[cfg(feature = "service-app")]
 impl ServiceKey {
     /// Loads a downloaded service key file (its JSON text).
     ///
@@ -364,6 +380,7 @@ impl ServiceKey {
     }
 }
 
+#[cfg(feature = "service-app")]
 /// Validates a service-token lifetime and returns it in whole seconds.
 fn check_ttl(ttl: Duration) -> Result<u64, AuthError> {
     if ttl > MAX_SERVICE_TOKEN_TTL {
@@ -375,6 +392,7 @@ fn check_ttl(ttl: Duration) -> Result<u64, AuthError> {
     }
 }
 
+#[cfg(feature = "service-app")]
 /// Base64url (no padding) of the JSON of `value`: one JWT segment.
 fn b64_json<T: Serialize>(value: &T) -> Result<String, AuthError> {
     // Serializing these plain string/number structs cannot fail; map it anyway rather than panic.
@@ -382,6 +400,7 @@ fn b64_json<T: Serialize>(value: &T) -> Result<String, AuthError> {
     Ok(URL_SAFE_NO_PAD.encode(json))
 }
 
+#[cfg(feature = "service-app")]
 /// Signs with RSASSA-PKCS1-v1_5 SHA-256.
 ///
 /// Calls the aws-lc-rs provider directly instead of `jsonwebtoken::encode`, which goes through
@@ -393,6 +412,7 @@ fn sign_rs256(key: &EncodingKey, message: &[u8]) -> Result<Vec<u8>, ()> {
     signer.try_sign(message).map_err(|_| ())
 }
 
+#[cfg(feature = "service-app")]
 /// Turns raw CR/LF/TAB characters inside JSON string literals into escapes.
 ///
 /// Such characters are invalid JSON, so this never changes the meaning of a valid document;
@@ -478,12 +498,17 @@ where
 }
 
 /// A [`TokenProvider`] that mints a fresh service-app JWT, valid for `ttl`, on every call.
+///
+/// Needs the `service-app` feature (on by default).
+#[cfg(feature = "service-app")]
+#[cfg_attr(docsrs, doc(cfg(feature = "service-app")))]
 #[derive(Debug, Clone)]
 pub struct ServiceKeyProvider {
     key: ServiceKey,
     ttl: Duration,
 }
 
+#[cfg(feature = "service-app")]
 impl ServiceKeyProvider {
     /// Wraps a loaded key; every token it mints lives `ttl` (try
     /// [`DEFAULT_SERVICE_TOKEN_TTL`]).
@@ -507,6 +532,7 @@ impl ServiceKeyProvider {
     }
 }
 
+#[cfg(feature = "service-app")]
 impl TokenProvider for ServiceKeyProvider {
     fn token(&mut self, now: SystemTime) -> Result<Token, AuthError> {
         let now_unix = now
@@ -519,6 +545,7 @@ impl TokenProvider for ServiceKeyProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::UNIX_EPOCH;
 
     #[test]
     fn token_query_pairs_follow_the_guide_order() {
@@ -584,6 +611,7 @@ mod tests {
         assert!(matches!(failing.token(now), Err(AuthError::Provider(m)) if m == "vault down"));
     }
 
+    #[cfg(feature = "service-app")]
     #[test]
     fn ttl_bounds() {
         assert!(matches!(check_ttl(Duration::ZERO), Err(AuthError::TtlZero)));
@@ -597,6 +625,7 @@ mod tests {
         assert!(matches!(check_ttl(over), Err(AuthError::TtlTooLong { ttl }) if ttl == over));
     }
 
+    #[cfg(feature = "service-app")]
     #[test]
     fn raw_line_breaks_inside_strings_become_escapes_only_there() {
         let input = "{\n \"a\": \"x\ny\",\r\n \"b\": \"q\\\"\n\"\t}";
@@ -607,6 +636,7 @@ mod tests {
         assert_eq!(v["b"], "q\"\n");
     }
 
+    #[cfg(feature = "service-app")]
     #[test]
     fn key_file_shape_errors_are_typed() {
         let err = |json: &str| ServiceKey::from_json(json).err();
