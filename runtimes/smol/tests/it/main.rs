@@ -5,4 +5,5 @@
 mod against_socketio_2_0_4;
 mod large_messages;
 mod live_service_policies_against_node;
+mod runs_inside_a_tokio_runtime;
 mod support;
