@@ -50,6 +50,8 @@
 //! * **Queries** are parsed with [`spaces_socket::client::Query::parse`]: percent-decoding,
 //!   first key wins; unlike Node's `querystring`, `+` is not turned into a space.
 #![forbid(unsafe_code)]
+// Feature labels on items (docs.rs builds with `--cfg docsrs`, every feature, nightly).
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 mod auth;

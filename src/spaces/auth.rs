@@ -22,12 +22,20 @@
 //! contain them.
 
 use core::fmt;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
+// Service-app minting (feature `service-app`, on by default) is the only user of these.
+#[cfg(feature = "service-app")]
+use std::time::UNIX_EPOCH;
 
+#[cfg(feature = "service-app")]
 use base64::Engine as _;
+#[cfg(feature = "service-app")]
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+#[cfg(feature = "service-app")]
 use jsonwebtoken::{Algorithm, EncodingKey};
+#[cfg(feature = "service-app")]
 use serde::Serialize;
+#[cfg(feature = "service-app")]
 use serde_json::Value;
 
 use crate::redact::Secret;
@@ -213,6 +221,10 @@ impl fmt::Display for KeyFileProblem {
 /// shown. The Spaces guide asks to treat the file like a password and delete it once loaded.
 ///
 /// Next: [`ServiceKey::mint`] for one token, or [`ServiceKeyProvider`] to mint per connection.
+///
+/// Needs the `service-app` feature (on by default).
+#[cfg(feature = "service-app")]
+#[cfg_attr(docsrs, doc(cfg(feature = "service-app")))]
 #[derive(Clone)]
 pub struct ServiceKey {
     iss: String,
@@ -222,6 +234,7 @@ pub struct ServiceKey {
     key: EncodingKey,
 }
 
+#[cfg(feature = "service-app")]
 impl fmt::Debug for ServiceKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServiceKey")
@@ -233,6 +246,7 @@ impl fmt::Debug for ServiceKey {
     }
 }
 
+#[cfg(feature = "service-app")]
 /// JWT header, in the field order of the Spaces guide.
 #[derive(Serialize)]
 struct JwtHeader<'a> {
@@ -241,6 +255,7 @@ struct JwtHeader<'a> {
     kid: &'a str,
 }
 
+#[cfg(feature = "service-app")]
 /// JWT claims, in the field order of the Spaces guide.
 #[derive(Serialize)]
 struct JwtClaims<'a> {
@@ -250,6 +265,7 @@ struct JwtClaims<'a> {
     exp: u64,
 }
 
+#[cfg(feature = "service-app")]
 impl ServiceKey {
     /// Loads a downloaded service key file (its JSON text).
     ///
@@ -369,6 +385,7 @@ impl ServiceKey {
     }
 }
 
+#[cfg(feature = "service-app")]
 /// Validates a service-token lifetime and returns it in whole seconds.
 fn check_ttl(ttl: Duration) -> Result<u64, AuthError> {
     if ttl > MAX_SERVICE_TOKEN_TTL {
@@ -380,6 +397,7 @@ fn check_ttl(ttl: Duration) -> Result<u64, AuthError> {
     }
 }
 
+#[cfg(feature = "service-app")]
 /// Base64url (no padding) of the JSON of `value`: one JWT segment.
 fn b64_json<T: Serialize>(value: &T) -> Result<String, AuthError> {
     // Serializing these plain string/number structs cannot fail; map it anyway rather than panic.
@@ -387,6 +405,7 @@ fn b64_json<T: Serialize>(value: &T) -> Result<String, AuthError> {
     Ok(URL_SAFE_NO_PAD.encode(json))
 }
 
+#[cfg(feature = "service-app")]
 /// Signs with RSASSA-PKCS1-v1_5 SHA-256.
 ///
 /// Calls the aws-lc-rs provider directly instead of `jsonwebtoken::encode`, which goes through
@@ -398,6 +417,7 @@ fn sign_rs256(key: &EncodingKey, message: &[u8]) -> Result<Vec<u8>, ()> {
     signer.try_sign(message).map_err(|_| ())
 }
 
+#[cfg(feature = "service-app")]
 /// Turns raw CR/LF/TAB characters inside JSON string literals into escapes.
 ///
 /// Such characters are invalid JSON, so this never changes the meaning of a valid document;
@@ -540,12 +560,17 @@ impl TokenProvider for Token {
 }
 
 /// A [`TokenProvider`] that mints a fresh service-app JWT, valid for `ttl`, on every call.
+///
+/// Needs the `service-app` feature (on by default).
+#[cfg(feature = "service-app")]
+#[cfg_attr(docsrs, doc(cfg(feature = "service-app")))]
 #[derive(Debug, Clone)]
 pub struct ServiceKeyProvider {
     key: ServiceKey,
     ttl: Duration,
 }
 
+#[cfg(feature = "service-app")]
 impl ServiceKeyProvider {
     /// Wraps a loaded key; every token it mints lives `ttl` (try
     /// [`DEFAULT_SERVICE_TOKEN_TTL`]).
@@ -569,6 +594,7 @@ impl ServiceKeyProvider {
     }
 }
 
+#[cfg(feature = "service-app")]
 impl TokenProvider for ServiceKeyProvider {
     fn token(&mut self, now: SystemTime) -> Result<Token, AuthError> {
         let now_unix = now
@@ -581,6 +607,7 @@ impl TokenProvider for ServiceKeyProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::UNIX_EPOCH;
 
     #[test]
     fn token_query_pairs_follow_the_guide_order() {
@@ -646,6 +673,7 @@ mod tests {
         assert!(matches!(failing.token(now), Err(AuthError::Provider(m)) if m == "vault down"));
     }
 
+    #[cfg(feature = "service-app")]
     #[test]
     fn boxes_and_references_forward_whether_the_provider_refreshes() {
         let fixed: Box<dyn TokenProvider> = Box::new(Token::oauth("fixed"));
@@ -678,6 +706,7 @@ mod tests {
         assert!(matches!(check_ttl(over), Err(AuthError::TtlTooLong { ttl }) if ttl == over));
     }
 
+    #[cfg(feature = "service-app")]
     #[test]
     fn raw_line_breaks_inside_strings_become_escapes_only_there() {
         let input = "{\n \"a\": \"x\ny\",\r\n \"b\": \"q\\\"\n\"\t}";
@@ -688,6 +717,7 @@ mod tests {
         assert_eq!(v["b"], "q\"\n");
     }
 
+    #[cfg(feature = "service-app")]
     #[test]
     fn key_file_shape_errors_are_typed() {
         let err = |json: &str| ServiceKey::from_json(json).err();

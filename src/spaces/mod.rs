@@ -53,8 +53,9 @@
 //! ```
 //!
 //! A service app, minting a fresh RS256 JWT from its downloaded key file for every connection
-//! (`exp` at most 3600 s ahead):
+//! (`exp` at most 3600 s ahead; feature `service-app`, on by default):
 //! ```
+//! # #[cfg(feature = "service-app")] {
 //! use std::time::{Duration, SystemTime};
 //! use spaces_socket::spaces::{ServiceKey, ServiceKeyProvider, TokenProvider, TokenType};
 //!
@@ -65,6 +66,7 @@
 //! assert_eq!(token.token_type(), TokenType::Jwt);
 //! assert_eq!(token.expose().split('.').count(), 3);
 //! assert!(format!("{token:?}").contains("redacted"));
+//! # }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -75,8 +77,11 @@ mod space_map;
 
 pub use auth::{
     AuthError, DEFAULT_SERVICE_TOKEN_TTL, KeyFileProblem, MAX_SERVICE_TOKEN_TTL, SPACES_AUDIENCE,
-    ServiceKey, ServiceKeyProvider, Token, TokenFn, TokenProvider, TokenType, token_fn,
+    Token, TokenFn, TokenProvider, TokenType, token_fn,
 };
+#[cfg(feature = "service-app")]
+#[cfg_attr(docsrs, doc(cfg(feature = "service-app")))]
+pub use auth::{ServiceKey, ServiceKeyProvider};
 pub use events::{
     Assignee, Category, ChannelRef, ChannelSubscribed, ChannelUnsubscribed, Content, Incoming,
     MediaSession, MediaSessionResponse, MessageSent, ParentMsg, PresenceContent,

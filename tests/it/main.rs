@@ -18,6 +18,7 @@ mod namespace_errors_and_server_disconnect;
 mod namespaces_and_root_connect;
 mod owned_event_arguments;
 mod reconnect_backoff;
+#[cfg(feature = "service-app")]
 mod service_app_jwt;
 mod socket_codec_golden_vectors;
 mod spaces_event_payloads;

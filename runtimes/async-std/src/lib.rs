@@ -56,6 +56,8 @@
 //! }
 //! ```
 #![forbid(unsafe_code)]
+// Feature labels on items (docs.rs builds with `--cfg docsrs`, every feature, nightly).
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 use spaces_socket::spaces::{SpacesConfig, TokenProvider};

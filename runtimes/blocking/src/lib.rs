@@ -65,6 +65,8 @@
 //! websocket upgrade request at `trace` level, and that request's query carries the token (the
 //! Spaces protocol puts it there): keep `tungstenite=trace` off outside a debugging session.
 #![forbid(unsafe_code)]
+// Feature labels on items (docs.rs builds with `--cfg docsrs`, every feature, nightly).
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 mod client;

@@ -52,6 +52,8 @@
 //! backends parse [`TlsOptions::extra_roots_pem`] with the same PEM parser, so they accept and
 //! refuse the same input.
 #![forbid(unsafe_code)]
+// Feature labels on items (docs.rs builds with `--cfg docsrs`, every feature, nightly).
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 mod record;

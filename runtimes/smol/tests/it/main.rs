@@ -5,5 +5,6 @@
 mod against_socketio_2_0_4;
 mod large_messages;
 mod live_service_policies_against_node;
+mod runs_inside_a_tokio_runtime;
 mod short_server_heartbeat_against_node;
 mod support;
