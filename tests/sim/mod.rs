@@ -81,6 +81,8 @@ fn drive(sc: &Scenario, sim: &mut Sim) -> Result<(), String> {
                 (n + b.final_pending, last.max(b.last_final_at))
             })
     };
+    // Calm at the end of the previous round: nothing refused, queued or unconfirmed.
+    let mut was_calm = false;
     loop {
         sim.run_for(settle).map_err(|e| e.to_string())?;
         let (n, last) = pending(sim);
@@ -89,9 +91,14 @@ fn drive(sc: &Scenario, sim: &mut Sim) -> Result<(), String> {
             let spaces = sim.view().participant(i).spaces();
             spaces.paced() > 0 || spaces.unconfirmed() > 0
         });
-        if (n == 0 && !queued && last + settle <= sim.elapsed()) || sim.elapsed() > give_up {
+        let calm = n == 0 && !queued && last + settle <= sim.elapsed();
+        // Two calm rounds in a row: a message paced until the end of the previous round was
+        // confirmed by its echo then, but its copies to the others may still be on their way
+        // (seed 428367: confirmed 18 s after it was accepted, checked before the copies came).
+        if (calm && was_calm) || sim.elapsed() > give_up {
             break;
         }
+        was_calm = calm;
     }
     let (n, _) = pending(sim);
     if n > 0 {

@@ -91,9 +91,15 @@ const SWEEP_100K_FAILURES: [u64; 15] = [
     63282, 99260,
 ];
 
+/// Found by the 500,000-seed sweep after those fixes: not a session bug but the run's own
+/// timing. A final-round message paced until the end of a settle round was confirmed then,
+/// and the final check came before its copies reached the others; the final round now ends
+/// only after two calm rounds in a row.
+const SWEEP_500K_FAILURES: [u64; 1] = [428367];
+
 #[test]
-fn the_fifteen_seeds_of_the_first_100k_sweep_keep_every_invariant() {
-    for seed in SWEEP_100K_FAILURES {
+fn the_failing_seeds_of_the_100k_and_500k_sweeps_keep_every_invariant() {
+    for seed in SWEEP_100K_FAILURES.into_iter().chain(SWEEP_500K_FAILURES) {
         // Panics with the seed, the invariant and the replay command on a violation.
         let report = super::run_seed(seed, false);
         assert!(
