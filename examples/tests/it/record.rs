@@ -111,7 +111,11 @@ fn a_recording_holds_every_line_of_the_session_and_no_token_pin_or_session_id() 
         let (recording, sids) = record_a_session_through_a_cut(runtime);
         let lines = lines(&recording);
         assert_eq!(lines[0]["format"], "spaces-socket-record", "{runtime}");
-        assert_eq!(lines[0]["version"], 1, "{runtime}");
+        assert_eq!(
+            lines[0]["version"],
+            spaces_socket::record::VERSION,
+            "{runtime}"
+        );
         for line in &lines[1..] {
             let kind = line["kind"].as_str().unwrap_or_default();
             assert!(KINDS.contains(&kind), "{runtime}: unknown kind in {line}");

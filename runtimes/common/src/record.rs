@@ -510,7 +510,8 @@ mod tests {
             .map(|l| l["kind"].as_str().unwrap_or("header").to_owned())
             .collect();
         assert_eq!(kinds, ["header", "connect", "command", "token", "out"]);
-        assert!(text.starts_with(r#"{"format":"spaces-socket-record","version":1,"#));
+        let header = format!(r#"{{"format":"spaces-socket-record","version":{},"#, record::VERSION);
+        assert!(text.starts_with(&header), "{text}");
         for secret in ["PIN-SECRET", "TOKEN-SECRET"] {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
