@@ -31,7 +31,7 @@ use base64::Engine as _;
 use serde_json::Value;
 use spaces_socket::record::{self, PLACEHOLDER, event_json, from_millis, transmit_json};
 use spaces_socket::spaces::{
-    AuthError, SendMessage, SendPresenceEvent, Spaces, SpacesEvent, Token, TokenProvider,
+    AuthError, Input, SendMessage, SendPresenceEvent, Spaces, SpacesEvent, Token, TokenProvider,
 };
 
 /// What [`replay`] made of a recording.
@@ -230,35 +230,51 @@ impl Player {
                 if self.core.wants_token() {
                     self.core.answer_token(now, wall, &mut tokens);
                 } else {
+                    // Handed over by hand, as version 1 recorded a token given outside a
+                    // provider: the recorded `refreshes` says what its source was.
+                    let refreshes = tokens.refreshes();
                     match tokens.token(wall) {
-                        Ok(token) => self.core.handle_token(now, &token),
-                        Err(error) => self.core.handle_token_error(now, &error),
+                        Ok(token) => self.core.handle_input(
+                            now,
+                            Input::Token {
+                                token: &token,
+                                refreshes,
+                            },
+                        ),
+                        Err(error) => self.core.handle_input(now, Input::TokenFailed(&error)),
                     }
                 }
             }
-            "opened" => self.core.handle_open(now),
-            "open_failed" => self.core.handle_open_failed(now, text("reason")?),
+            "opened" => self.core.handle_input(now, Input::Opened),
+            "open_failed" => {
+                let reason = text("reason")?;
+                self.core.handle_input(now, Input::OpenFailed { reason });
+            }
             "upgrade_refused" => {
                 let status = line["status"].as_u64().and_then(|s| u16::try_from(s).ok());
+                let status = status.ok_or("no status")?;
                 self.core
-                    .handle_upgrade_refused(now, status.ok_or("no status")?);
+                    .handle_input(now, Input::UpgradeRefused { status });
             }
             "closed" => {
-                let error = line["error"].as_str().map(str::to_owned);
-                self.core.handle_closed(now, error);
+                let error = line["error"].as_str();
+                self.core.handle_input(now, Input::Closed { error });
             }
             "in" => match line.get("binary").and_then(Value::as_str) {
                 Some(data) => {
                     let data = base64::engine::general_purpose::STANDARD.decode(data);
                     let data = data.map_err(|e| format!("binary: {e}"))?;
-                    self.core.handle_binary(now, &data);
+                    self.core.handle_input(now, Input::Binary(&data));
                 }
                 None => match &self.tags {
-                    Some(tags) => self.core.handle_text(now, &tags.to_current(text("text")?)),
-                    None => self.core.handle_text(now, text("text")?),
+                    Some(tags) => {
+                        let text = tags.to_current(text("text")?);
+                        self.core.handle_input(now, Input::Text(&text));
+                    }
+                    None => self.core.handle_input(now, Input::Text(text("text")?)),
                 },
             },
-            "timeout" => self.core.handle_timeout(now),
+            "timeout" => self.core.handle_input(now, Input::Timeout),
             "command" => self.command(number, now, line)?,
             "out" => {
                 let produced = self.core.poll_transmit().map(|t| transmit_json(&t));

@@ -228,7 +228,7 @@ pub struct AuthFailure {
 #[derive(Debug, Clone)]
 pub enum SpacesEvent {
     /// A connection is about to open and needs a fresh token: answer with
-    /// [`Spaces::handle_token`] (ask your [`TokenProvider`](super::auth::TokenProvider)).
+    /// [`Spaces::handle_input`] with [`Input::Token`] (ask your [`TokenProvider`](super::auth::TokenProvider)).
     TokenNeeded {
         /// 0 for the first connection, then the reconnection attempt.
         attempt: u32,
@@ -353,6 +353,77 @@ pub enum Step {
     /// Nothing is left: wait for the next websocket message, command, or this deadline
     /// (`None`: no timer runs), then feed it in with a `handle_*` call or a command.
     Wait(Option<Instant>),
+}
+
+/// Something that happened outside the session, fed in with [`Spaces::handle_input`]: a
+/// websocket outcome, the timer, or the answer to a token request. Frames are borrowed, so
+/// the receive path copies nothing. The user's commands ([`Spaces::subscribe`],
+/// [`Spaces::send_message`], …) are methods of their own.
+///
+/// Its `Debug` shows no frame content, token or error text that could carry a secret.
+#[non_exhaustive]
+#[derive(Clone, Copy)]
+pub enum Input<'a> {
+    /// The websocket asked for by [`Transmit::Open`] is open.
+    Opened,
+    /// The websocket could not be opened (refused, unreachable, TLS failure, …).
+    OpenFailed {
+        /// Why, for the [`SpacesEvent::ConnectFailed`] that follows.
+        reason: &'a str,
+    },
+    /// The websocket upgrade was answered with HTTP `status` instead of `101` (the runtime
+    /// read it from the handshake response). 401 and 403 refuse the credentials, like a
+    /// `44/chat` before joining; any other status fails the attempt like
+    /// [`Input::OpenFailed`].
+    UpgradeRefused {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// A websocket text message.
+    Text(&'a str),
+    /// A websocket binary message.
+    Binary(&'a [u8]),
+    /// The websocket was closed or lost.
+    Closed {
+        /// Why, when it failed (`None` for a close by the server).
+        error: Option<&'a str>,
+    },
+    /// The deadline from [`Spaces::poll_timeout`] (or [`Step::Wait`]) has passed. Early or
+    /// late is harmless.
+    Timeout,
+    /// The answer to [`Step::Token`]: the token for the connection being opened.
+    /// `refreshes` says whether the source gives a different token next time
+    /// ([`TokenProvider::refreshes`]); a fixed token (`false`) is not retried after a
+    /// refusal, see [`SpacesEvent::AuthFailed`].
+    Token {
+        /// The token.
+        token: &'a Token,
+        /// Whether its source refreshes.
+        refreshes: bool,
+    },
+    /// The answer to [`Step::Token`]: no token could be had. The attempt fails and
+    /// reconnection goes on.
+    TokenFailed(&'a AuthError),
+}
+
+impl core::fmt::Debug for Input<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Opened => f.write_str("Opened"),
+            Self::OpenFailed { .. } => f.write_str("OpenFailed"),
+            Self::UpgradeRefused { status } => write!(f, "UpgradeRefused({status})"),
+            Self::Text(text) => write!(f, "Text({} bytes)", text.len()),
+            Self::Binary(data) => write!(f, "Binary({} bytes)", data.len()),
+            Self::Closed { error } => write!(f, "Closed(error: {})", error.is_some()),
+            Self::Timeout => f.write_str("Timeout"),
+            Self::Token { token, refreshes } => f
+                .debug_struct("Token")
+                .field("type", &token.token_type())
+                .field("refreshes", refreshes)
+                .finish(),
+            Self::TokenFailed(_) => f.write_str("TokenFailed"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -497,11 +568,11 @@ fn unescape_entities(body: &str) -> String {
 
 /// A sans-IO Avaya Spaces session over one Socket.IO client.
 ///
-/// The drain contract: feed one input (a `handle_*` call or a command such as
+/// The drain contract: feed one input ([`handle_input`](Self::handle_input) or a command such as
 /// [`subscribe`](Self::subscribe) or [`send_message`](Self::send_message)), then carry out
 /// every [`poll_transmit`](Self::poll_transmit), take the [`poll_event`](Self::poll_event)s,
 /// and go round again while anything came out (taking an event can queue transmits, and
-/// answering [`SpacesEvent::TokenNeeded`] with [`handle_token`](Self::handle_token) is an input
+/// answering [`SpacesEvent::TokenNeeded`] with [`Input::Token`] is an input
 /// too); then sleep until [`poll_timeout`](Self::poll_timeout) or the next websocket message.
 /// [`poll_step`](Self::poll_step) does all of this one step per call, answering token requests
 /// from a [`TokenProvider`].
@@ -660,7 +731,7 @@ impl Spaces {
         self.paced.len()
     }
 
-    /// True while a connection attempt waits for [`handle_token`](Self::handle_token): the
+    /// True while a connection attempt waits for [`Input::Token`]: the
     /// state [`SpacesEvent::TokenNeeded`] announces. A runtime whose event consumer runs
     /// elsewhere (another task) answers from this state, so a slow consumer never holds up a
     /// reconnection; the event is then only informational.
@@ -686,25 +757,6 @@ impl Spaces {
     pub fn connect(&mut self, now: Instant) {
         self.begin(now);
         self.client.connect(now);
-    }
-
-    /// Supplies the token for the connection being opened. A token handed over by hand counts
-    /// as fixed: a refusal closes the session (see [`SpacesEvent::AuthFailed`]);
-    /// [`poll_step`](Self::poll_step) and [`answer_token`](Self::answer_token) ask the provider
-    /// instead.
-    pub fn handle_token(&mut self, now: Instant, token: &Token) {
-        self.begin(now);
-        self.token_refreshes = false;
-        let query = Query::new()
-            .with("tokenType", token.token_type().as_str())
-            .with("token", token.expose());
-        self.client.set_query(now, query);
-    }
-
-    /// Reports that no token could be had; the attempt fails and reconnection goes on.
-    pub fn handle_token_error(&mut self, now: Instant, error: &AuthError) {
-        self.begin(now);
-        self.client.query_failed(now, error.to_string());
     }
 
     /// Wants `space` subscribed, now and after every reconnect. `password` is the space PIN,
@@ -823,24 +875,30 @@ impl Spaces {
         self.client.close(now);
     }
 
-    /// See [`Client::handle_open`].
-    pub fn handle_open(&mut self, now: Instant) {
+    /// Feeds one input at `now`: a websocket outcome, the timer, or a token answer. Drain
+    /// next (see [`Spaces`] for the poll order).
+    pub fn handle_input(&mut self, now: Instant, input: Input<'_>) {
         self.begin(now);
-        self.client.handle_open(now);
+        match input {
+            Input::Opened => self.client.handle_open(now),
+            Input::OpenFailed { reason } => self.client.handle_open_failed(now, reason),
+            Input::UpgradeRefused { status } => self.upgrade_refused(now, status),
+            Input::Text(text) => self.client.handle_text(now, text),
+            Input::Binary(data) => self.client.handle_binary(now, data),
+            Input::Closed { error } => self.client.handle_closed(now, error.map(str::to_owned)),
+            Input::Timeout => self.timeout(now),
+            Input::Token { token, refreshes } => {
+                self.token_refreshes = refreshes;
+                let query = Query::new()
+                    .with("tokenType", token.token_type().as_str())
+                    .with("token", token.expose());
+                self.client.set_query(now, query);
+            }
+            Input::TokenFailed(error) => self.client.query_failed(now, error.to_string()),
+        }
     }
 
-    /// See [`Client::handle_open_failed`].
-    pub fn handle_open_failed(&mut self, now: Instant, reason: impl Into<String>) {
-        self.begin(now);
-        self.client.handle_open_failed(now, reason);
-    }
-
-    /// The websocket upgrade was answered with HTTP `status` instead of `101` (the runtime
-    /// read it from the handshake response). 401 and 403 refuse the credentials, like a
-    /// `44/chat` before joining; any other status fails the attempt like
-    /// [`handle_open_failed`](Self::handle_open_failed). Drain next.
-    pub fn handle_upgrade_refused(&mut self, now: Instant, status: u16) {
-        self.begin(now);
+    fn upgrade_refused(&mut self, now: Instant, status: u16) {
         if matches!(status, 401 | 403) {
             let failure = AuthFailure {
                 message: format!("websocket upgrade refused with HTTP {status}"),
@@ -855,27 +913,7 @@ impl Spaces {
         }
     }
 
-    /// See [`Client::handle_closed`].
-    pub fn handle_closed(&mut self, now: Instant, error: Option<String>) {
-        self.begin(now);
-        self.client.handle_closed(now, error);
-    }
-
-    /// See [`Client::handle_text`].
-    pub fn handle_text(&mut self, now: Instant, text: &str) {
-        self.begin(now);
-        self.client.handle_text(now, text);
-    }
-
-    /// See [`Client::handle_binary`].
-    pub fn handle_binary(&mut self, now: Instant, data: &[u8]) {
-        self.begin(now);
-        self.client.handle_binary(now, data);
-    }
-
-    /// See [`Client::handle_timeout`].
-    pub fn handle_timeout(&mut self, now: Instant) {
-        self.begin(now);
+    fn timeout(&mut self, now: Instant) {
         // Overdue echoes first: they fail as unconfirmed before any disconnection this tick
         // causes would put them back in line.
         self.expire_unconfirmed(now);
@@ -959,13 +997,18 @@ impl Spaces {
         }
         match tokens.token(wall) {
             Ok(token) => {
-                self.handle_token(now, &token);
-                // Asked of the source, not handed over by hand: it may refresh.
-                self.token_refreshes = tokens.refreshes();
+                let refreshes = tokens.refreshes();
+                self.handle_input(
+                    now,
+                    Input::Token {
+                        token: &token,
+                        refreshes,
+                    },
+                );
             }
             Err(e) => {
                 log::warn!("spaces: no token for this connection attempt: {e}");
-                self.handle_token_error(now, &e);
+                self.handle_input(now, Input::TokenFailed(&e));
             }
         }
     }

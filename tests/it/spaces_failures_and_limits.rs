@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::support::spaces::{SpacesHarness, loopback_of};
+use spaces_socket::spaces::Input;
 use spaces_socket::spaces::{SendError, SendFailure, SendMessage, SpacesEvent};
 
 fn subscribed(tweak: impl FnOnce(&mut spaces_socket::spaces::SpacesConfig)) -> SpacesHarness {
@@ -19,9 +20,11 @@ fn an_expired_jwt_is_an_authentication_failure_that_closes_the_session() {
         .client
         .send_message(h.now, SendMessage::chat("s1", "queued"))
         .unwrap();
-    h.client
-        .handle_token(h.now, &spaces_socket::spaces::Token::jwt("old"));
-    h.client.handle_open(h.now);
+    h.put(Input::Token {
+        token: &spaces_socket::spaces::Token::jwt("old"),
+        refreshes: false,
+    });
+    h.put(Input::Opened);
     h.feed(crate::support::spaces::OPEN);
     h.feed(
         r#"44/chat,{"message":"jwt expired","code":"invalid_token","type":"UnauthorizedError"}"#,
@@ -139,7 +142,7 @@ fn rate_limited_is_returned_only_when_the_queue_is_full_with_a_retry_time() {
 #[test]
 fn the_offline_queue_is_bounded() {
     let mut h = subscribed(|c| c.max_held = 2);
-    h.client.handle_closed(h.now, None);
+    h.put(Input::Closed { error: None });
     h.drain();
     h.client
         .send_message(h.now, SendMessage::chat("s1", "a"))

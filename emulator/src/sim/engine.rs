@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use spaces_socket::client::{Config, Transmit};
 use spaces_socket::spaces::{
-    AuthError, Incoming, SendError, SendId, Spaces, SpacesConfig, SpacesEvent, Token,
+    AuthError, Incoming, Input, SendError, SendId, Spaces, SpacesConfig, SpacesEvent, Token,
 };
 
 use super::bot::{Bot, Command, Ctx};
@@ -1084,7 +1084,7 @@ impl Sim {
             }
             Due::Deliver { link, up } => self.deliver(link, up),
             Due::ClientTimer(i) => {
-                self.w.parts[i].spaces.handle_timeout(now);
+                self.w.parts[i].spaces.handle_input(now, Input::Timeout);
                 self.drain_client(i);
             }
             Due::ServerTimer => {
@@ -1147,7 +1147,9 @@ impl Sim {
                 .line(now - self.w.base, format_args!("{name} token error"));
             self.w.parts[i].report.token_errors += 1;
             let error = AuthError::Provider("simulated outage".to_owned());
-            self.w.parts[i].spaces.handle_token_error(now, &error);
+            self.w.parts[i]
+                .spaces
+                .handle_input(now, Input::TokenFailed(&error));
             TokenOutcome::Failed
         } else {
             let p = &mut self.w.parts[i];
@@ -1157,7 +1159,14 @@ impl Sim {
             } else {
                 p.name.clone()
             };
-            p.spaces.handle_token(now, &Token::jwt(value.clone()));
+            let token = Token::jwt(value.clone());
+            p.spaces.handle_input(
+                now,
+                Input::Token {
+                    token: &token,
+                    refreshes: false,
+                },
+            );
             let name = &self.w.parts[i].name;
             self.w
                 .rec
@@ -1347,9 +1356,12 @@ impl Sim {
         }
         if client_open {
             self.w.parts[i].link = None;
-            self.w.parts[i]
-                .spaces
-                .handle_closed(now, Some("reset".to_owned()));
+            self.w.parts[i].spaces.handle_input(
+                now,
+                Input::Closed {
+                    error: Some("reset"),
+                },
+            );
             self.drain_client(i);
         }
     }
@@ -1405,13 +1417,18 @@ impl Sim {
         self.trace_packet(i, false, &packet);
         let spaces = &mut self.w.parts[i].spaces;
         match packet {
-            Packet::Accepted => spaces.handle_open(now),
-            Packet::Refused => spaces.handle_open_failed(now, "connection refused"),
-            Packet::Text(text) => spaces.handle_text(now, &text),
-            Packet::Binary(data) => spaces.handle_binary(now, &data),
+            Packet::Accepted => spaces.handle_input(now, Input::Opened),
+            Packet::Refused => {
+                let reason = "connection refused";
+                spaces.handle_input(now, Input::OpenFailed { reason });
+            }
+            Packet::Text(text) => spaces.handle_input(now, Input::Text(&text)),
+            Packet::Binary(data) => spaces.handle_input(now, Input::Binary(&data)),
             Packet::Fin => {
                 self.w.parts[i].link = None;
-                self.w.parts[i].spaces.handle_closed(now, None);
+                self.w.parts[i]
+                    .spaces
+                    .handle_input(now, Input::Closed { error: None });
             }
             Packet::Connect(_) => {}
         }

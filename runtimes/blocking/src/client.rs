@@ -14,7 +14,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use spaces_socket::client::{Transmit, WsUrl};
 use spaces_socket::spaces::{
-    SendId, SendMessage, SendPresenceEvent, Spaces, SpacesConfig, SpacesEvent, Step, TokenProvider,
+    Input, SendId, SendMessage, SendPresenceEvent, Spaces, SpacesConfig, SpacesEvent, Step,
+    TokenProvider,
 };
 use spaces_socket_runtime::{
     Core, Error, OpenError, Options, TlsBackend, TlsError, TlsOptions, describe, normal_close,
@@ -151,7 +152,7 @@ impl Client {
                 }
                 Step::Wait(_) if self.core.is_closed() => return None,
                 Step::Wait(Some(due)) if due <= now => {
-                    self.core.handle_timeout(now);
+                    self.core.handle_input(now, Input::Timeout);
                     if self.core.poll_timeout().is_some_and(|due| due <= now) {
                         // A timer that does not move would make this loop spin; never let it.
                         std::thread::sleep(MIN_WAIT);
@@ -233,7 +234,7 @@ impl Client {
                 match self.open(&url) {
                     Ok(ws) => {
                         self.ws = Some(ws);
-                        self.core.handle_open(Instant::now());
+                        self.core.handle_input(Instant::now(), Input::Opened);
                     }
                     Err(failure) => failure.report(&mut self.core, Instant::now()),
                 }
@@ -265,7 +266,9 @@ impl Client {
     /// The websocket failed or was closed by the server: forget it and tell the core.
     fn lost(&mut self, error: Option<String>) {
         self.ws = None;
-        self.core.handle_closed(Instant::now(), error);
+        let error = error.as_deref();
+        self.core
+            .handle_input(Instant::now(), Input::Closed { error });
     }
 
     /// Reads at most one message, waiting until `until` at the latest, and feeds it to the
@@ -283,8 +286,8 @@ impl Client {
         let result = ws.read();
         let now = Instant::now();
         match result {
-            Ok(Message::Text(text)) => self.core.handle_text(now, text.as_str()),
-            Ok(Message::Binary(data)) => self.core.handle_binary(now, &data),
+            Ok(Message::Text(text)) => self.core.handle_input(now, Input::Text(text.as_str())),
+            Ok(Message::Binary(data)) => self.core.handle_input(now, Input::Binary(&data)),
             Ok(Message::Close(_)) => {
                 // tungstenite queued the answering close frame; send it, then let go.
                 let _ = ws.flush();
@@ -428,7 +431,14 @@ mod tests {
         let config = SpacesConfig::new("http://h/chat").unwrap();
         let mut core = Spaces::new(config).unwrap();
         core.connect(Instant::now());
-        core.handle_token(Instant::now(), &Token::jwt("SECRET"));
+        let token = Token::jwt("SECRET");
+        core.handle_input(
+            Instant::now(),
+            Input::Token {
+                token: &token,
+                refreshes: false,
+            },
+        );
         let Some(Transmit::Open(url)) = core.poll_transmit() else {
             panic!("no open transmit");
         };

@@ -61,7 +61,7 @@ use std::time::{Duration, Instant};
 
 use spaces_socket::client::ConfigError;
 use spaces_socket::spaces::{
-    SendError, SendId, SendMessage, SendPresenceEvent, Spaces, SpacesConfig, SpacesEvent,
+    Input, SendError, SendId, SendMessage, SendPresenceEvent, Spaces, SpacesConfig, SpacesEvent,
 };
 
 pub use record::{Core, Recorder};
@@ -221,12 +221,12 @@ impl OpenError {
         }
     }
 
-    /// Tells the core: [`Spaces::handle_upgrade_refused`] or [`Spaces::handle_open_failed`].
+    /// Tells the core: [`Input::UpgradeRefused`] or [`Input::OpenFailed`].
     pub fn report(self, core: &mut Core, now: Instant) {
         log::debug!("spaces runtime: open failed: {self}");
         match self {
-            Self::Refused(status) => core.handle_upgrade_refused(now, status),
-            Self::Failed(reason) => core.handle_open_failed(now, reason),
+            Self::Refused(status) => core.handle_input(now, Input::UpgradeRefused { status }),
+            Self::Failed(reason) => core.handle_input(now, Input::OpenFailed { reason: &reason }),
         }
     }
 }
@@ -419,9 +419,17 @@ mod tests {
                 let mut config = SpacesConfig::new("http://127.0.0.1:1/chat").expect("config");
                 config.client.rng_seed = seed;
                 let mut core = session(config, now, &Options::default()).expect("session");
-                core.handle_token(now, &spaces_socket::Token::jwt("t"));
+                let token = spaces_socket::Token::jwt("t");
+                let refreshes = false;
+                core.handle_input(
+                    now,
+                    Input::Token {
+                        token: &token,
+                        refreshes,
+                    },
+                );
                 while core.poll_transmit().is_some() {}
-                core.handle_open_failed(now, "refused");
+                core.handle_input(now, Input::OpenFailed { reason: "refused" });
                 std::iter::from_fn(|| core.poll_event())
                     .find_map(|e| match e {
                         SpacesEvent::Reconnecting { delay, .. } => Some(delay),

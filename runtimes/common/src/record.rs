@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use spaces_socket::Transmit;
 use spaces_socket::record::{self, millis, redact_frame, redact_json, transmit_json};
 use spaces_socket::spaces::{
-    AuthError, SendError, SendId, SendMessage, SendPresenceEvent, Spaces, SpacesConfig,
+    AuthError, Input, SendError, SendId, SendMessage, SendPresenceEvent, Spaces, SpacesConfig,
     SpacesEvent, Step, Token, TokenProvider,
 };
 
@@ -231,18 +231,6 @@ impl Core {
         self.spaces.connect(now);
     }
 
-    /// [`Spaces::handle_token`], recorded (the token itself never is).
-    pub fn handle_token(&mut self, now: Instant, token: &Token) {
-        self.note(now, "token", || token_line(Ok(token), false));
-        self.spaces.handle_token(now, token);
-    }
-
-    /// [`Spaces::handle_token_error`], recorded.
-    pub fn handle_token_error(&mut self, now: Instant, error: &AuthError) {
-        self.note(now, "token", || token_line(Err(error), false));
-        self.spaces.handle_token_error(now, error);
-    }
-
     /// [`Spaces::subscribe`], recorded with the PIN redacted.
     pub fn subscribe(&mut self, now: Instant, space: &str, password: Option<&str>) {
         self.note(now, "command", || {
@@ -308,55 +296,19 @@ impl Core {
         self.spaces.close(now);
     }
 
-    /// [`Spaces::handle_open`], recorded.
-    pub fn handle_open(&mut self, now: Instant) {
-        self.note(now, "opened", || json!({}));
-        self.spaces.handle_open(now);
+    /// [`Spaces::handle_input`], recorded with its secrets redacted (a token never is, only
+    /// its type).
+    pub fn handle_input(&mut self, now: Instant, input: Input<'_>) {
+        self.note(now, input_kind(&input), || input_line(&input));
+        self.spaces.handle_input(now, input);
     }
 
-    /// [`Spaces::handle_open_failed`], recorded.
-    pub fn handle_open_failed(&mut self, now: Instant, reason: impl Into<String>) {
-        let reason = reason.into();
-        self.note(now, "open_failed", || json!({"reason": reason}));
-        self.spaces.handle_open_failed(now, reason);
-    }
-
-    /// [`Spaces::handle_upgrade_refused`], recorded.
-    pub fn handle_upgrade_refused(&mut self, now: Instant, status: u16) {
-        self.note(now, "upgrade_refused", || json!({"status": status}));
-        self.spaces.handle_upgrade_refused(now, status);
-    }
-
-    /// [`Spaces::handle_closed`], recorded.
-    pub fn handle_closed(&mut self, now: Instant, error: Option<String>) {
-        self.note(now, "closed", || json!({"error": error}));
-        self.spaces.handle_closed(now, error);
-    }
-
-    /// [`Spaces::handle_text`], recorded with its secrets redacted.
-    pub fn handle_text(&mut self, now: Instant, text: &str) {
-        self.note(now, "in", || json!({"text": redact_frame(text)}));
-        self.spaces.handle_text(now, text);
-    }
-
-    /// [`Spaces::handle_binary`], recorded (as base64).
-    pub fn handle_binary(&mut self, now: Instant, data: &[u8]) {
-        self.note(now, "in", || json!({"binary": record::base64(data)}));
-        self.spaces.handle_binary(now, data);
-    }
-
-    /// [`Spaces::handle_timeout`], recorded.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        self.note(now, "timeout", || json!({}));
-        self.spaces.handle_timeout(now);
-    }
-
-    /// [`handle_timeout`](Self::handle_timeout) if the core's deadline is due at `now`;
+    /// [`Input::Timeout`] if the core's deadline is due at `now`;
     /// returns whether it was (a runtime's drive loop, once per turn).
     pub fn handle_due_timeout(&mut self, now: Instant) -> bool {
         let due = self.spaces.poll_timeout().is_some_and(|due| due <= now);
         if due {
-            self.handle_timeout(now);
+            self.handle_input(now, Input::Timeout);
         }
         due
     }
@@ -438,6 +390,33 @@ impl TokenProvider for Tapped<'_> {
     }
 }
 
+/// The `kind` of an input's line.
+fn input_kind(input: &Input<'_>) -> &'static str {
+    match input {
+        Input::Opened => "opened",
+        Input::OpenFailed { .. } => "open_failed",
+        Input::UpgradeRefused { .. } => "upgrade_refused",
+        Input::Text(_) | Input::Binary(_) => "in",
+        Input::Closed { .. } => "closed",
+        Input::Token { .. } | Input::TokenFailed(_) => "token",
+        _ => "timeout",
+    }
+}
+
+/// The fields of an input's line.
+fn input_line(input: &Input<'_>) -> Value {
+    match *input {
+        Input::OpenFailed { reason } => json!({"reason": reason}),
+        Input::UpgradeRefused { status } => json!({"status": status}),
+        Input::Text(text) => json!({"text": redact_frame(text)}),
+        Input::Binary(data) => json!({"binary": record::base64(data)}),
+        Input::Closed { error } => json!({"error": error}),
+        Input::Token { token, refreshes } => token_line(Ok(token), refreshes),
+        Input::TokenFailed(error) => token_line(Err(error), false),
+        _ => json!({}),
+    }
+}
+
 fn token_line(token: Result<&Token, &AuthError>, refreshes: bool) -> Value {
     match token {
         Ok(token) => json!({"type": token.token_type().as_str(), "refreshes": refreshes}),
@@ -510,7 +489,10 @@ mod tests {
             .map(|l| l["kind"].as_str().unwrap_or("header").to_owned())
             .collect();
         assert_eq!(kinds, ["header", "connect", "command", "token", "out"]);
-        let header = format!(r#"{{"format":"spaces-socket-record","version":{},"#, record::VERSION);
+        let header = format!(
+            r#"{{"format":"spaces-socket-record","version":{},"#,
+            record::VERSION
+        );
         assert!(text.starts_with(&header), "{text}");
         for secret in ["PIN-SECRET", "TOKEN-SECRET"] {
             assert!(!text.contains(secret), "{secret} in {text}");
@@ -531,7 +513,7 @@ mod tests {
         let mut core = recorded(Recorder::to_writer(Broken).unwrap());
         let started = Instant::now();
         for _ in 0..10_000 {
-            core.handle_timeout(Instant::now());
+            core.handle_input(Instant::now(), Input::Timeout);
         }
         core.close(Instant::now());
         assert!(core.is_closed());
@@ -553,7 +535,7 @@ mod tests {
         let out = Shared::new(Some(gate));
         let mut core = recorded(Recorder::to_writer(out.clone()).unwrap());
         for _ in 0..STALLED_LINES {
-            core.handle_timeout(Instant::now());
+            core.handle_input(Instant::now(), Input::Timeout);
         }
         release.send(()).unwrap();
         before_close(&out);

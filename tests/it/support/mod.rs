@@ -12,35 +12,30 @@ pub mod spaces;
 use std::time::{Duration, Instant};
 
 use spaces_socket::client::Transmit;
+use spaces_socket::spaces::Input;
 
 /// What the harness drives: the sans-IO surface `Client` and `Spaces` share.
 pub trait Machine {
     type Event;
     fn connect(&mut self, now: Instant);
-    fn handle_text(&mut self, now: Instant, text: &str);
-    fn handle_binary(&mut self, now: Instant, data: &[u8]);
-    fn handle_timeout(&mut self, now: Instant);
+    /// One network or timer input (`Spaces::handle_input`, or the client's `handle_*`).
+    fn input(&mut self, now: Instant, input: Input<'_>);
     fn poll_transmit(&mut self) -> Option<Transmit>;
     fn poll_event(&mut self) -> Option<Self::Event>;
     fn poll_timeout(&self) -> Option<Instant>;
 }
 
-/// Implements [`Machine`] for a type whose inherent methods have the trait's names.
+/// Implements [`Machine`] for a type whose inherent methods have the trait's names, feeding
+/// inputs with `$input`.
 macro_rules! machine {
-    ($ty:ty, $event:ty) => {
+    ($ty:ty, $event:ty, $input:expr) => {
         impl $crate::support::Machine for $ty {
             type Event = $event;
             fn connect(&mut self, now: std::time::Instant) {
                 <$ty>::connect(self, now)
             }
-            fn handle_text(&mut self, now: std::time::Instant, text: &str) {
-                <$ty>::handle_text(self, now, text)
-            }
-            fn handle_binary(&mut self, now: std::time::Instant, data: &[u8]) {
-                <$ty>::handle_binary(self, now, data)
-            }
-            fn handle_timeout(&mut self, now: std::time::Instant) {
-                <$ty>::handle_timeout(self, now)
+            fn input(&mut self, now: std::time::Instant, input: spaces_socket::spaces::Input<'_>) {
+                $input(self, now, input)
             }
             fn poll_transmit(&mut self) -> Option<spaces_socket::client::Transmit> {
                 <$ty>::poll_transmit(self)
@@ -151,13 +146,18 @@ impl<M: Machine> Harness<M> {
         self.drain();
     }
 
+    /// Feeds one input at the current time, without draining.
+    pub fn put(&mut self, input: Input<'_>) {
+        self.client.input(self.now, input);
+    }
+
     pub fn feed(&mut self, text: &str) {
-        self.client.handle_text(self.now, text);
+        self.put(Input::Text(text));
         self.drain();
     }
 
     pub fn feed_binary(&mut self, data: &[u8]) {
-        self.client.handle_binary(self.now, data);
+        self.put(Input::Binary(data));
         self.drain();
     }
 
@@ -166,7 +166,7 @@ impl<M: Machine> Harness<M> {
         match self.client.poll_timeout() {
             Some(deadline) if deadline <= limit => {
                 self.now = self.now.max(deadline);
-                self.client.handle_timeout(self.now);
+                self.put(Input::Timeout);
                 self.drain();
                 true
             }

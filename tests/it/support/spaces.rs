@@ -1,10 +1,10 @@
 //! The harness around the sans-IO [`Spaces`] session: the tests play the server by hand.
 
-use spaces_socket::spaces::{Spaces, SpacesConfig, SpacesEvent, Token};
+use spaces_socket::spaces::{Input, Spaces, SpacesConfig, SpacesEvent, Token};
 
 use super::{Harness, machine};
 
-machine!(Spaces, SpacesEvent);
+machine!(Spaces, SpacesEvent, Spaces::handle_input);
 
 /// The harness around a [`Spaces`] session.
 pub type SpacesHarness = Harness<Spaces>;
@@ -43,9 +43,12 @@ impl Harness<Spaces> {
     /// Answers a `TokenNeeded` with `token`, opens the websocket, feeds the open packet and the
     /// `/chat` CONNECT answer.
     pub fn connect_with(&mut self, token: &str) {
-        self.client.handle_token(self.now, &Token::jwt(token));
-        self.client.handle_open(self.now);
-        self.client.handle_text(self.now, OPEN);
+        self.put(Input::Token {
+            token: &Token::jwt(token),
+            refreshes: false,
+        });
+        self.put(Input::Opened);
+        self.put(Input::Text(OPEN));
         self.feed("40/chat");
     }
 
@@ -58,7 +61,7 @@ impl Harness<Spaces> {
     pub fn drop_connection(&mut self) {
         self.drain();
         self.events.clear();
-        self.client.handle_closed(self.now, None);
+        self.put(Input::Closed { error: None });
         self.drain();
         for _ in 0..100 {
             if self
