@@ -131,7 +131,6 @@ pub fn event_json(event: &SpacesEvent) -> Value {
     use SpacesEvent as E;
     let auth = |f: &crate::spaces::AuthFailure| json!({"message": f.message, "code": f.code, "raw": parse_or_text(&f.raw)});
     let rendered = match event {
-        E::TokenNeeded { attempt } => json!({"event": "TokenNeeded", "attempt": attempt}),
         E::Connected => json!({"event": "Connected"}),
         E::Disconnected { reason } => {
             json!({"event": "Disconnected", "reason": format!("{reason:?}")})

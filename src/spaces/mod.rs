@@ -2,7 +2,7 @@
 //! typed events.
 //!
 //! - [`Spaces`]: a [`Client`](crate::client::Client) on `/chat` that asks for a fresh token
-//!   before every (re)connection ([`SpacesEvent::TokenNeeded`] → [`Spaces::handle_input`] with [`Input::Token`]),
+//!   before every (re)connection ([`Step::Token`] → [`Spaces::handle_input`] with [`Input::Token`]),
 //!   replays the wanted subscriptions after every reconnect, holds messages until their space is
 //!   subscribed, confirms each one by its own `MESSAGE_SENT` echo, and enforces the documented
 //!   limits (16 KB payload, send rate) as typed [`SendError`]s.
@@ -17,7 +17,7 @@
 //! # One example per token type
 //!
 //! Each token goes in the handshake URL *and* in the `/chat` CONNECT query, because a 2.0.4
-//! server may drop the CONNECT query. The runtimes answer [`SpacesEvent::TokenNeeded`] from a
+//! server may drop the CONNECT query. The runtimes answer [`Step::Token`] from a
 //! [`TokenProvider`] for you; here the sans-IO session is driven by hand.
 //!
 //! A user JWT (`tokenType=jwt`):

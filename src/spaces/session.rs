@@ -227,12 +227,6 @@ pub struct AuthFailure {
 #[non_exhaustive]
 #[derive(Debug, Clone)]
 pub enum SpacesEvent {
-    /// A connection is about to open and needs a fresh token: answer with
-    /// [`Spaces::handle_input`] with [`Input::Token`] (ask your [`TokenProvider`](super::auth::TokenProvider)).
-    TokenNeeded {
-        /// 0 for the first connection, then the reconnection attempt.
-        attempt: u32,
-    },
     /// `/chat` is connected and authenticated; subscriptions are being replayed.
     Connected,
     /// `/chat` was disconnected; unless the session is closed, it reconnects by itself.
@@ -342,16 +336,25 @@ pub enum SpacesEvent {
     Closed,
 }
 
-/// What a runtime does next, from [`Spaces::poll_step`]: the drain contract, one step at a
-/// time.
+/// What the driver of a [`Spaces`] session does next, from [`Spaces::poll_output`] (or
+/// [`Spaces::poll_step`]): the poll order, one step at a time.
+#[non_exhaustive]
 #[derive(Debug)]
 pub enum Step {
-    /// Carry this out on the websocket now, then call [`Spaces::poll_step`] again.
+    /// Carry this out on the websocket now, then poll again.
     Transmit(Transmit),
-    /// Hand this to the user, then call [`Spaces::poll_step`] again.
+    /// A connection is about to open and needs a fresh token: answer with
+    /// [`Spaces::handle_input`] ([`Input::Token`], or [`Input::TokenFailed`] when none can be
+    /// had; now or later, the connect timeout covers the wait), then poll again.
+    /// [`Spaces::poll_step`] answers it from a [`TokenProvider`] and never returns it.
+    Token {
+        /// 0 for the first connection, then the reconnection attempt.
+        attempt: u32,
+    },
+    /// Hand this to the user, then poll again.
     Event(SpacesEvent),
     /// Nothing is left: wait for the next websocket message, command, or this deadline
-    /// (`None`: no timer runs), then feed it in with a `handle_*` call or a command.
+    /// (`None`: no timer runs), then feed it in with [`Spaces::handle_input`] or a command.
     Wait(Option<Instant>),
 }
 
@@ -568,14 +571,24 @@ fn unescape_entities(body: &str) -> String {
 
 /// A sans-IO Avaya Spaces session over one Socket.IO client.
 ///
-/// The drain contract: feed one input ([`handle_input`](Self::handle_input) or a command such as
-/// [`subscribe`](Self::subscribe) or [`send_message`](Self::send_message)), then carry out
-/// every [`poll_transmit`](Self::poll_transmit), take the [`poll_event`](Self::poll_event)s,
-/// and go round again while anything came out (taking an event can queue transmits, and
-/// answering [`SpacesEvent::TokenNeeded`] with [`Input::Token`] is an input
-/// too); then sleep until [`poll_timeout`](Self::poll_timeout) or the next websocket message.
-/// [`poll_step`](Self::poll_step) does all of this one step per call, answering token requests
-/// from a [`TokenProvider`].
+/// # The poll order
+///
+/// 1. Feed one input: [`handle_input`](Self::handle_input) (a websocket outcome, the timer, a
+///    token answer) or a command ([`connect`](Self::connect), [`subscribe`](Self::subscribe),
+///    [`send_message`](Self::send_message), …), with the current `Instant`.
+/// 2. Call [`poll_output`](Self::poll_output) until it returns [`Step::Wait`]: it gives every
+///    transmit first, then the token request ([`Step::Token`], answered with
+///    [`Input::Token`]), then the events one at a time (taking an event can queue transmits,
+///    which the next call gives first).
+/// 3. Wait until the deadline of [`Step::Wait`] or the next websocket message or command,
+///    whichever comes first, and feed it in (step 1).
+///
+/// [`poll_step`](Self::poll_step) is the same loop for runtimes, answering token requests from
+/// a [`TokenProvider`] itself. A runtime whose writer and event consumer run on different
+/// tasks splits step 2 in the same order: the writer answers
+/// [`answer_token`](Self::answer_token) and takes [`poll_transmit`](Self::poll_transmit), the
+/// consumer takes [`poll_event`](Self::poll_event) (which skips token requests) and wakes the
+/// writer when [`has_transmit`](Self::has_transmit).
 #[derive(Debug)]
 pub struct Spaces {
     client: Client,
@@ -623,6 +636,14 @@ pub struct Spaces {
     events: VecDeque<SpacesEvent>,
     /// The time of the latest input: what the client's queued events are processed at.
     now: Option<Instant>,
+    /// A token request (its attempt) not given out by [`Spaces::poll_output`] yet.
+    token_request: Option<u32>,
+}
+
+/// What [`Spaces::poll_output`] gives after the transmits.
+enum Output {
+    Token(u32),
+    Event(SpacesEvent),
 }
 
 /// The start of every `loopbackMetadata` this crate writes; a session's tag follows.
@@ -695,6 +716,7 @@ impl Spaces {
             chat_connected: false,
             events: VecDeque::new(),
             now: None,
+            token_request: None,
         })
     }
 
@@ -731,10 +753,9 @@ impl Spaces {
         self.paced.len()
     }
 
-    /// True while a connection attempt waits for [`Input::Token`]: the
-    /// state [`SpacesEvent::TokenNeeded`] announces. A runtime whose event consumer runs
-    /// elsewhere (another task) answers from this state, so a slow consumer never holds up a
-    /// reconnection; the event is then only informational.
+    /// True while a connection attempt waits for [`Input::Token`]: the state [`Step::Token`]
+    /// announces. [`answer_token`](Self::answer_token) answers from this state, so a runtime
+    /// whose event consumer runs elsewhere (another task) never holds up a reconnection.
     pub fn wants_token(&self) -> bool {
         self.client.wants_query()
     }
@@ -753,7 +774,7 @@ impl Spaces {
         self.client.queued_bytes()
     }
 
-    /// Starts connecting; expect [`SpacesEvent::TokenNeeded`]. Drain next.
+    /// Starts connecting; expect [`Step::Token`]. Drain next.
     pub fn connect(&mut self, now: Instant) {
         self.begin(now);
         self.client.connect(now);
@@ -946,30 +967,42 @@ impl Spaces {
         self.client.has_transmit()
     }
 
-    /// The next event; `None` when there is nothing left. Events decoded from frames are
-    /// translated here, one at a time, so taking an event can queue transmits (a
-    /// subscription replayed after a reconnect, held messages once a space is subscribed):
-    /// drain [`poll_transmit`](Self::poll_transmit) again after events came out.
+    /// The next event, for a runtime whose event consumer runs apart from its writer (see
+    /// [the poll order](Self#the-poll-order)); `None` when there is nothing left. Token
+    /// requests are skipped: that runtime answers them with
+    /// [`answer_token`](Self::answer_token). Events decoded from frames are translated here,
+    /// one at a time, so taking an event can queue transmits (a subscription replayed after a
+    /// reconnect, held messages once a space is subscribed): check
+    /// [`has_transmit`](Self::has_transmit) after events came out.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<SpacesEvent> {
         loop {
-            if let Some(event) = self.events.pop_front() {
-                settle(&mut self.events);
-                return Some(event);
-            }
-            let now = self.now?;
-            let event = self.client.poll_event()?;
-            if let Some(event) = self.on_client_event(now, event) {
-                return Some(event);
+            match self.next_output()? {
+                Output::Event(event) => return Some(event),
+                Output::Token(_) => {}
             }
         }
     }
 
-    /// The drain contract in one call, for runtimes: the next transmit, else the next event,
-    /// else the deadline to wait for. Token requests never come out: they are answered from
-    /// `tokens` with the wall-clock time `wall` (a JWT's `exp` needs it), and what that
-    /// produces comes out of the following calls. Call it after every input until it returns
-    /// [`Step::Wait`].
+    /// The next step of [the poll order](Self#the-poll-order): a transmit, else the token
+    /// request, else the next event, else the deadline to wait for. Call it after every input
+    /// until it returns [`Step::Wait`].
+    #[must_use]
+    pub fn poll_output(&mut self) -> Step {
+        if let Some(transmit) = self.poll_transmit() {
+            return Step::Transmit(transmit);
+        }
+        match self.next_output() {
+            Some(Output::Token(attempt)) => Step::Token { attempt },
+            Some(Output::Event(event)) => Step::Event(event),
+            None => Step::Wait(self.poll_timeout()),
+        }
+    }
+
+    /// [`poll_output`](Self::poll_output) for runtimes: token requests never come out, they
+    /// are answered from `tokens` with the wall-clock time `wall` (a JWT's `exp` needs it), and
+    /// what that produces comes out of the following calls. Call it after every input until it
+    /// returns [`Step::Wait`].
     pub fn poll_step(
         &mut self,
         now: Instant,
@@ -977,13 +1010,27 @@ impl Spaces {
         tokens: &mut dyn TokenProvider,
     ) -> Step {
         loop {
-            if let Some(transmit) = self.poll_transmit() {
-                return Step::Transmit(transmit);
+            match self.poll_output() {
+                Step::Token { .. } => self.answer_token(now, wall, tokens),
+                step => return step,
             }
-            match self.poll_event() {
-                Some(SpacesEvent::TokenNeeded { .. }) => self.answer_token(now, wall, tokens),
-                Some(event) => return Step::Event(event),
-                None => return Step::Wait(self.poll_timeout()),
+        }
+    }
+
+    /// The next token request or event, in order.
+    fn next_output(&mut self) -> Option<Output> {
+        loop {
+            if let Some(attempt) = self.token_request.take() {
+                return Some(Output::Token(attempt));
+            }
+            if let Some(event) = self.events.pop_front() {
+                settle(&mut self.events);
+                return Some(Output::Event(event));
+            }
+            let now = self.now?;
+            let event = self.client.poll_event()?;
+            if let Some(event) = self.on_client_event(now, event) {
+                return Some(Output::Event(event));
             }
         }
     }
@@ -1389,7 +1436,11 @@ impl Spaces {
     /// are queued behind events their processing produced).
     fn on_client_event(&mut self, now: Instant, event: Event) -> Option<SpacesEvent> {
         match event {
-            Event::QueryNeeded { attempt } => Some(SpacesEvent::TokenNeeded { attempt }),
+            Event::QueryNeeded { attempt } => {
+                // Comes out of `next_output` before anything this input queues after it.
+                self.token_request = Some(attempt);
+                None
+            }
             Event::Opened { .. } => {
                 self.join_deadline = now.checked_add(self.join_timeout);
                 None
@@ -1747,9 +1798,6 @@ mod tests {
         assert_eq!(spaces.poll_transmit(), None);
         assert!(std::iter::from_fn(|| spaces.poll_event()).next().is_none());
         spaces.connect(now);
-        assert!(matches!(
-            spaces.poll_event(),
-            Some(SpacesEvent::TokenNeeded { attempt: 0 })
-        ));
+        assert!(matches!(spaces.poll_output(), Step::Token { attempt: 0 }));
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use spaces_socket::client::{Config, Transmit};
 use spaces_socket::spaces::{
-    AuthError, Incoming, Input, SendError, SendId, Spaces, SpacesConfig, SpacesEvent, Token,
+    AuthError, Incoming, Input, SendError, SendId, Spaces, SpacesConfig, SpacesEvent, Step, Token,
 };
 
 use super::bot::{Bot, Command, Ctx};
@@ -474,32 +474,37 @@ impl World {
         }
     }
 
+    /// The simulation's own bookkeeping of a participant's token request (after the observer
+    /// saw it): its provider answers after a drawn delay.
+    fn book_token_request(&mut self, i: usize, attempt: u32) {
+        let now = self.now;
+        let calm = self.calm();
+        let p = &mut self.parts[i];
+        p.report.tokens_asked += 1;
+        if attempt > 0 {
+            p.report.reconnect_attempts += 1;
+        }
+        // A slow token provider is a fault: once calm, tokens come promptly.
+        let max = if calm {
+            p.config.token_delay_max.min(Duration::from_millis(300))
+        } else {
+            p.config.token_delay_max
+        };
+        let delay = self.rng.ms(0, max.as_millis() as u64);
+        self.schedule(now + delay, Action::Token(i));
+    }
+
     /// The simulation's own bookkeeping of a participant's event (after the observer saw it,
     /// before the bot does).
     fn book_event(&mut self, i: usize, e: &SpacesEvent) {
         let now = self.now;
         let at = now - self.base;
-        let calm = self.calm();
         let mut later = None;
         let p = &mut self.parts[i];
         if self.record_events {
             p.report.events.push((at, e.clone()));
         }
         match e {
-            SpacesEvent::TokenNeeded { attempt } => {
-                p.report.tokens_asked += 1;
-                if *attempt > 0 {
-                    p.report.reconnect_attempts += 1;
-                }
-                // A slow token provider is a fault: once calm, tokens come promptly.
-                let max = if calm {
-                    p.config.token_delay_max.min(Duration::from_millis(300))
-                } else {
-                    p.config.token_delay_max
-                };
-                let delay = self.rng.ms(0, max.as_millis() as u64);
-                later = Some((now + delay, Action::Token(i)));
-            }
             SpacesEvent::Connected => p.report.connects += 1,
             SpacesEvent::Disconnected { reason } => {
                 *p.report.disconnects.entry(reason.as_str()).or_default() += 1;
@@ -1561,21 +1566,48 @@ impl Sim {
 
     // ----- the participants ---------------------------------------------------------------
 
+    /// Takes a participant's outputs in its session's poll order (`Spaces::poll_output`) until
+    /// it waits. The transmits that taking events queues are carried out after that run of
+    /// events, as the kit always did, so that a seed draws the same run.
     fn drain_client(&mut self, i: usize) {
-        loop {
-            let mut progressed = false;
-            while let Some(t) = self.w.parts[i].spaces.poll_transmit() {
-                progressed = true;
-                self.on_transmit(i, t);
-            }
-            while let Some(e) = self.w.parts[i].spaces.poll_event() {
-                progressed = true;
-                self.on_client_event(i, &e);
-            }
-            if !progressed || self.w.error.is_some() {
-                break;
+        // Within a run of events (and token requests), transmits wait in `later`.
+        let mut in_events = false;
+        let mut later = VecDeque::new();
+        while self.w.error.is_none() {
+            match self.w.parts[i].spaces.poll_output() {
+                Step::Transmit(t) if !in_events => self.on_transmit(i, t),
+                Step::Transmit(t) => later.push_back(t),
+                Step::Token { attempt } => {
+                    in_events = true;
+                    self.on_token_request(i, attempt);
+                }
+                Step::Event(e) => {
+                    in_events = true;
+                    self.on_client_event(i, &e);
+                }
+                _ if later.is_empty() => break,
+                _ => {
+                    in_events = false;
+                    while let Some(t) = later.pop_front() {
+                        self.on_transmit(i, t);
+                    }
+                }
             }
         }
+    }
+
+    fn on_token_request(&mut self, i: usize, attempt: u32) {
+        let name = &self.w.parts[i].name;
+        let at = self.w.now - self.w.base;
+        self.w.rec.line(
+            at,
+            format_args!("{name} TokenNeeded {{ attempt: {attempt} }}"),
+        );
+        self.observe(Happening::TokenRequest {
+            participant: i,
+            attempt,
+        });
+        self.w.book_token_request(i, attempt);
     }
 
     fn on_transmit(&mut self, i: usize, t: Transmit) {

@@ -102,7 +102,6 @@ mod transport;
 
 use core::fmt;
 use std::future::{Future, poll_fn};
-use std::iter;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Poll, Waker};
 use std::time::Instant;
@@ -320,9 +319,8 @@ impl Client {
     pub async fn next_event(&self) -> Option<SpacesEvent> {
         self.until(|state| {
             let backlog = state.backlog();
-            // The driver answers token requests from state; they are not for the reader.
-            let event = iter::from_fn(|| state.core.poll_event())
-                .find(|event| !matches!(event, SpacesEvent::TokenNeeded { .. }));
+            // Token requests are skipped: the driver answers them (`answer_token`).
+            let event = state.core.poll_event();
             // Taking events may queue transmits, or make room to read again (even when they
             // were all token requests, or translated into nothing).
             if backlog || state.core.has_transmit() {

@@ -160,6 +160,8 @@ impl Client {
                     continue;
                 }
                 Step::Wait(deadline) => deadline,
+                // `poll_step` answers token requests itself.
+                _ => continue,
             };
             if give_up.is_some_and(|g| now >= g) && (read || self.ws.is_none()) {
                 return None;

@@ -321,8 +321,7 @@ impl Core {
         Some(transmit)
     }
 
-    /// [`Spaces::poll_event`], recorded (token requests are not: the `token` line that answers
-    /// one stands for it).
+    /// [`Spaces::poll_event`], recorded.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<SpacesEvent> {
         let event = self.spaces.poll_event()?;
@@ -331,9 +330,7 @@ impl Core {
     }
 
     fn note_event(&self, now: Instant, event: &SpacesEvent) {
-        if !matches!(event, SpacesEvent::TokenNeeded { .. }) {
-            self.note(now, "event", || json!({"event": record::event_json(event)}));
-        }
+        self.note(now, "event", || json!({"event": record::event_json(event)}));
     }
 
     /// [`Spaces::poll_step`], recorded, token answers included.
@@ -352,7 +349,8 @@ impl Core {
         match &step {
             Step::Transmit(transmit) => self.note(now, "out", || transmit_json(transmit)),
             Step::Event(event) => self.note_event(now, event),
-            Step::Wait(_) => {}
+            // Token requests are not recorded: the `token` line that answers one stands for it.
+            _ => {}
         }
         step
     }

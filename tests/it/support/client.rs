@@ -5,9 +5,17 @@ use std::time::Instant;
 use spaces_socket::client::{Client, Config, Event, Transmit};
 use spaces_socket::spaces::Input;
 
-use super::{Harness, machine};
+use super::{Harness, Polled, machine};
 
-machine!(Client, Event, feed_client);
+machine!(Client, Event, feed_client, poll_client);
+
+/// The client's transmits first, then its events.
+fn poll_client(c: &mut Client) -> Polled<Event> {
+    if let Some(t) = c.poll_transmit() {
+        return Polled::Transmit(t);
+    }
+    c.poll_event().map_or(Polled::Nothing, Polled::Event)
+}
 
 /// An input to the lower-layer client, through its `handle_*` of the same name.
 fn feed_client(c: &mut Client, now: Instant, input: Input<'_>) {

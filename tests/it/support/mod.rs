@@ -20,15 +20,15 @@ pub trait Machine {
     fn connect(&mut self, now: Instant);
     /// One network or timer input (`Spaces::handle_input`, or the client's `handle_*`).
     fn input(&mut self, now: Instant, input: Input<'_>);
-    fn poll_transmit(&mut self) -> Option<Transmit>;
-    fn poll_event(&mut self) -> Option<Self::Event>;
+    /// The next output in the machine's poll order.
+    fn poll(&mut self) -> Polled<Self::Event>;
     fn poll_timeout(&self) -> Option<Instant>;
 }
 
 /// Implements [`Machine`] for a type whose inherent methods have the trait's names, feeding
-/// inputs with `$input`.
+/// inputs with `$input` and polling with `$poll`.
 macro_rules! machine {
-    ($ty:ty, $event:ty, $input:expr) => {
+    ($ty:ty, $event:ty, $input:expr, $poll:expr) => {
         impl $crate::support::Machine for $ty {
             type Event = $event;
             fn connect(&mut self, now: std::time::Instant) {
@@ -37,11 +37,8 @@ macro_rules! machine {
             fn input(&mut self, now: std::time::Instant, input: spaces_socket::spaces::Input<'_>) {
                 $input(self, now, input)
             }
-            fn poll_transmit(&mut self) -> Option<spaces_socket::client::Transmit> {
-                <$ty>::poll_transmit(self)
-            }
-            fn poll_event(&mut self) -> Option<$event> {
-                <$ty>::poll_event(self)
+            fn poll(&mut self) -> $crate::support::Polled<$event> {
+                $poll(self)
             }
             fn poll_timeout(&self) -> Option<std::time::Instant> {
                 <$ty>::poll_timeout(self)
@@ -51,6 +48,15 @@ macro_rules! machine {
 }
 use machine;
 
+/// One output of a [`Machine`].
+pub enum Polled<E> {
+    Transmit(Transmit),
+    /// `Spaces` asks for a token (`Step::Token`).
+    Token(u32),
+    Event(E),
+    Nothing,
+}
+
 /// A machine on a virtual clock, with the transmits and events it produced and nobody took yet.
 pub struct Harness<M: Machine> {
     /// The client under test: a `Client`, or a `Spaces` session (a client of the Spaces API).
@@ -59,6 +65,8 @@ pub struct Harness<M: Machine> {
     pub now: Instant,
     pub transmits: Vec<Transmit>,
     pub events: Vec<M::Event>,
+    /// The attempts `Spaces` asked a token for (`Step::Token`), in order.
+    pub token_requests: Vec<u32>,
 }
 
 impl<M: Machine> Harness<M> {
@@ -70,6 +78,7 @@ impl<M: Machine> Harness<M> {
             now: start,
             transmits: Vec::new(),
             events: Vec::new(),
+            token_requests: Vec::new(),
         }
     }
 
@@ -78,19 +87,16 @@ impl<M: Machine> Harness<M> {
         self.now.duration_since(self.start).as_millis() as u64
     }
 
-    /// Gathers transmits and events until neither comes out (reading an event may queue a
-    /// transmit: `Spaces` translates its events lazily).
+    /// Gathers transmits, token requests and events until nothing comes out, in the machine's
+    /// poll order (reading an event may queue a transmit: `Spaces` translates its events
+    /// lazily).
     pub fn drain(&mut self) {
         loop {
-            let before = (self.transmits.len(), self.events.len());
-            while let Some(t) = self.client.poll_transmit() {
-                self.transmits.push(t);
-            }
-            while let Some(e) = self.client.poll_event() {
-                self.events.push(e);
-            }
-            if before == (self.transmits.len(), self.events.len()) {
-                return;
+            match self.client.poll() {
+                Polled::Transmit(t) => self.transmits.push(t),
+                Polled::Token(attempt) => self.token_requests.push(attempt),
+                Polled::Event(e) => self.events.push(e),
+                Polled::Nothing => return,
             }
         }
     }
