@@ -129,7 +129,7 @@ pub fn redact_json(value: &Value) -> Value {
 /// reasons and violations are their `Debug` text.
 pub fn event_json(event: &SpacesEvent) -> Value {
     use SpacesEvent as E;
-    let auth = |f: &crate::spaces::AuthFailure| json!({"message": f.message, "code": f.code, "raw": parse_or_text(&f.raw)});
+    let auth = |f: &crate::spaces::ErrorPacket| json!({"message": f.message, "code": f.code, "raw": parse_or_text(&f.raw)});
     let rendered = match event {
         E::Connected => json!({"event": "Connected"}),
         E::Disconnected { reason } => {

@@ -87,7 +87,7 @@ pub use events::{
 };
 pub(crate) use session::loopback_prefix;
 pub use session::{
-    AuthFailure, CHAT_NAMESPACE, DEFAULT_CONFIRM_TIMEOUT, Delivery, Input, MAX_PAYLOAD_BYTES,
+    CHAT_NAMESPACE, DEFAULT_CONFIRM_TIMEOUT, Delivery, ErrorPacket, Input, MAX_PAYLOAD_BYTES,
     PRODUCTION_URL, STAGING_URL, SendError, SendFailure, SendId, Spaces, SpacesConfig, SpacesEvent,
     Step,
 };

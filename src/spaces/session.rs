@@ -212,9 +212,13 @@ pub enum SendFailure {
     MaybeDelivered,
 }
 
-/// An authentication failure reported by the server (`44/chat,{…}`).
+/// An error packet from the server (`44/chat,{…}`): a refusal of the credentials before
+/// `/chat` is joined ([`SpacesEvent::AuthFailed`], [`SpacesEvent::AuthRetrying`]), a problem
+/// reported on a joined connection after it ([`SpacesEvent::ServerError`]). An HTTP 401 or 403
+/// on the websocket upgrade refuses the credentials too and is reported the same way: the
+/// status is the `code`, and `raw` is empty.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuthFailure {
+pub struct ErrorPacket {
     /// `message`, e.g. `jwt expired` (or the whole payload when it is a plain string).
     pub message: String,
     /// `code`, e.g. `invalid_token` or `credentials_required`, when present.
@@ -238,19 +242,19 @@ pub enum SpacesEvent {
     /// or 403 on the websocket upgrade) and the session gives up: the token cannot change (a
     /// fixed [`Token`]), or [`SpacesConfig::auth_retries`] refusals came in a row. The session
     /// is closed; fix the credentials and call [`Spaces::connect`].
-    AuthFailed(AuthFailure),
+    AuthFailed(ErrorPacket),
     /// The server refused the credentials, and the token source refreshes
     /// ([`TokenProvider::refreshes`]): the connection is dropped and the next attempt, with a
     /// fresh token, follows the backoff schedule.
     AuthRetrying {
         /// The refusal.
-        failure: AuthFailure,
+        failure: ErrorPacket,
         /// This retry's number, from 1 (at most [`SpacesConfig::auth_retries`]).
         retry: u32,
     },
     /// An error packet (`44/chat`) after `/chat` was joined: the server reports a problem but
     /// keeps the connection, which stays up (as with socket.io-client's `error` event).
-    ServerError(AuthFailure),
+    ServerError(ErrorPacket),
     /// A space is subscribed (`CHANNEL_SUBSCRIBED`); its held messages are being sent.
     Subscribed {
         /// The space id.
@@ -921,7 +925,7 @@ impl Spaces {
 
     fn upgrade_refused(&mut self, now: Instant, status: u16) {
         if matches!(status, 401 | 403) {
-            let failure = AuthFailure {
+            let failure = ErrorPacket {
                 message: format!("websocket upgrade refused with HTTP {status}"),
                 code: Some(status.to_string()),
                 raw: String::new(),
@@ -1394,7 +1398,7 @@ impl Spaces {
 
     /// The server refused our credentials: retry with a fresh token while the source refreshes
     /// and the budget lasts, else stop (what the close or the drop causes follows the event).
-    fn credentials_refused(&mut self, now: Instant, failure: AuthFailure) -> SpacesEvent {
+    fn credentials_refused(&mut self, now: Instant, failure: ErrorPacket) -> SpacesEvent {
         if self.token_refreshes && self.auth_refusals < self.auth_retries {
             self.auth_refusals += 1;
             self.client.reconnect(now);
@@ -1467,7 +1471,7 @@ impl Spaces {
                 self.after_queued(SpacesEvent::Disconnected { reason })
             }
             Event::NamespaceError { nsp, data } if nsp == CHAT_NAMESPACE => {
-                let failure = parse_auth_failure(&data);
+                let failure = parse_error_packet(&data);
                 if self.chat_connected {
                     // A warning on a live connection, not a refusal of it.
                     return Some(SpacesEvent::ServerError(failure));
@@ -1723,7 +1727,7 @@ fn serialize_arg<T: Serialize>(value: &T) -> Result<Box<RawValue>, SendError> {
     serde_json::value::to_raw_value(value).map_err(|e| SendError::Serialize(e.to_string()))
 }
 
-fn parse_auth_failure(data: &str) -> AuthFailure {
+fn parse_error_packet(data: &str) -> ErrorPacket {
     let value: serde_json::Value = serde_json::from_str(data).unwrap_or(serde_json::Value::Null);
     let (message, code) = match &value {
         serde_json::Value::String(s) => (s.clone(), None),
@@ -1736,7 +1740,7 @@ fn parse_auth_failure(data: &str) -> AuthFailure {
         ),
         _ => ("authentication failed".to_owned(), None),
     };
-    AuthFailure {
+    ErrorPacket {
         message,
         code,
         raw: data.to_owned(),

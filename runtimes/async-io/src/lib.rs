@@ -110,7 +110,7 @@ use futures_lite::future;
 use spaces_socket::spaces::{
     SendId, SendMessage, SendPresenceEvent, SpacesConfig, SpacesEvent, TokenProvider,
 };
-use spaces_socket_runtime::Core;
+use spaces_socket_runtime::RecordedSession;
 
 /// The sans-IO core this crate drives, re-exported so one dependency is enough.
 pub use spaces_socket;
@@ -120,7 +120,7 @@ pub use spaces_socket_runtime::{
 
 /// One session, shared by every [`Client`] clone and the driver task, under one lock.
 struct State {
-    core: Core,
+    core: RecordedSession,
     provider: Box<dyn TokenProvider>,
     /// [`Options::max_queued_events`] and [`Options::max_queued_bytes`]: the driver reads the
     /// socket only below both.
@@ -262,7 +262,7 @@ impl Client {
         .await
     }
 
-    fn command<T>(&self, f: impl FnOnce(&mut Core, Instant) -> T) -> Result<T, Error> {
+    fn command<T>(&self, f: impl FnOnce(&mut RecordedSession, Instant) -> T) -> Result<T, Error> {
         let mut state = self.state();
         if state.ended() {
             return Err(Error::Closed);

@@ -18,7 +18,8 @@ use spaces_socket::spaces::{
     TokenProvider,
 };
 use spaces_socket_runtime::{
-    Core, Error, OpenError, Options, TlsBackend, TlsError, TlsOptions, describe, normal_close,
+    Error, OpenError, Options, RecordedSession, TlsBackend, TlsError, TlsOptions, describe,
+    normal_close,
 };
 use tungstenite::client::IntoClientRequest;
 use tungstenite::stream::MaybeTlsStream;
@@ -66,7 +67,7 @@ pub fn connect(
 /// the core's next deadline or the caller's `max_wait` while reading. `Debug` output shows
 /// state only, never tokens.
 pub struct Client {
-    core: Core,
+    core: RecordedSession,
     provider: Box<dyn TokenProvider>,
     options: Options,
     tls: Tls,
@@ -205,7 +206,10 @@ impl Client {
     // ----- driving the core ------------------------------------------------------------------
 
     /// Feeds one command to the core, then carries out what it asks for.
-    fn command<T>(&mut self, f: impl FnOnce(&mut Core, Instant) -> T) -> Result<T, Error> {
+    fn command<T>(
+        &mut self,
+        f: impl FnOnce(&mut RecordedSession, Instant) -> T,
+    ) -> Result<T, Error> {
         if self.core.is_closed() {
             return Err(Error::Closed);
         }

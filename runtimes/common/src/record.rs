@@ -1,6 +1,6 @@
-//! Recording a session ([`Options::record`](crate::Options::record)): [`Core`] is the sans-IO
-//! session as every runtime drives it, and it writes each input and output to a [`Recorder`],
-//! one JSON line each, with tokens, PINs and session ids redacted (`docs/recording.md`). The
+//! Recording a session ([`Options::record`](crate::Options::record)): [`RecordedSession`] is
+//! the sans-IO session as every runtime drives it, and it writes each input and output to a
+//! [`Recorder`], one JSON line each, with tokens, PINs and session ids redacted (`docs/recording.md`). The
 //! emulator crate's `replay` plays such a file back against the core.
 
 use core::fmt;
@@ -169,26 +169,27 @@ impl Tape {
     }
 }
 
-/// The sans-IO [`Spaces`] session as the runtimes drive it, made by
-/// [`session`](crate::session): every input (`handle_*`, commands, token answers) and output
-/// (`poll_*`) goes through it, so that with [`Options::record`](crate::Options::record) set it
-/// records them all. The read-only queries (`is_closed`, `poll_timeout`, …) are the
+/// A [`Spaces`] session that records what goes in and comes out: the session as the runtimes
+/// drive it, made by [`session`](crate::session). Every input
+/// ([`handle_input`](Self::handle_input), commands, token answers) and output (`poll_*`) goes
+/// through it, so that with [`Options::record`](crate::Options::record) set it records them
+/// all. The read-only queries (`is_closed`, `poll_timeout`, …) are the
 /// [`Spaces`] ones, through `Deref`; nothing mutates the session around the recording.
-pub struct Core {
+pub struct RecordedSession {
     spaces: Spaces,
     tape: Option<Tape>,
 }
 
-impl fmt::Debug for Core {
+impl fmt::Debug for RecordedSession {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Core")
+        f.debug_struct("RecordedSession")
             .field("spaces", &self.spaces)
             .field("recording", &self.tape.is_some())
             .finish()
     }
 }
 
-impl Deref for Core {
+impl Deref for RecordedSession {
     type Target = Spaces;
 
     fn deref(&self) -> &Spaces {
@@ -196,7 +197,7 @@ impl Deref for Core {
     }
 }
 
-impl Core {
+impl RecordedSession {
     /// `spaces`, recorded into `recorder` from `now` on (the header line goes out first).
     pub(crate) fn new(
         spaces: Spaces,
@@ -459,7 +460,7 @@ mod tests {
         }
     }
 
-    fn recorded(recorder: Recorder) -> Core {
+    fn recorded(recorder: Recorder) -> RecordedSession {
         let config = SpacesConfig::new("http://127.0.0.1:9/chat").unwrap();
         let options = Options {
             record: Some(recorder),
