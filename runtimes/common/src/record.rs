@@ -12,12 +12,12 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
-use serde_json::{Value, json};
+use serde_json::json;
 use spaces_socket::Transmit;
-use spaces_socket::record::{self, millis, redact_frame, redact_json, transmit_json};
+use spaces_socket::record::{self, Command, Entry, Frame, Line, millis, redact_json};
 use spaces_socket::spaces::{
-    AuthError, Input, SendError, SendId, SendMessage, SendPresenceEvent, Spaces, SpacesConfig,
-    SpacesEvent, Step, Token, TokenProvider,
+    Input, SendError, SendId, SendMessage, SendPresenceEvent, Spaces, SpacesConfig, SpacesEvent,
+    Step, TokenProvider,
 };
 
 /// Lines waiting for the writer thread; past this many, lines are dropped (and the recording
@@ -109,7 +109,7 @@ impl Recorder {
         let Some(lines) = guard.as_ref() else { return };
         let dropped = self.sink.dropped.load(Ordering::Relaxed);
         if dropped > 0 {
-            let gap = json!({"kind": "dropped", "lines": dropped}).to_string();
+            let gap = dropped_line(dropped);
             if lines.try_send(gap).is_err() {
                 self.sink.dropped.fetch_add(1, Ordering::Relaxed);
                 return;
@@ -122,13 +122,19 @@ impl Recorder {
     }
 }
 
+/// The line that says how many lines were lost: `{"kind":"dropped","lines":…}`.
+fn dropped_line(lines: u64) -> String {
+    let entry = Entry::Dropped { lines };
+    serde_json::to_string(&Line { t: None, entry }).unwrap_or_default()
+}
+
 impl Drop for Sink {
     fn drop(&mut self) {
         let lines = self.lines.get_mut().unwrap_or_else(PoisonError::into_inner);
         let dropped = *self.dropped.get_mut();
         if let (Some(sender), true) = (lines.as_ref(), dropped > 0) {
             // The last gap has no later line to carry it: wait (boundedly) for room for it.
-            let mut gap = json!({"kind": "dropped", "lines": dropped}).to_string();
+            let mut gap = dropped_line(dropped);
             let deadline = Instant::now() + FINISH_TIMEOUT;
             while let Err(TrySendError::Full(back)) = sender.try_send(gap) {
                 if Instant::now() >= deadline {
@@ -156,16 +162,13 @@ struct Tape {
 }
 
 impl Tape {
-    /// Writes `line` (an object) with its time and kind first: `{"t":…,"kind":…,…}`.
-    fn write(&self, now: Instant, kind: &str, line: Value) {
-        let t = json!(millis(now.saturating_duration_since(self.start)));
-        let rest = line.to_string();
-        let rest = rest.strip_prefix('{').filter(|r| *r != "}");
-        let line = match rest {
-            Some(rest) => format!(r#"{{"t":{t},"kind":"{kind}",{rest}"#),
-            None => format!(r#"{{"t":{t},"kind":"{kind}"}}"#),
-        };
-        self.recorder.write(line);
+    /// Writes `entry` with its time: `{"t":…,"kind":…,…}`.
+    fn write(&self, now: Instant, entry: Entry) {
+        let t = Some(millis(now.saturating_duration_since(self.start)));
+        match serde_json::to_string(&Line { t, entry }) {
+            Ok(line) => self.recorder.write(line),
+            Err(e) => log::warn!("spaces recorder: a line was not serialized: {e}"),
+        }
     }
 }
 
@@ -220,34 +223,36 @@ impl RecordedSession {
         Self { spaces, tape }
     }
 
-    fn note(&self, now: Instant, kind: &str, line: impl FnOnce() -> Value) {
+    fn note(&self, now: Instant, entry: impl FnOnce() -> Entry) {
         if let Some(tape) = &self.tape {
-            tape.write(now, kind, line());
+            tape.write(now, entry());
         }
     }
 
     /// [`Spaces::connect`], recorded.
     pub fn connect(&mut self, now: Instant) {
-        self.note(now, "connect", || json!({}));
+        self.note(now, || Entry::Connect);
         self.spaces.connect(now);
     }
 
     /// [`Spaces::subscribe`], recorded with the PIN redacted.
     pub fn subscribe(&mut self, now: Instant, space: &str, password: Option<&str>) {
-        self.note(now, "command", || {
-            let password = password.map(|_| record::PLACEHOLDER);
-            json!({"command": "subscribe", "space": space, "password": password})
+        self.note(now, || {
+            let password = password.map(|_| record::PLACEHOLDER.to_owned());
+            let space = space.to_owned();
+            Entry::Command(Command::Subscribe { space, password })
         });
         self.spaces.subscribe(now, space, password);
     }
 
     /// [`Spaces::unsubscribe`], recorded.
     pub fn unsubscribe(&mut self, now: Instant, space: &str) {
-        self.note(
-            now,
-            "command",
-            || json!({"command": "unsubscribe", "space": space}),
-        );
+        let space_owned = || space.to_owned();
+        self.note(now, || {
+            Entry::Command(Command::Unsubscribe {
+                space: space_owned(),
+            })
+        });
         self.spaces.unsubscribe(now, space);
     }
 
@@ -262,13 +267,13 @@ impl RecordedSession {
     ) -> Result<SendId, SendError> {
         let json = self.tape.as_ref().map(|_| serde_json::to_value(&message));
         let result = self.spaces.send_message(now, message);
-        self.note(now, "command", || {
+        self.note(now, || {
             let message = redact_json(&json.and_then(Result::ok).unwrap_or_default());
             let result = result
                 .as_ref()
                 .map(|id| id.get())
                 .map_err(ToString::to_string);
-            json!({"command": "send_message", "message": message, "result": result})
+            Entry::Command(Command::SendMessage { message, result })
         });
         result
     }
@@ -283,29 +288,29 @@ impl RecordedSession {
         presence: &SendPresenceEvent,
     ) -> Result<(), SendError> {
         let result = self.spaces.send_presence(now, presence);
-        self.note(now, "command", || {
+        self.note(now, || {
             let presence = redact_json(&serde_json::to_value(presence).unwrap_or_default());
-            let result = result.as_ref().map_err(ToString::to_string);
-            json!({"command": "send_presence", "presence": presence, "result": result})
+            let result = result.clone().map_err(|e| e.to_string());
+            Entry::Command(Command::SendPresence { presence, result })
         });
         result
     }
 
     /// [`Spaces::close`], recorded.
     pub fn close(&mut self, now: Instant) {
-        self.note(now, "command", || json!({"command": "close"}));
+        self.note(now, || Entry::Command(Command::Close));
         self.spaces.close(now);
     }
 
-    /// [`Spaces::handle_input`], recorded with its secrets redacted (a token never is, only
-    /// its type).
+    /// [`Spaces::handle_input`], recorded with its secrets redacted ([`Entry::of_input`]: a
+    /// token never is, only its type).
     pub fn handle_input(&mut self, now: Instant, input: Input<'_>) {
-        self.note(now, input_kind(&input), || input_line(&input));
+        self.note(now, || Entry::of_input(&input));
         self.spaces.handle_input(now, input);
     }
 
-    /// [`Input::Timeout`] if the core's deadline is due at `now`;
-    /// returns whether it was (a runtime's drive loop, once per turn).
+    /// [`Input::Timeout`] if the core's deadline is due at `now`; returns whether it was (a
+    /// runtime's drive loop, once per turn).
     pub fn handle_due_timeout(&mut self, now: Instant) -> bool {
         let due = self.spaces.poll_timeout().is_some_and(|due| due <= now);
         if due {
@@ -318,7 +323,7 @@ impl RecordedSession {
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         let transmit = self.spaces.poll_transmit()?;
-        self.note(Instant::now(), "out", || transmit_json(&transmit));
+        self.note(Instant::now(), || Entry::Out(Frame::of(&transmit)));
         Some(transmit)
     }
 
@@ -331,95 +336,55 @@ impl RecordedSession {
     }
 
     fn note_event(&self, now: Instant, event: &SpacesEvent) {
-        self.note(now, "event", || json!({"event": record::event_json(event)}));
+        self.note(now, || Entry::Event {
+            event: record::event_json(event),
+        });
     }
 
-    /// [`Spaces::poll_step`], recorded, token answers included.
+    /// [`Spaces::poll_step`], recorded, token answers included (token requests are not: the
+    /// `token` line that answers one stands for it).
     pub fn poll_step(
         &mut self,
         now: Instant,
         wall: SystemTime,
         tokens: &mut dyn TokenProvider,
     ) -> Step {
-        let mut tokens = Tapped {
-            tokens,
-            tape: self.tape.as_ref(),
-            now,
-        };
-        let step = self.spaces.poll_step(now, wall, &mut tokens);
-        match &step {
-            Step::Transmit(transmit) => self.note(now, "out", || transmit_json(transmit)),
-            Step::Event(event) => self.note_event(now, event),
-            // Token requests are not recorded: the `token` line that answers one stands for it.
-            _ => {}
+        loop {
+            let step = self.spaces.poll_output();
+            match &step {
+                Step::Token { .. } => {
+                    self.answer_token(now, wall, tokens);
+                    continue;
+                }
+                Step::Transmit(transmit) => self.note(now, || Entry::Out(Frame::of(transmit))),
+                Step::Event(event) => self.note_event(now, event),
+                _ => {}
+            }
+            return step;
         }
-        step
     }
 
     /// [`Spaces::answer_token`], recorded (whether a token came, never the token).
     pub fn answer_token(&mut self, now: Instant, wall: SystemTime, tokens: &mut dyn TokenProvider) {
-        let mut tokens = Tapped {
-            tokens,
-            tape: self.tape.as_ref(),
-            now,
-        };
-        self.spaces.answer_token(now, wall, &mut tokens);
-    }
-}
-
-/// A token provider that records each answer it gives to the session.
-struct Tapped<'a> {
-    tokens: &'a mut dyn TokenProvider,
-    tape: Option<&'a Tape>,
-    now: Instant,
-}
-
-impl TokenProvider for Tapped<'_> {
-    fn token(&mut self, wall: SystemTime) -> Result<Token, AuthError> {
-        let token = self.tokens.token(wall);
-        if let Some(tape) = self.tape {
-            let line = token_line(token.as_ref(), self.tokens.refreshes());
-            tape.write(self.now, "token", line);
+        if !self.spaces.wants_token() {
+            return;
         }
-        token
-    }
-
-    fn refreshes(&self) -> bool {
-        self.tokens.refreshes()
-    }
-}
-
-/// The `kind` of an input's line.
-fn input_kind(input: &Input<'_>) -> &'static str {
-    match input {
-        Input::Opened => "opened",
-        Input::OpenFailed { .. } => "open_failed",
-        Input::UpgradeRefused { .. } => "upgrade_refused",
-        Input::Text(_) | Input::Binary(_) => "in",
-        Input::Closed { .. } => "closed",
-        Input::Token { .. } | Input::TokenFailed(_) => "token",
-        _ => "timeout",
-    }
-}
-
-/// The fields of an input's line.
-fn input_line(input: &Input<'_>) -> Value {
-    match *input {
-        Input::OpenFailed { reason } => json!({"reason": reason}),
-        Input::UpgradeRefused { status } => json!({"status": status}),
-        Input::Text(text) => json!({"text": redact_frame(text)}),
-        Input::Binary(data) => json!({"binary": record::base64(data)}),
-        Input::Closed { error } => json!({"error": error}),
-        Input::Token { token, refreshes } => token_line(Ok(token), refreshes),
-        Input::TokenFailed(error) => token_line(Err(error), false),
-        _ => json!({}),
-    }
-}
-
-fn token_line(token: Result<&Token, &AuthError>, refreshes: bool) -> Value {
-    match token {
-        Ok(token) => json!({"type": token.token_type().as_str(), "refreshes": refreshes}),
-        Err(error) => json!({"error": error.to_string()}),
+        match tokens.token(wall) {
+            Ok(token) => {
+                let refreshes = tokens.refreshes();
+                self.handle_input(
+                    now,
+                    Input::Token {
+                        token: &token,
+                        refreshes,
+                    },
+                );
+            }
+            Err(e) => {
+                log::warn!("spaces: no token for this connection attempt: {e}");
+                self.handle_input(now, Input::TokenFailed(&e));
+            }
+        }
     }
 }
 
@@ -427,6 +392,8 @@ fn token_line(token: Result<&Token, &AuthError>, refreshes: bool) -> Value {
 mod tests {
     use super::*;
     use crate::{Options, session};
+    use serde_json::Value;
+    use spaces_socket::spaces::Token;
 
     /// A writer whose bytes a test reads; it waits for `gate` before its first write.
     #[derive(Clone)]
