@@ -225,6 +225,10 @@ fn setup(b: &mut Bytes<'_>) -> Option<Machine> {
     c.rng_seed = Some(u64::from(attempts));
     Some(if flag(0) {
         let mut sc = SpacesConfig::new("ws://127.0.0.1:9/chat").ok()?;
+        // What the session owns stays as `SpacesConfig::new` set it (`Spaces::new` refuses
+        // anything else).
+        c.namespace = sc.client.namespace.clone();
+        c.fresh_query_per_connection = true;
         sc.client = c;
         sc.confirm_timeout = flag(7).then_some(confirm_timeout);
         sc.rate_limit = u32::from(rate_limit);

@@ -10,8 +10,8 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::client::{
-    Client, Config, ConfigError, ConnectFailure, DisconnectReason, EmitError, Event,
-    ProtocolViolation, Query, Transmit, settle,
+    Client, Config, ConfigError, ConnectFailure, DEFAULT_MAX_ATTACHMENTS, DisconnectReason,
+    EmitError, Event, ProtocolViolation, Query, Transmit, settle,
 };
 use crate::redact::Secret;
 
@@ -40,10 +40,14 @@ impl SendId {
     }
 }
 
-/// Options of a [`Spaces`] session.
+/// Options of a [`Spaces`] session. Build one with [`SpacesConfig::new`], then set the public
+/// fields; [`Spaces::new`] checks them.
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct SpacesConfig {
-    /// The underlying client configuration (URL, reconnection, timeouts, seed).
+    /// The underlying client configuration (URL, reconnection, timeouts, seed). Its
+    /// `namespace` and `fresh_query_per_connection` belong to the session: leave them as
+    /// [`SpacesConfig::new`] sets them, or [`Spaces::new`] refuses the configuration.
     pub client: Config,
     /// Most events the session emits per [`SpacesConfig::rate_window`] (default 200 per
     /// minute, the documented socket limit), counting every event: subscribes, unsubscribes,
@@ -84,7 +88,8 @@ pub struct SpacesConfig {
     /// [`SpacesEvent::AuthFailed`] (default 3). A fixed token never retries.
     pub auth_retries: u32,
     /// Whether binary events are accepted at all. Spaces defines none, so by default (`false`)
-    /// the session sets [`Config::max_attachments`] to 0: any BINARY_EVENT or BINARY_ACK that
+    /// the session sets [`Config::max_attachments`] to 0 (and refuses a configuration that
+    /// changed it, which would have no effect): any BINARY_EVENT or BINARY_ACK that
     /// announces attachments is refused with
     /// [`ProtocolViolation::TooManyAttachments`](crate::client::ProtocolViolation::TooManyAttachments)
     /// (passed on as [`SpacesEvent::ProtocolViolation`]), is not delivered, and its attachments are
@@ -672,6 +677,12 @@ pub(crate) fn loopback_prefix(seed: u64) -> String {
 impl Spaces {
     /// A session for `config`, not connected yet: [`subscribe`](Self::subscribe) to spaces and
     /// call [`connect`](Self::connect).
+    ///
+    /// # Errors
+    /// [`ConfigError`] for a client configuration the client refuses, a timer over a day, or a
+    /// setting the session owns changed from what [`SpacesConfig::new`] set:
+    /// `client.namespace` (always `/chat`), `client.fresh_query_per_connection` (always
+    /// true), and `client.max_attachments` without [`SpacesConfig::binary_events`].
     pub fn new(config: SpacesConfig) -> Result<Self, ConfigError> {
         let day = Duration::from_secs(24 * 3600);
         if [
@@ -688,9 +699,24 @@ impl Spaces {
             ));
         }
         let mut client_config = config.client;
+        // Settings the session owns are refused, not silently overwritten.
+        if client_config.namespace != CHAT_NAMESPACE {
+            return Err(ConfigError::BadOption(
+                "client.namespace: a Spaces session is always on /chat (as SpacesConfig::new sets it)",
+            ));
+        }
+        if !client_config.fresh_query_per_connection {
+            return Err(ConfigError::BadOption(
+                "client.fresh_query_per_connection: a Spaces session asks for a fresh token before every connection, so it stays true",
+            ));
+        }
+        let attachments = client_config.max_attachments;
+        if !config.binary_events && ![0, DEFAULT_MAX_ATTACHMENTS].contains(&attachments) {
+            return Err(ConfigError::BadOption(
+                "client.max_attachments applies only with binary_events: without them every attachment is refused",
+            ));
+        }
         let loopback_tag = loopback_tag(client_config.rng_seed.unwrap_or_default());
-        client_config.namespace = CHAT_NAMESPACE.to_owned();
-        client_config.fresh_query_per_connection = true;
         if !config.binary_events {
             client_config.max_attachments = 0;
         }

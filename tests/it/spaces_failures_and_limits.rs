@@ -276,3 +276,32 @@ fn without_a_confirm_timeout_a_message_waits_for_its_echo() {
     );
     assert_eq!(h.client.unconfirmed(), 1);
 }
+
+/// Settings the session owns are refused with a reason, never silently overwritten.
+#[test]
+fn settings_the_session_owns_are_refused_not_overwritten() {
+    use spaces_socket::client::ConfigError;
+    use spaces_socket::spaces::{Spaces, SpacesConfig};
+    let config = || SpacesConfig::new("http://127.0.0.1:9/chat").expect("config");
+    let refused = |c: SpacesConfig, what: &str| match Spaces::new(c) {
+        Err(ConfigError::BadOption(reason)) => assert!(reason.contains(what), "{reason}"),
+        other => panic!("{what}: {other:?}"),
+    };
+    let mut c = config();
+    c.client.namespace = "/other".to_owned();
+    refused(c, "client.namespace");
+    let mut c = config();
+    c.client.fresh_query_per_connection = false;
+    refused(c, "client.fresh_query_per_connection");
+    let mut c = config();
+    c.client.max_attachments = 3;
+    refused(c, "client.max_attachments");
+    // With binary events the attachment limit is the user's; 0 says what the session does.
+    let mut c = config();
+    c.client.max_attachments = 3;
+    c.binary_events = true;
+    assert!(Spaces::new(c).is_ok());
+    let mut c = config();
+    c.client.max_attachments = 0;
+    assert!(Spaces::new(c).is_ok());
+}
