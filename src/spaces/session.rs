@@ -593,11 +593,11 @@ fn unescape_entities(body: &str) -> String {
 ///    whichever comes first, and feed it in (step 1).
 ///
 /// [`poll_step`](Self::poll_step) is the same loop for runtimes, answering token requests from
-/// a [`TokenProvider`] itself. A runtime whose writer and event consumer run on different
-/// tasks splits step 2 in the same order: the writer answers
-/// [`answer_token`](Self::answer_token) and takes [`poll_transmit`](Self::poll_transmit), the
-/// consumer takes [`poll_event`](Self::poll_event) (which skips token requests) and wakes the
-/// writer when [`has_transmit`](Self::has_transmit).
+/// a [`TokenProvider`] itself. A runtime whose writer and event consumer run apart splits
+/// step 2 in the same order: the writer answers the token request while
+/// [`wants_token`](Self::wants_token) (with [`Input::Token`]) and takes
+/// [`poll_transmit`](Self::poll_transmit), the consumer takes [`poll_event`](Self::poll_event)
+/// (which skips token requests) and wakes the writer when [`has_transmit`](Self::has_transmit).
 #[derive(Debug)]
 pub struct Spaces {
     client: Client,
@@ -784,8 +784,8 @@ impl Spaces {
     }
 
     /// True while a connection attempt waits for [`Input::Token`]: the state [`Step::Token`]
-    /// announces. [`answer_token`](Self::answer_token) answers from this state, so a runtime
-    /// whose event consumer runs elsewhere (another task) never holds up a reconnection.
+    /// announces. A runtime whose event consumer runs elsewhere (another task) answers from this
+    /// state, so a slow consumer never holds up a reconnection.
     pub fn wants_token(&self) -> bool {
         self.client.wants_query()
     }
@@ -999,9 +999,9 @@ impl Spaces {
 
     /// The next event, for a runtime whose event consumer runs apart from its writer (see
     /// [the poll order](Self#the-poll-order)); `None` when there is nothing left. Token
-    /// requests are skipped: that runtime answers them with
-    /// [`answer_token`](Self::answer_token). Events decoded from frames are translated here,
-    /// one at a time, so taking an event can queue transmits (a subscription replayed after a
+    /// requests are skipped: that runtime answers them with [`Input::Token`] while
+    /// [`wants_token`](Self::wants_token). Events decoded from frames are translated here, one
+    /// at a time, so taking an event can queue transmits (a subscription replayed after a
     /// reconnect, held messages once a space is subscribed): check
     /// [`has_transmit`](Self::has_transmit) after events came out.
     #[must_use]
@@ -1066,9 +1066,8 @@ impl Spaces {
     }
 
     /// Answers a pending token request (see [`wants_token`](Self::wants_token)) from
-    /// `tokens`, with the wall-clock time `wall`; does nothing when none is pending. Drain
-    /// next.
-    pub fn answer_token(&mut self, now: Instant, wall: SystemTime, tokens: &mut dyn TokenProvider) {
+    /// `tokens`, with the wall-clock time `wall`; does nothing when none is pending.
+    fn answer_token(&mut self, now: Instant, wall: SystemTime, tokens: &mut dyn TokenProvider) {
         if !self.wants_token() {
             return;
         }

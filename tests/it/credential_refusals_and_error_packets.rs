@@ -25,7 +25,12 @@ fn minting() -> impl TokenProvider {
 fn next_attempt(h: &mut SpacesHarness, tokens: &mut dyn TokenProvider) -> String {
     for _ in 0..200 {
         if h.client.wants_token() {
-            h.client.answer_token(h.now, SystemTime::UNIX_EPOCH, tokens);
+            let token = tokens.token(SystemTime::UNIX_EPOCH).expect("a token");
+            let refreshes = tokens.refreshes();
+            h.put(Input::Token {
+                token: &token,
+                refreshes,
+            });
             let url = h.take_open_url().expect("an Open after the token");
             h.put(Input::Opened);
             h.put(Input::Text(OPEN));

@@ -188,15 +188,13 @@ fn step(shared: &Shared) -> Option<Transmit> {
     let now = Instant::now();
     let due = state.core.handle_due_timeout(now);
     let token = state.core.wants_token();
-    if token {
-        let provider = &mut *state.provider;
-        state.core.answer_token(now, SystemTime::now(), provider);
-    }
+    let provider = &mut *state.provider;
+    let transmit = state.core.poll_write(now, SystemTime::now(), provider);
     if due || token {
         // Either may have queued events (a ping timeout, a failed token).
         state.wake_waiters();
     }
-    state.core.poll_transmit()
+    transmit
 }
 
 /// The next websocket message of `ws`; never ready without a socket.

@@ -319,7 +319,7 @@ impl Client {
     pub async fn next_event(&self) -> Option<SpacesEvent> {
         self.until(|state| {
             let backlog = state.backlog();
-            // Token requests are skipped: the driver answers them (`answer_token`).
+            // Token requests are skipped: the driver answers them (`poll_write`).
             let event = state.core.poll_event();
             // Taking events may queue transmits, or make room to read again (even when they
             // were all token requests, or translated into nothing).

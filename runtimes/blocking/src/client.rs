@@ -218,17 +218,14 @@ impl Client {
         Ok(out)
     }
 
-    /// Carries out every transmit (answering token requests from state), leaving the events
-    /// queued in the core for [`next_event`](Self::next_event).
+    /// Carries out every transmit (answering token requests), leaving the events queued in the
+    /// core for [`next_event`](Self::next_event).
     fn transmit(&mut self) {
         loop {
-            if let Some(transmit) = self.core.poll_transmit() {
-                self.execute(transmit);
-            } else if self.core.wants_token() {
-                let (now, wall) = (Instant::now(), SystemTime::now());
-                self.core.answer_token(now, wall, &mut *self.provider);
-            } else {
-                return self.flush();
+            let (now, wall) = (Instant::now(), SystemTime::now());
+            match self.core.poll_write(now, wall, &mut *self.provider) {
+                Some(transmit) => self.execute(transmit),
+                None => return self.flush(),
             }
         }
     }

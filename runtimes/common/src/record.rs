@@ -364,8 +364,22 @@ impl RecordedSession {
         }
     }
 
-    /// [`Spaces::answer_token`], recorded (whether a token came, never the token).
-    pub fn answer_token(&mut self, now: Instant, wall: SystemTime, tokens: &mut dyn TokenProvider) {
+    /// The writer's half of [`poll_step`](Self::poll_step), for a runtime that takes the events
+    /// elsewhere (with [`poll_event`](Self::poll_event)): answers a pending token request from
+    /// `tokens` (recorded: whether a token came, never the token), then gives the next
+    /// transmit, recorded; the events stay queued. Call it until `None`.
+    pub fn poll_write(
+        &mut self,
+        now: Instant,
+        wall: SystemTime,
+        tokens: &mut dyn TokenProvider,
+    ) -> Option<Transmit> {
+        self.answer_token(now, wall, tokens);
+        self.poll_transmit()
+    }
+
+    /// Answers a pending token request from `tokens`, through [`handle_input`](Self::handle_input).
+    fn answer_token(&mut self, now: Instant, wall: SystemTime, tokens: &mut dyn TokenProvider) {
         if !self.spaces.wants_token() {
             return;
         }
@@ -441,12 +455,8 @@ mod tests {
         let out = Shared::new(None);
         let mut core = recorded(Recorder::to_writer(out.clone()).unwrap());
         core.subscribe(Instant::now(), "s1", Some("PIN-SECRET"));
-        core.answer_token(
-            Instant::now(),
-            SystemTime::now(),
-            &mut Token::jwt("TOKEN-SECRET"),
-        );
-        while core.poll_transmit().is_some() {}
+        let mut token = Token::jwt("TOKEN-SECRET");
+        while (core.poll_write(Instant::now(), SystemTime::now(), &mut token)).is_some() {}
         drop(core);
         let text = out.text();
         let kinds: Vec<String> = text
