@@ -22,7 +22,9 @@ use serde_json::value::RawValue;
 use spaces_socket::client::Transmit;
 use spaces_socket::engine;
 use spaces_socket::socket::{self, Args, PacketKind};
-use spaces_socket::spaces::{Incoming, SendMessage, Spaces, SpacesConfig, SpacesEvent, Token};
+use spaces_socket::spaces::{
+    Incoming, Input, SendMessage, Spaces, SpacesConfig, SpacesEvent, Token,
+};
 
 /// The fixture: a `/chat` MESSAGE_SENT Engine.IO frame, as the live service sends it.
 const FRAME: &str = include_str!("fixtures/message_sent.txt");
@@ -125,18 +127,27 @@ fn subscribed_session(now: Instant) -> Spaces {
     let mut spaces = Spaces::new(config).expect("session");
     spaces.subscribe(now, SPACE, None);
     spaces.connect(now);
-    spaces.handle_token(now, &Token::jwt("bench-token"));
-    spaces.handle_open(now);
-    spaces.handle_text(
+    let token = Token::jwt("bench-token");
+    spaces.handle_input(
         now,
-        r#"0{"sid":"bench-sid","upgrades":[],"pingInterval":25000,"pingTimeout":60000}"#,
+        Input::Token {
+            token: &token,
+            refreshes: false,
+        },
     );
-    spaces.handle_text(now, "40/chat");
-    spaces.handle_text(
+    spaces.handle_input(now, Input::Opened);
+    spaces.handle_input(
         now,
-        &format!(
-            r#"42/chat,["CHANNEL_SUBSCRIBED",{{"channel":{{"_id":"{SPACE}","type":"topic"}}}}]"#
+        Input::Text(
+            r#"0{"sid":"bench-sid","upgrades":[],"pingInterval":25000,"pingTimeout":60000}"#,
         ),
+    );
+    spaces.handle_input(now, Input::Text("40/chat"));
+    spaces.handle_input(
+        now,
+        Input::Text(&format!(
+            r#"42/chat,["CHANNEL_SUBSCRIBED",{{"channel":{{"_id":"{SPACE}","type":"topic"}}}}]"#
+        )),
     );
     while spaces.poll_transmit().is_some() {}
     while spaces.poll_event().is_some() {}
@@ -166,7 +177,7 @@ fn echo_of(frame: &str) -> String {
 
 /// Feeds somebody else's MESSAGE_SENT frame and takes the event it becomes.
 fn foreign_in(spaces: &mut Spaces, now: Instant, frame: &str) -> bool {
-    spaces.handle_text(now, frame);
+    spaces.handle_input(now, Input::Text(frame));
     match spaces.poll_event() {
         Some(SpacesEvent::Message(m)) => m.content.is_some(),
         other => panic!("expected a Message, got {other:?}"),
@@ -193,7 +204,7 @@ fn round_trip(c: &mut Criterion) {
             for _ in 0..iters {
                 let echo = echo_of(&send(&mut spaces, now));
                 let start = Instant::now();
-                spaces.handle_text(now, black_box(&echo));
+                spaces.handle_input(now, Input::Text(black_box(&echo)));
                 let confirmed = matches!(spaces.poll_event(), Some(SpacesEvent::Confirmed { .. }));
                 spent += start.elapsed();
                 assert!(confirmed, "the echo confirms the send");
@@ -211,7 +222,7 @@ fn round_trip(c: &mut Criterion) {
                 let start = Instant::now();
                 let frame = send(&mut spaces, black_box(now));
                 spent += start.elapsed();
-                spaces.handle_text(now, &echo_of(&frame));
+                spaces.handle_input(now, Input::Text(&echo_of(&frame)));
                 assert!(matches!(
                     spaces.poll_event(),
                     Some(SpacesEvent::Confirmed { .. })
@@ -268,7 +279,7 @@ fn profile(spec: &str) {
             }
             "send_echo" => {
                 let echo = echo_of(&send(&mut spaces, now));
-                spaces.handle_text(now, &echo);
+                spaces.handle_input(now, Input::Text(&echo));
                 assert!(matches!(
                     spaces.poll_event(),
                     Some(SpacesEvent::Confirmed { .. })

@@ -34,6 +34,6 @@ pub mod spaces;
 pub use client::Transmit;
 pub use redact::Secret;
 pub use spaces::{
-    SendError, SendFailure, SendId, SendMessage, Spaces, SpacesConfig, SpacesEvent, Step, Token,
-    TokenProvider,
+    Input, SendError, SendFailure, SendId, SendMessage, Spaces, SpacesConfig, SpacesEvent, Step,
+    Token, TokenProvider,
 };

@@ -7,11 +7,12 @@
 
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::client::{Config, Transmit};
 use crate::redact::{REDACTED, is_sensitive_key, redact_value};
-use crate::spaces::{Delivery, SpacesConfig, SpacesEvent};
+use crate::spaces::{Delivery, Input, SpacesConfig, SpacesEvent};
 
 /// The `format` of a recording's header line.
 pub const FORMAT: &str = "spaces-socket-record";
@@ -104,12 +105,180 @@ fn hides_something(value: &Value, sensitive: bool) -> bool {
 /// The payload of a recording's `out` line: `{"open": url}` (token redacted), `{"text": …}`
 /// (redacted with [`redact_frame`]), `{"binary": base64}` or `{"close": true}`.
 pub fn transmit_json(transmit: &Transmit) -> Value {
-    match transmit {
-        Transmit::Open(url) => json!({"open": redact_url(url.expose())}),
-        Transmit::Text(text) => json!({"text": redact_frame(text)}),
-        Transmit::Binary(data) => json!({"binary": base64(data)}),
-        Transmit::Close => json!({"close": true}),
+    serde_json::to_value(Frame::of(transmit)).unwrap_or_default()
+}
+
+/// One line of a recording after the header: `{"t":…,"kind":…,…}`. The recorder (the
+/// runtimes' `RecordedSession`) writes these and the replayer (the emulator crate's `replay`)
+/// reads them, so the two cannot disagree on a line's shape. Serialize it with `serde_json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Line {
+    /// Milliseconds since the session started, to the nanosecond ([`millis`]); absent only on
+    /// an [`Entry::Dropped`] line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub t: Option<f64>,
+    /// What happened.
+    #[serde(flatten)]
+    pub entry: Entry,
+}
+
+/// What a recording line holds: an input, a command or an output of the session, with its
+/// secrets redacted. Its `kind` is the variant's name in snake case.
+///
+/// Not `#[non_exhaustive]`, on purpose: a replayer matches every kind, so a kind added here
+/// without a way to replay it does not compile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Entry {
+    /// [`Spaces::connect`](crate::spaces::Spaces::connect).
+    Connect,
+    /// The answer to a token request ([`Input::Token`] or [`Input::TokenFailed`]); never the
+    /// token itself.
+    Token(TokenAnswer),
+    /// [`Input::Opened`].
+    Opened,
+    /// [`Input::OpenFailed`].
+    OpenFailed {
+        /// Why.
+        reason: String,
+    },
+    /// [`Input::UpgradeRefused`].
+    UpgradeRefused {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// [`Input::Text`] or [`Input::Binary`]: a websocket message arrived.
+    In(Frame),
+    /// [`Input::Closed`].
+    Closed {
+        /// Why, when the websocket failed.
+        error: Option<String>,
+    },
+    /// [`Input::Timeout`].
+    Timeout,
+    /// A command of the user, with its result.
+    Command(Command),
+    /// A transmit the session asked for ([`Frame::of`]).
+    Out(Frame),
+    /// An event the session produced.
+    Event {
+        /// The event, rendered by [`event_json`].
+        event: Value,
+    },
+    /// The recorder lost this many lines here (its buffer was full).
+    Dropped {
+        /// How many.
+        lines: u64,
+    },
+}
+
+impl Entry {
+    /// The line of `input`, redacted: a text frame through [`redact_frame`], a token as its
+    /// type only.
+    pub fn of_input(input: &Input<'_>) -> Self {
+        match *input {
+            Input::Opened => Self::Opened,
+            Input::OpenFailed { reason } => Self::OpenFailed {
+                reason: reason.to_owned(),
+            },
+            Input::UpgradeRefused { status } => Self::UpgradeRefused { status },
+            Input::Text(text) => Self::In(Frame::Text(redact_frame(text))),
+            Input::Binary(data) => Self::In(Frame::Binary(base64(data))),
+            Input::Closed { error } => Self::Closed {
+                error: error.map(str::to_owned),
+            },
+            Input::Timeout => Self::Timeout,
+            Input::Token { token, refreshes } => Self::Token(TokenAnswer::Token {
+                token_type: token.token_type().as_str().to_owned(),
+                refreshes,
+            }),
+            Input::TokenFailed(error) => Self::Token(TokenAnswer::Failed {
+                error: error.to_string(),
+            }),
+        }
     }
+}
+
+/// A recorded token answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TokenAnswer {
+    /// A token of this type (`jwt`, `oauth`) was handed over.
+    Token {
+        /// Its [`TokenType`](crate::spaces::TokenType) as text.
+        #[serde(rename = "type")]
+        token_type: String,
+        /// Whether its source refreshes ([`Input::Token`]).
+        #[serde(default)]
+        refreshes: bool,
+    },
+    /// No token could be had.
+    Failed {
+        /// The error's text.
+        error: String,
+    },
+}
+
+/// A websocket message or action in a recording: `{"text": …}` (redacted with
+/// [`redact_frame`]), `{"binary": base64}`, and for transmits `{"open": url}` (token
+/// redacted) or `{"close": true}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Frame {
+    /// [`Transmit::Open`], its URL redacted with [`redact_url`].
+    Open(String),
+    /// A text frame.
+    Text(String),
+    /// A binary frame, in standard base64.
+    Binary(String),
+    /// [`Transmit::Close`] (always `true`).
+    Close(bool),
+}
+
+impl Frame {
+    /// The line of `transmit`, redacted.
+    pub fn of(transmit: &Transmit) -> Self {
+        match transmit {
+            Transmit::Open(url) => Self::Open(redact_url(url.expose())),
+            Transmit::Text(text) => Self::Text(redact_frame(text)),
+            Transmit::Binary(data) => Self::Binary(base64(data)),
+            Transmit::Close => Self::Close(true),
+        }
+    }
+}
+
+/// A recorded command: `{"command": "subscribe", …}` and so on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    /// [`Spaces::subscribe`](crate::spaces::Spaces::subscribe).
+    Subscribe {
+        /// The space.
+        space: String,
+        /// [`PLACEHOLDER`] when a PIN was given (never the PIN).
+        password: Option<String>,
+    },
+    /// [`Spaces::unsubscribe`](crate::spaces::Spaces::unsubscribe).
+    Unsubscribe {
+        /// The space.
+        space: String,
+    },
+    /// [`Spaces::send_message`](crate::spaces::Spaces::send_message).
+    SendMessage {
+        /// The message as JSON, redacted with [`redact_json`].
+        message: Value,
+        /// The id, or the error's text.
+        result: Result<u64, String>,
+    },
+    /// [`Spaces::send_presence`](crate::spaces::Spaces::send_presence).
+    SendPresence {
+        /// The presence event as JSON, redacted with [`redact_json`].
+        presence: Value,
+        /// The error's text on failure.
+        result: Result<(), String>,
+    },
+    /// [`Spaces::close`](crate::spaces::Spaces::close).
+    Close,
 }
 
 /// `data` in standard base64, as a recording holds binary frames.
@@ -129,9 +298,8 @@ pub fn redact_json(value: &Value) -> Value {
 /// reasons and violations are their `Debug` text.
 pub fn event_json(event: &SpacesEvent) -> Value {
     use SpacesEvent as E;
-    let auth = |f: &crate::spaces::AuthFailure| json!({"message": f.message, "code": f.code, "raw": parse_or_text(&f.raw)});
+    let auth = |f: &crate::spaces::ErrorPacket| json!({"message": f.message, "code": f.code, "raw": parse_or_text(&f.raw)});
     let rendered = match event {
-        E::TokenNeeded { attempt } => json!({"event": "TokenNeeded", "attempt": attempt}),
         E::Connected => json!({"event": "Connected"}),
         E::Disconnected { reason } => {
             json!({"event": "Disconnected", "reason": format!("{reason:?}")})
@@ -191,7 +359,7 @@ pub fn event_json(event: &SpacesEvent) -> Value {
     redact_value(&rendered, false)
 }
 
-fn to_json(value: &impl serde::Serialize) -> Value {
+fn to_json(value: &impl Serialize) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
@@ -383,6 +551,46 @@ mod tests {
         let back = config_from_json(&json).unwrap();
         assert_eq!(config_json(&back), json);
         assert_eq!(back.client.rng_seed, Some(42));
+    }
+
+    /// Lines as versions 1 and 2 wrote them (with `json!`, keys sorted) read as [`Line`]s, and
+    /// a [`Line`] writes its time and kind first.
+    #[test]
+    fn lines_read_the_recorded_shapes_and_write_time_and_kind_first() {
+        let recorded = [
+            r#"{"t":0.0,"kind":"connect"}"#,
+            r#"{"t":1.5,"kind":"token","refreshes":false,"type":"jwt"}"#,
+            r#"{"t":1.5,"kind":"token","error":"token provider failed: down"}"#,
+            r#"{"t":2,"kind":"out","open":"ws://h/socket.io/?token=<redacted>"}"#,
+            r#"{"t":2,"kind":"in","text":"40/chat"}"#,
+            r#"{"t":2,"kind":"in","binary":"BAEC"}"#,
+            r#"{"t":3,"kind":"closed","error":null}"#,
+            r#"{"t":3,"kind":"open_failed","reason":"refused"}"#,
+            r#"{"t":3,"kind":"upgrade_refused","status":401}"#,
+            r#"{"t":4,"kind":"command","command":"subscribe","password":null,"space":"s"}"#,
+            r#"{"t":4,"kind":"command","command":"send_message","message":{"topicId":"s"},"result":{"Ok":0}}"#,
+            r#"{"t":4,"kind":"command","command":"send_presence","presence":{},"result":{"Err":"no"}}"#,
+            r#"{"t":4,"kind":"command","command":"close"}"#,
+            r#"{"t":5,"kind":"event","event":{"event":"Connected"}}"#,
+            r#"{"t":6,"kind":"out","close":true}"#,
+            r#"{"t":6,"kind":"timeout"}"#,
+            r#"{"kind":"dropped","lines":3}"#,
+        ];
+        for text in recorded {
+            let line: Line = serde_json::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            let again: Line = serde_json::from_str(&serde_json::to_string(&line).unwrap()).unwrap();
+            assert_eq!(again, line, "{text}");
+        }
+        let line = Line {
+            t: Some(1.0),
+            entry: Entry::Command(Command::Unsubscribe { space: "s".into() }),
+        };
+        assert_eq!(
+            serde_json::to_string(&line).unwrap(),
+            r#"{"t":1.0,"kind":"command","command":"unsubscribe","space":"s"}"#
+        );
+        let bad = serde_json::from_str::<Line>(r#"{"t":1,"kind":"teleported"}"#);
+        assert!(bad.unwrap_err().to_string().contains("teleported"));
     }
 
     #[test]

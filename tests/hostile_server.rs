@@ -14,6 +14,7 @@ use std::cell::Cell;
 use std::time::Duration;
 
 use spaces_socket::client::{DisconnectReason, Event, ProtocolViolation, Transmit};
+use spaces_socket::spaces::Input;
 use support::client::ClientHarness as Harness;
 
 // ----- counting allocator ----------------------------------------------------------------------
@@ -133,7 +134,7 @@ fn advance_to(
             "more than {max_timers} timers by {ms} ms"
         );
         h.now = h.now.max(deadline);
-        h.client.handle_timeout(h.now);
+        h.put(Input::Timeout);
         let (t, e) = drain(h);
         on_output(h, t, e);
     }
@@ -143,10 +144,9 @@ fn advance_to(
 fn connected_client(tweak: impl FnOnce(&mut spaces_socket::client::Config)) -> Harness {
     let mut h = Harness::new("http://127.0.0.1:1/chat", tweak);
     h.client.connect(h.now);
-    h.client.handle_open(h.now);
-    h.client
-        .handle_text(h.now, &support::client::open_packet(25_000, 60_000));
-    h.client.handle_text(h.now, "40/chat,");
+    h.put(Input::Opened);
+    h.put(Input::Text(&support::client::open_packet(25_000, 60_000)));
+    h.put(Input::Text("40/chat,"));
     drain(&mut h);
     assert!(h.client.is_connected("/chat"));
     h
@@ -191,9 +191,9 @@ mod binary_hoard {
         };
         let header = r#"45999-/chat,["hoard",{"_placeholder":true,"num":998}]"#;
         let ((), peak) = peak_during(|| {
-            h.client.handle_text(h.now, header);
+            h.put(Input::Text(header));
             for _ in 0..999 {
-                h.client.handle_binary(h.now, &attachment);
+                h.put(Input::Binary(&attachment));
             }
         });
         let (_, events) = drain(&mut h);
@@ -208,7 +208,7 @@ mod binary_hoard {
         assert!(messages(&events).is_empty());
         assert!(peak <= BOUND, "peak {peak} bytes > {BOUND}");
         // The connection and the next packet are unaffected.
-        h.client.handle_text(h.now, r#"42/chat,["after"]"#);
+        h.put(Input::Text(r#"42/chat,["after"]"#));
         let (_, events) = drain(&mut h);
         assert_eq!(messages(&events), vec!["after"]);
         assert!(h.client.is_connected("/chat"));
@@ -220,12 +220,11 @@ mod binary_hoard {
         let mut attachment = vec![7u8; 4 * MIB + 1];
         attachment[0] = 4;
         let ((), peak) = peak_during(|| {
-            h.client.handle_text(
-                h.now,
+            h.put(Input::Text(
                 r#"452-/chat,["big",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#,
-            );
-            h.client.handle_binary(h.now, &attachment);
-            h.client.handle_binary(h.now, &attachment);
+            ));
+            h.put(Input::Binary(&attachment));
+            h.put(Input::Binary(&attachment));
         });
         let (_, events) = drain(&mut h);
         assert_eq!(
@@ -240,14 +239,14 @@ mod binary_hoard {
     fn attachments_adding_up_past_one_mib_drop_the_partial_packet() {
         let mut h = connected_client(|_| {});
         let placeholders: Vec<String> = (0..10).map(spaces_socket::socket::placeholder).collect();
-        h.client.handle_text(
-            h.now,
-            &format!(r#"4510-/chat,["parts",{}]"#, placeholders.join(",")),
-        );
+        h.put(Input::Text(&format!(
+            r#"4510-/chat,["parts",{}]"#,
+            placeholders.join(",")
+        )));
         let mut part = vec![1u8; 200 * KIB + 1];
         part[0] = 4;
         for _ in 0..10 {
-            h.client.handle_binary(h.now, &part);
+            h.put(Input::Binary(&part));
         }
         let (_, events) = drain(&mut h);
         assert_eq!(
@@ -255,7 +254,7 @@ mod binary_hoard {
             vec![&ProtocolViolation::BinaryPacketTooLarge { limit: MIB }]
         );
         // The partial data is gone: the heap holds about what it held before the packet.
-        h.client.handle_text(h.now, r#"42/chat,["after"]"#);
+        h.put(Input::Text(r#"42/chat,["after"]"#));
         let (_, events) = drain(&mut h);
         assert_eq!(messages(&events), vec!["after"]);
     }
@@ -263,9 +262,10 @@ mod binary_hoard {
     #[test]
     fn within_the_bounds_a_binary_event_still_arrives() {
         let mut h = connected_client(|_| {});
-        h.client
-            .handle_text(h.now, r#"451-/chat,["ok",{"_placeholder":true,"num":0}]"#);
-        h.client.handle_binary(h.now, &[4, 1, 2, 3]);
+        h.put(Input::Text(
+            r#"451-/chat,["ok",{"_placeholder":true,"num":0}]"#,
+        ));
+        h.put(Input::Binary(&[4, 1, 2, 3]));
         let (_, events) = drain(&mut h);
         assert_eq!(messages(&events), vec!["ok"]);
         assert!(violations(&events).is_empty());
@@ -277,7 +277,7 @@ mod binary_hoard {
         use support::spaces::SpacesHarness;
         let mut h = SpacesHarness::subscribed(|_| {});
         h.feed(r#"451-/chat,["MESSAGE_SENT",{"_placeholder":true,"num":0}]"#);
-        h.client.handle_binary(h.now, &[4, 1, 2, 3]);
+        h.put(Input::Binary(&[4, 1, 2, 3]));
         let events = h.take_events();
         assert!(
             matches!(
@@ -314,10 +314,9 @@ mod ping_zero_zero {
     fn pings_never_spin_even_when_every_ping_is_answered_at_once() {
         let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
         h.client.connect(h.now);
-        h.client.handle_open(h.now);
-        h.client
-            .handle_text(h.now, &support::client::open_packet(0, 0));
-        h.client.handle_text(h.now, "40/chat,");
+        h.put(Input::Opened);
+        h.put(Input::Text(&support::client::open_packet(0, 0)));
+        h.put(Input::Text("40/chat,"));
         drain(&mut h);
         let mut pings = Vec::new();
         advance_to(&mut h, 1_000, 2_000, |h, transmits, events| {
@@ -328,7 +327,7 @@ mod ping_zero_zero {
             );
             if transmits.contains(&Transmit::Text("2".into())) {
                 pings.push(h.now);
-                h.client.handle_text(h.now, "3");
+                h.put(Input::Text("3"));
                 drain(h);
             }
         });
@@ -361,10 +360,9 @@ mod ping_zero_zero {
             }
             if transmits.iter().any(|t| matches!(t, Transmit::Open(_))) {
                 opens += 1;
-                h.client.handle_open(h.now);
-                h.client
-                    .handle_text(h.now, &support::client::open_packet(0, 0));
-                h.client.handle_text(h.now, "40/chat,");
+                h.put(Input::Opened);
+                h.put(Input::Text(&support::client::open_packet(0, 0)));
+                h.put(Input::Text("40/chat,"));
                 drain(h);
             }
         };
@@ -389,10 +387,9 @@ mod ping_zero_zero {
                 }
             }
             if transmits.iter().any(|t| matches!(t, Transmit::Open(_))) {
-                h.client.handle_open(h.now);
-                h.client
-                    .handle_text(h.now, &support::client::open_packet(0, 0));
-                h.client.handle_text(h.now, "40/chat,");
+                h.put(Input::Opened);
+                h.put(Input::Text(&support::client::open_packet(0, 0)));
+                h.put(Input::Text("40/chat,"));
                 drain(h);
             }
         };
@@ -422,12 +419,12 @@ mod ping_two_to_the_thirty_one {
     fn a_silent_link_is_detected_within_seven_minutes() {
         let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
         h.client.connect(h.now);
-        h.client.handle_open(h.now);
-        h.client.handle_text(
-            h.now,
-            &support::client::open_packet(2_147_483_647, 2_147_483_647),
-        );
-        h.client.handle_text(h.now, "40/chat,");
+        h.put(Input::Opened);
+        h.put(Input::Text(&support::client::open_packet(
+            2_147_483_647,
+            2_147_483_647,
+        )));
+        h.put(Input::Text("40/chat,"));
         drain(&mut h);
         let mut lost_at = None;
         advance_to(&mut h, 8 * 60_000, 100, |h, _, events| {
@@ -463,7 +460,7 @@ mod huge_arrays_of_tiny_elements {
         let mut h = connected_client(|_| {});
         let text = frame(r#"42/chat,["x",0"#, "]");
         let (events, peak) = peak_during(|| {
-            h.client.handle_text(h.now, &text);
+            h.put(Input::Text(&text));
             drain(&mut h).1
         });
         assert!(
@@ -488,7 +485,7 @@ mod huge_arrays_of_tiny_elements {
         let mut h = connected_client(|c| c.max_args = usize::MAX);
         let text = frame(r#"42/chat,["x",0"#, "]");
         let (events, peak) = peak_during(|| {
-            h.client.handle_text(h.now, &text);
+            h.put(Input::Text(&text));
             drain(&mut h).1
         });
         assert_eq!(messages(&events), vec!["x"]);
@@ -505,7 +502,7 @@ mod huge_arrays_of_tiny_elements {
         drain(&mut h);
         let text = frame(&format!("43/chat,{}[0", id.get()), "]");
         let (events, peak) = peak_during(|| {
-            h.client.handle_text(h.now, &text);
+            h.put(Input::Text(&text));
             drain(&mut h).1
         });
         assert_eq!(violations(&events).len(), 1, "{events:?}");
@@ -518,7 +515,7 @@ mod huge_arrays_of_tiny_elements {
         let mut h = connected_client(|_| {});
         let text = frame(r#"42/chat,["x",[0"#, "]]");
         let (events, peak) = peak_during(|| {
-            h.client.handle_text(h.now, &text);
+            h.put(Input::Text(&text));
             drain(&mut h).1
         });
         assert_eq!(messages(&events), vec!["x"]);
@@ -541,8 +538,8 @@ mod namespace_flapping {
         let mut events = 0;
         let before = live();
         for _ in 0..50_000 {
-            h.client.handle_text(h.now, "41/chat,");
-            h.client.handle_text(h.now, "40/chat,");
+            h.put(Input::Text("41/chat,"));
+            h.put(Input::Text("40/chat,"));
             events += drain(&mut h).1.len();
         }
         // The server closed /chat once; it stays closed until the user joins again.
@@ -567,11 +564,7 @@ mod namespace_flapping {
             all.iter().any(|e| matches!(e, SpacesEvent::Closed)),
             "{all:?}"
         );
-        assert!(
-            !all.iter()
-                .any(|e| matches!(e, SpacesEvent::TokenNeeded { .. })),
-            "no reconnection loop"
-        );
+        assert_eq!(h.token_requests, [0], "no reconnection loop");
         assert!(h.client.is_closed());
         assert!(h.take_texts().is_empty());
     }
@@ -588,12 +581,12 @@ mod namespace_flapping {
             closed |= events.contains(&Event::Closed);
             if transmits.iter().any(|t| matches!(t, Transmit::Open(_))) {
                 opens += 1;
-                h.client.handle_open(h.now);
-                h.client.handle_text(h.now, support::client::OPEN_PACKET);
-                h.client.handle_text(h.now, "40/chat,");
-                h.client.handle_text(h.now, "41/chat,");
-                h.client.handle_text(h.now, "40/chat,");
-                h.client.handle_closed(h.now, None);
+                h.put(Input::Opened);
+                h.put(Input::Text(support::client::OPEN_PACKET));
+                h.put(Input::Text("40/chat,"));
+                h.put(Input::Text("41/chat,"));
+                h.put(Input::Text("40/chat,"));
+                h.put(Input::Closed { error: None });
                 let (t, e) = drain(h);
                 closed |= e.contains(&Event::Closed);
                 assert!(!t.iter().any(|t| matches!(t, Transmit::Open(_))));
@@ -632,10 +625,10 @@ mod accept_then_drop {
             }
             if transmits.iter().any(|t| matches!(t, Transmit::Open(_))) {
                 opens += 1;
-                h.client.handle_open(h.now);
-                h.client.handle_text(h.now, support::client::OPEN_PACKET);
-                h.client.handle_text(h.now, "40/chat,");
-                h.client.handle_closed(h.now, None);
+                h.put(Input::Opened);
+                h.put(Input::Text(support::client::OPEN_PACKET));
+                h.put(Input::Text("40/chat,"));
+                h.put(Input::Closed { error: None });
                 let (t, e) = drain(h);
                 assert!(!t.iter().any(|t| matches!(t, Transmit::Open(_))));
                 for e in &e {
@@ -670,15 +663,13 @@ mod ack_requests_never_answered {
         let mut h = connected_client(|_| {});
         // Warm up to the bound, then measure: the next 100,000 requests add nothing.
         for id in 0..4096u64 {
-            h.client
-                .handle_text(h.now, &format!(r#"42/chat,{id}["ev"]"#));
+            h.put(Input::Text(&format!(r#"42/chat,{id}["ev"]"#)));
         }
         let (_, warm_up) = drain(&mut h);
         let before = live();
         let mut last = None;
         for id in 4096..104_096u64 {
-            h.client
-                .handle_text(h.now, &format!(r#"42/chat,{id}["ev"]"#));
+            h.put(Input::Text(&format!(r#"42/chat,{id}["ev"]"#)));
             let (_, events) = drain(&mut h);
             assert_eq!(events.len(), 1);
             last = ack_of(&events[0]);
@@ -711,15 +702,15 @@ mod events_before_the_namespace_connects {
     fn at_most_one_mib_is_held_and_the_rest_is_dropped_with_a_violation() {
         let mut h = Harness::new("http://127.0.0.1:1/chat", |_| {});
         h.client.connect(h.now);
-        h.client.handle_open(h.now);
-        h.client.handle_text(h.now, support::client::OPEN_PACKET);
+        h.put(Input::Opened);
+        h.put(Input::Text(support::client::OPEN_PACKET));
         drain(&mut h);
         let big = "y".repeat(10 * KIB);
         let frame = format!(r#"42/chat,["early","{big}"]"#);
         let before = live();
         let mut dropped = 0;
         for _ in 0..1000 {
-            h.client.handle_text(h.now, &frame);
+            h.put(Input::Text(&frame));
             let (_, events) = drain(&mut h);
             dropped += events
                 .iter()
@@ -739,7 +730,7 @@ mod events_before_the_namespace_connects {
         let held = usize::try_from(live() - before).unwrap_or(0);
         assert!(held <= MIB + 64 * KIB, "holding {held} bytes");
         assert!(dropped >= 850, "{dropped} dropped");
-        h.client.handle_text(h.now, "40/chat,");
+        h.put(Input::Text("40/chat,"));
         let (_, events) = drain(&mut h);
         assert_eq!(messages(&events).len(), 1000 - dropped);
         assert!(matches!(events[0], Event::Connected { .. }));

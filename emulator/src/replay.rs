@@ -25,14 +25,14 @@
 //! assert_eq!(confirmed, 2);
 //! ```
 
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use base64::Engine as _;
 use serde_json::Value;
-use spaces_socket::record::{self, PLACEHOLDER, event_json, from_millis, transmit_json};
-use spaces_socket::spaces::{
-    AuthError, SendMessage, SendPresenceEvent, Spaces, SpacesEvent, Token, TokenProvider,
+use spaces_socket::record::{
+    self, Command, Entry, Frame, Line, PLACEHOLDER, TokenAnswer, event_json, from_millis,
 };
+use spaces_socket::spaces::{AuthError, Input, SendMessage, SendPresenceEvent, Spaces, Token};
 
 /// What [`replay`] made of a recording.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,8 +40,8 @@ pub struct Replay {
     /// The events the core produced, rendered as the recording renders them
     /// ([`event_json`]), in order: one per recorded `event` line that the core answered.
     pub events: Vec<Value>,
-    /// The websocket actions the core asked for (the payload of an `out` line:
-    /// [`transmit_json`]), in order.
+    /// The websocket actions the core asked for (the payload of an `out` line, a
+    /// [`Frame`] as JSON), in order.
     pub frames: Vec<Value>,
     /// The first line the replay disagreed with; `None` when the core did exactly what was
     /// recorded.
@@ -122,8 +122,6 @@ pub fn replay(recording: &str) -> Result<Replay, ReplayError> {
     if let Some(seed) = header["seed"].as_u64() {
         config.client.rng_seed = Some(seed);
     }
-    let wall = header["wall_ms"].as_f64().and_then(from_millis);
-    let wall = SystemTime::UNIX_EPOCH + wall.unwrap_or_default();
     // Version 1 wrote `spaces-socket:<id>`; the core now writes its tag after the prefix.
     let tags = (version == 1).then(|| LegacyTags {
         current: record::loopback_prefix(config.client.rng_seed.unwrap_or_default()),
@@ -132,7 +130,6 @@ pub fn replay(recording: &str) -> Result<Replay, ReplayError> {
     let mut player = Player {
         core,
         base: Instant::now(),
-        wall,
         tags,
         replay: Replay {
             events: Vec::new(),
@@ -141,11 +138,12 @@ pub fn replay(recording: &str) -> Result<Replay, ReplayError> {
         },
     };
     for (number, text) in lines.filter(|(_, l)| !l.trim().is_empty()) {
-        let line: Value = serde_json::from_str(text).map_err(|e| ReplayError::Line {
+        // The recorder writes the same type: a line it could write, this reads.
+        let line: Line = serde_json::from_str(text).map_err(|e| ReplayError::Line {
             line: number,
             reason: e.to_string(),
         })?;
-        player.play(number, &line).map_err(|reason| match reason {
+        player.play(number, line).map_err(|reason| match reason {
             Problem::Bad(reason) => ReplayError::Line {
                 line: number,
                 reason,
@@ -180,8 +178,6 @@ struct Player {
     core: Spaces,
     /// The virtual instant the recording's times count from.
     base: Instant,
-    /// The wall-clock time at the start of the recording.
-    wall: SystemTime,
     /// For a version 1 recording: how its loopback tags translate.
     tags: Option<LegacyTags>,
     replay: Replay,
@@ -202,111 +198,135 @@ impl LegacyTags {
     }
 
     /// A frame the core wrote, as version 1 recorded it.
-    fn to_legacy(&self, value: Value) -> Value {
-        let text = value.to_string();
-        let current = serde_json::to_string(&format!("\"{}", self.current)).unwrap_or_default();
-        let legacy = serde_json::to_string(Self::LEGACY).unwrap_or_default();
-        // The frame is a JSON string inside the line: its quotes are escaped there.
-        let (current, legacy) = (current.trim_matches('"'), legacy.trim_matches('"'));
-        serde_json::from_str(&text.replace(current, legacy)).unwrap_or(value)
+    fn to_legacy(&self, frame: Frame) -> Frame {
+        match frame {
+            Frame::Text(text) => {
+                Frame::Text(text.replace(&format!("\"{}", self.current), Self::LEGACY))
+            }
+            other => other,
+        }
     }
 }
 
 impl Player {
-    fn play(&mut self, number: usize, line: &Value) -> Result<(), Problem> {
-        let kind = line["kind"].as_str().ok_or("no kind")?;
-        if kind == "dropped" {
-            return Err(Problem::Dropped(line["lines"].as_u64().unwrap_or(0)));
+    fn play(&mut self, number: usize, line: Line) -> Result<(), Problem> {
+        if let Entry::Dropped { lines } = line.entry {
+            return Err(Problem::Dropped(lines));
         }
-        let offset = line["t"].as_f64().and_then(from_millis);
+        let offset = line.t.and_then(from_millis);
         let offset = offset.ok_or("no time t (milliseconds)")?;
         let now = self.base.checked_add(offset).ok_or("time out of range")?;
-        let text = |key: &str| line[key].as_str().ok_or(format!("no {key}"));
-        match kind {
-            "connect" => self.core.connect(now),
-            "token" => {
-                let wall = self.wall.checked_add(offset).unwrap_or(self.wall);
-                let mut tokens = Recorded(line);
-                if self.core.wants_token() {
-                    self.core.answer_token(now, wall, &mut tokens);
-                } else {
-                    match tokens.token(wall) {
-                        Ok(token) => self.core.handle_token(now, &token),
-                        Err(error) => self.core.handle_token_error(now, &error),
-                    }
-                }
-            }
-            "opened" => self.core.handle_open(now),
-            "open_failed" => self.core.handle_open_failed(now, text("reason")?),
-            "upgrade_refused" => {
-                let status = line["status"].as_u64().and_then(|s| u16::try_from(s).ok());
+        // Every kind of line, from the type the recorder writes: one it adds cannot be missed.
+        match line.entry {
+            Entry::Connect => self.core.connect(now),
+            Entry::Token(answer) => self.token(now, answer),
+            Entry::Opened => self.core.handle_input(now, Input::Opened),
+            Entry::OpenFailed { reason } => {
                 self.core
-                    .handle_upgrade_refused(now, status.ok_or("no status")?);
+                    .handle_input(now, Input::OpenFailed { reason: &reason });
             }
-            "closed" => {
-                let error = line["error"].as_str().map(str::to_owned);
-                self.core.handle_closed(now, error);
+            Entry::UpgradeRefused { status } => {
+                self.core
+                    .handle_input(now, Input::UpgradeRefused { status });
             }
-            "in" => match line.get("binary").and_then(Value::as_str) {
-                Some(data) => {
-                    let data = base64::engine::general_purpose::STANDARD.decode(data);
-                    let data = data.map_err(|e| format!("binary: {e}"))?;
-                    self.core.handle_binary(now, &data);
+            Entry::Closed { error } => {
+                let error = error.as_deref();
+                self.core.handle_input(now, Input::Closed { error });
+            }
+            Entry::In(Frame::Binary(data)) => {
+                let data = base64::engine::general_purpose::STANDARD.decode(data);
+                let data = data.map_err(|e| format!("binary: {e}"))?;
+                self.core.handle_input(now, Input::Binary(&data));
+            }
+            Entry::In(Frame::Text(text)) => match &self.tags {
+                Some(tags) => {
+                    let text = tags.to_current(&text);
+                    self.core.handle_input(now, Input::Text(&text));
                 }
-                None => match &self.tags {
-                    Some(tags) => self.core.handle_text(now, &tags.to_current(text("text")?)),
-                    None => self.core.handle_text(now, text("text")?),
-                },
+                None => self.core.handle_input(now, Input::Text(&text)),
             },
-            "timeout" => self.core.handle_timeout(now),
-            "command" => self.command(number, now, line)?,
-            "out" => {
-                let produced = self.core.poll_transmit().map(|t| transmit_json(&t));
+            Entry::In(other) => return Err(format!("an incoming {other:?}").into()),
+            Entry::Timeout => self.core.handle_input(now, Input::Timeout),
+            Entry::Command(command) => self.command(number, now, command)?,
+            Entry::Out(recorded) => {
+                let produced = self.core.poll_transmit().map(|t| Frame::of(&t));
                 let produced = match &self.tags {
                     Some(tags) => produced.map(|p| tags.to_legacy(p)),
                     None => produced,
                 };
-                let recorded = without(line, &["t", "kind"]);
+                let produced = produced.map(|p| serde_json::to_value(p).unwrap_or_default());
+                let recorded = serde_json::to_value(recorded).unwrap_or_default();
                 self.compare(number, &recorded, produced.as_ref());
                 self.replay.frames.extend(produced);
             }
-            "event" => {
-                let event = std::iter::from_fn(|| self.core.poll_event())
-                    .find(|e| !matches!(e, SpacesEvent::TokenNeeded { .. }));
-                let produced = event.as_ref().map(event_json);
-                self.compare(number, &line["event"], produced.as_ref());
+            Entry::Event { event } => {
+                // Token requests never come out here: the `token` lines answer them.
+                let produced = self.core.poll_event().as_ref().map(event_json);
+                self.compare(number, &event, produced.as_ref());
                 self.replay.events.extend(produced);
             }
-            other => return Err(format!("unknown kind {other:?}").into()),
+            Entry::Dropped { .. } => {}
         }
         Ok(())
     }
 
-    fn command(&mut self, number: usize, now: Instant, line: &Value) -> Result<(), Problem> {
-        let space = || line["space"].as_str().ok_or("no space");
-        match line["command"].as_str().ok_or("no command")? {
-            "subscribe" => {
-                let password = line["password"].as_str().map(|_| PLACEHOLDER);
-                self.core.subscribe(now, space()?, password);
+    /// A token answer as recorded: the placeholder token of the recorded type, or the recorded
+    /// failure.
+    fn token(&mut self, now: Instant, answer: TokenAnswer) {
+        match answer {
+            TokenAnswer::Token {
+                token_type,
+                refreshes,
+            } => {
+                let token = match token_type.as_str() {
+                    "oauth" => Token::oauth(PLACEHOLDER),
+                    _ => Token::jwt(PLACEHOLDER),
+                };
+                self.core.handle_input(
+                    now,
+                    Input::Token {
+                        token: &token,
+                        refreshes,
+                    },
+                );
             }
-            "unsubscribe" => self.core.unsubscribe(now, space()?),
-            "send_message" => {
-                let message: SendMessage = serde_json::from_value(line["message"].clone())
-                    .map_err(|e| format!("message: {e}"))?;
-                let result = self.core.send_message(now, message);
-                let result = result.map(|id| id.get()).map_err(|e| e.to_string());
-                let result = serde_json::to_value(result).unwrap_or_default();
-                self.compare(number, &line["result"], Some(&result));
+            TokenAnswer::Failed { error } => {
+                // The core reports the error's text; a provider's failure is the one that
+                // keeps it.
+                let text = error
+                    .strip_prefix("token provider failed: ")
+                    .unwrap_or(&error);
+                let error = AuthError::Provider(text.to_owned());
+                self.core.handle_input(now, Input::TokenFailed(&error));
             }
-            "send_presence" => {
-                let presence: SendPresenceEvent = serde_json::from_value(line["presence"].clone())
-                    .map_err(|e| format!("presence: {e}"))?;
-                let result = self.core.send_presence(now, &presence);
-                let result = serde_json::to_value(result.map_err(|e| e.to_string()));
-                self.compare(number, &line["result"], result.ok().as_ref());
+        }
+    }
+
+    fn command(&mut self, number: usize, now: Instant, command: Command) -> Result<(), Problem> {
+        match command {
+            Command::Subscribe { space, password } => {
+                let password = password.map(|_| PLACEHOLDER);
+                self.core.subscribe(now, &space, password);
             }
-            "close" => self.core.close(now),
-            other => return Err(format!("unknown command {other:?}").into()),
+            Command::Unsubscribe { space } => self.core.unsubscribe(now, &space),
+            Command::SendMessage { message, result } => {
+                let message: SendMessage =
+                    serde_json::from_value(message).map_err(|e| format!("message: {e}"))?;
+                let produced = self.core.send_message(now, message);
+                let produced = produced.map(|id| id.get()).map_err(|e| e.to_string());
+                let produced = serde_json::to_value(produced).unwrap_or_default();
+                let recorded = serde_json::to_value(result).unwrap_or_default();
+                self.compare(number, &recorded, Some(&produced));
+            }
+            Command::SendPresence { presence, result } => {
+                let presence: SendPresenceEvent =
+                    serde_json::from_value(presence).map_err(|e| format!("presence: {e}"))?;
+                let produced = self.core.send_presence(now, &presence);
+                let produced = serde_json::to_value(produced.map_err(|e| e.to_string()));
+                let recorded = serde_json::to_value(result).unwrap_or_default();
+                self.compare(number, &recorded, produced.ok().as_ref());
+            }
+            Command::Close => self.core.close(now),
         }
         Ok(())
     }
@@ -320,38 +340,5 @@ impl Player {
                 replayed: produced.map_or_else(|| "null".to_owned(), Value::to_string),
             });
         }
-    }
-}
-
-/// `line` without `keys`.
-fn without(line: &Value, keys: &[&str]) -> Value {
-    let mut line = line.clone();
-    if let Value::Object(fields) = &mut line {
-        fields.retain(|k, _| !keys.contains(&k.as_str()));
-    }
-    line
-}
-
-/// The token source as recorded: the placeholder token of the recorded type, or the recorded
-/// failure.
-struct Recorded<'a>(&'a Value);
-
-impl TokenProvider for Recorded<'_> {
-    fn token(&mut self, _wall: SystemTime) -> Result<Token, AuthError> {
-        if let Some(error) = self.0["error"].as_str() {
-            // The core reports the error's text; a provider's failure is the one that keeps it.
-            let text = error
-                .strip_prefix("token provider failed: ")
-                .unwrap_or(error);
-            return Err(AuthError::Provider(text.to_owned()));
-        }
-        Ok(match self.0["type"].as_str() {
-            Some("oauth") => Token::oauth(PLACEHOLDER),
-            _ => Token::jwt(PLACEHOLDER),
-        })
-    }
-
-    fn refreshes(&self) -> bool {
-        self.0["refreshes"].as_bool().unwrap_or(false)
     }
 }

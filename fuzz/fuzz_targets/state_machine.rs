@@ -25,7 +25,7 @@ use libfuzzer_sys::fuzz_target;
 use serde_json::value::RawValue;
 use spaces_socket::client::{AckId, Client, Config, Event, Query, Transmit};
 use spaces_socket::spaces::{
-    AuthError, SendMessage, SendPresenceEvent, Spaces, SpacesConfig, SpacesEvent, Token,
+    AuthError, Input, SendMessage, SendPresenceEvent, Spaces, SpacesConfig, SpacesEvent, Token,
 };
 
 /// Real frames, so that short inputs reach the connected states.
@@ -227,6 +227,10 @@ fn setup(b: &mut Bytes<'_>) -> Option<(Machine, u64)> {
     c.rng_seed = Some(seed);
     let machine = if flag(0) {
         let mut sc = SpacesConfig::new("ws://127.0.0.1:9/chat").ok()?;
+        // What the session owns stays as `SpacesConfig::new` set it (`Spaces::new` refuses
+        // anything else).
+        c.namespace = sc.client.namespace.clone();
+        c.fresh_query_per_connection = true;
         sc.client = c;
         sc.confirm_timeout = flag(7).then_some(confirm_timeout);
         sc.rate_limit = u32::from(rate_limit);
@@ -252,6 +256,22 @@ macro_rules! both {
             Machine::Spaces($x) => $e,
         }
     };
+}
+
+/// One network or timer input, to either machine (the client's `handle_*` of the same name).
+fn feed(m: &mut Machine, now: Instant, input: Input<'_>) {
+    match m {
+        Machine::Spaces(s) => s.handle_input(now, input),
+        Machine::Client(c) => match input {
+            Input::Opened => c.handle_open(now),
+            Input::OpenFailed { reason } => c.handle_open_failed(now, reason),
+            Input::Text(text) => c.handle_text(now, text),
+            Input::Binary(data) => c.handle_binary(now, data),
+            Input::Closed { error } => c.handle_closed(now, error.map(str::to_owned)),
+            Input::Timeout => c.handle_timeout(now),
+            _ => {}
+        },
+    }
 }
 
 /// `emit` or `emit_with_ack` of `args` on `(namespace, event name)`; refusals are expected.
@@ -295,29 +315,29 @@ impl Harness {
         let now = self.now;
         match (&mut self.m, op) {
             (_, Op::Advance(ms)) => self.now += Duration::from_millis(u64::from(ms)),
-            (m, Op::Timeout) => both!(m, x => x.handle_timeout(now)),
+            (m, Op::Timeout) => feed(m, now, Input::Timeout),
             (m, Op::FireDeadline) => {
                 if let Some(d) = both!(m, x => x.poll_timeout()) {
                     self.now = self.now.max(d);
                 }
-                let now = self.now;
-                both!(m, x => x.handle_timeout(now));
+                feed(m, self.now, Input::Timeout);
             }
-            (m, Op::Open) => both!(m, x => x.handle_open(now)),
-            (m, Op::OpenFailed) => both!(m, x => x.handle_open_failed(now, "refused")),
+            (m, Op::Open) => feed(m, now, Input::Opened),
+            (m, Op::OpenFailed) => feed(m, now, Input::OpenFailed { reason: "refused" }),
             (m, Op::Closed(err)) => {
-                both!(m, x => x.handle_closed(now, err.then(|| "reset".to_owned())))
+                let error = err.then_some("reset");
+                feed(m, now, Input::Closed { error })
             }
             (m, Op::Known(i)) => {
                 let frame = &self.frames[usize::from(i) % self.frames.len()];
-                both!(m, x => x.handle_text(now, frame))
+                feed(m, now, Input::Text(frame))
             }
-            (m, Op::Text(t)) => both!(m, x => x.handle_text(now, &t)),
+            (m, Op::Text(t)) => feed(m, now, Input::Text(&t)),
             (m, Op::Attachment(mut data)) => {
                 data.insert(0, 0x04);
-                both!(m, x => x.handle_binary(now, &data));
+                feed(m, now, Input::Binary(&data));
             }
-            (m, Op::Binary(data)) => both!(m, x => x.handle_binary(now, &data)),
+            (m, Op::Binary(data)) => feed(m, now, Input::Binary(&data)),
             (m, Op::Connect) => both!(m, x => x.connect(now)),
             (m, Op::Close) => both!(m, x => x.close(now)),
             (Machine::Client(c), Op::Join(n)) => drop(c.join(now, pick(NSPS, n))),
@@ -363,9 +383,19 @@ impl Harness {
             }
             (Machine::Client(c), Op::SetQuery) => c.set_query(now, Query::new().with("t", "1")),
             (Machine::Client(c), Op::QueryFailed) => c.query_failed(now, "no token"),
-            (Machine::Spaces(s), Op::Token) => s.handle_token(now, &Token::jwt("jwt")),
+            (Machine::Spaces(s), Op::Token) => {
+                let token = Token::jwt("jwt");
+                s.handle_input(
+                    now,
+                    Input::Token {
+                        token: &token,
+                        refreshes: false,
+                    },
+                )
+            }
             (Machine::Spaces(s), Op::TokenError) => {
-                s.handle_token_error(now, &AuthError::Provider("down".to_owned()))
+                let error = AuthError::Provider("down".to_owned());
+                s.handle_input(now, Input::TokenFailed(&error))
             }
             (Machine::Spaces(s), Op::Subscribe { space, pin }) => {
                 s.subscribe(now, pick(SPACES, space), pin.then_some("1234"))
@@ -477,7 +507,7 @@ fuzz_target!(|data: &[u8]| {
                 round < 8,
                 "handle_timeout(now) never settles: {next:?} <= {now:?}"
             );
-            both!(&mut h.m, x => x.handle_timeout(now));
+            feed(&mut h.m, now, Input::Timeout);
             opens += h.drain();
         }
         if closed_before && !reopens {

@@ -203,6 +203,7 @@ pub const DEFAULT_PING_TIMEOUT_BOUNDS: RangeInclusive<Duration> =
 /// Build one with [`Config::new`] from a URL such as
 /// `wss://spacesapis-socket.avayacloud.com/chat` (the path is the namespace, as with `io(url)`),
 /// adjust the public fields, then hand it to [`Client::new`](crate::client::Client::new).
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Scheme, host and port.

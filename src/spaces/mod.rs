@@ -2,7 +2,7 @@
 //! typed events.
 //!
 //! - [`Spaces`]: a [`Client`](crate::client::Client) on `/chat` that asks for a fresh token
-//!   before every (re)connection ([`SpacesEvent::TokenNeeded`] → [`Spaces::handle_token`]),
+//!   before every (re)connection ([`Step::Token`] → [`Spaces::handle_input`] with [`Input::Token`]),
 //!   replays the wanted subscriptions after every reconnect, holds messages until their space is
 //!   subscribed, confirms each one by its own `MESSAGE_SENT` echo, and enforces the documented
 //!   limits (16 KB payload, send rate) as typed [`SendError`]s.
@@ -17,19 +17,20 @@
 //! # One example per token type
 //!
 //! Each token goes in the handshake URL *and* in the `/chat` CONNECT query, because a 2.0.4
-//! server may drop the CONNECT query. The runtimes answer [`SpacesEvent::TokenNeeded`] from a
+//! server may drop the CONNECT query. The runtimes answer [`Step::Token`] from a
 //! [`TokenProvider`] for you; here the sans-IO session is driven by hand.
 //!
 //! A user JWT (`tokenType=jwt`):
 //! ```
 //! use std::time::Instant;
 //! use spaces_socket::client::Transmit;
-//! use spaces_socket::spaces::{Spaces, SpacesConfig, Token};
+//! use spaces_socket::spaces::{Input, Spaces, SpacesConfig, Token};
 //!
 //! let now = Instant::now();
 //! let mut spaces = Spaces::new(SpacesConfig::new("wss://spacesapis-socket.avayacloud.com/chat")?)?;
 //! spaces.connect(now);
-//! spaces.handle_token(now, &Token::jwt("eyJhbGciOi.payload.signature"));
+//! let token = Token::jwt("eyJhbGciOi.payload.signature");
+//! spaces.handle_input(now, Input::Token { token: &token, refreshes: false });
 //! let Some(Transmit::Open(url)) = spaces.poll_transmit() else { unreachable!() };
 //! assert_eq!(
 //!     url.expose(),
@@ -42,11 +43,12 @@
 //! ```
 //! # use std::time::Instant;
 //! # use spaces_socket::client::Transmit;
-//! # use spaces_socket::spaces::{Spaces, SpacesConfig, Token, STAGING_URL};
+//! # use spaces_socket::spaces::{Input, Spaces, SpacesConfig, Token, STAGING_URL};
 //! # let now = Instant::now();
 //! let mut spaces = Spaces::new(SpacesConfig::new(STAGING_URL)?)?;
 //! spaces.connect(now);
-//! spaces.handle_token(now, &Token::oauth("f746696f5de4528u128ae2f274eea253"));
+//! let token = Token::oauth("f746696f5de4528u128ae2f274eea253");
+//! spaces.handle_input(now, Input::Token { token: &token, refreshes: false });
 //! let Some(Transmit::Open(url)) = spaces.poll_transmit() else { unreachable!() };
 //! assert!(url.expose().contains("?tokenType=oauth&token=f746696f5de4528u128ae2f274eea253&EIO=3"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -90,7 +92,7 @@ pub use events::{
 };
 pub(crate) use session::loopback_prefix;
 pub use session::{
-    AuthFailure, CHAT_NAMESPACE, DEFAULT_CONFIRM_TIMEOUT, Delivery, MAX_PAYLOAD_BYTES,
+    CHAT_NAMESPACE, DEFAULT_CONFIRM_TIMEOUT, Delivery, ErrorPacket, Input, MAX_PAYLOAD_BYTES,
     PRODUCTION_URL, STAGING_URL, SendError, SendFailure, SendId, Spaces, SpacesConfig, SpacesEvent,
     Step,
 };

@@ -10,8 +10,8 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::client::{
-    Client, Config, ConfigError, ConnectFailure, DisconnectReason, EmitError, Event,
-    ProtocolViolation, Query, Transmit, settle,
+    Client, Config, ConfigError, ConnectFailure, DEFAULT_MAX_ATTACHMENTS, DisconnectReason,
+    EmitError, Event, ProtocolViolation, Query, Transmit, settle,
 };
 use crate::redact::Secret;
 
@@ -40,10 +40,14 @@ impl SendId {
     }
 }
 
-/// Options of a [`Spaces`] session.
+/// Options of a [`Spaces`] session. Build one with [`SpacesConfig::new`], then set the public
+/// fields; [`Spaces::new`] checks them.
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct SpacesConfig {
-    /// The underlying client configuration (URL, reconnection, timeouts, seed).
+    /// The underlying client configuration (URL, reconnection, timeouts, seed). Its
+    /// `namespace` and `fresh_query_per_connection` belong to the session: leave them as
+    /// [`SpacesConfig::new`] sets them, or [`Spaces::new`] refuses the configuration.
     pub client: Config,
     /// Most events the session emits per [`SpacesConfig::rate_window`] (default 200 per
     /// minute, the documented socket limit), counting every event: subscribes, unsubscribes,
@@ -84,7 +88,8 @@ pub struct SpacesConfig {
     /// [`SpacesEvent::AuthFailed`] (default 3). A fixed token never retries.
     pub auth_retries: u32,
     /// Whether binary events are accepted at all. Spaces defines none, so by default (`false`)
-    /// the session sets [`Config::max_attachments`] to 0: any BINARY_EVENT or BINARY_ACK that
+    /// the session sets [`Config::max_attachments`] to 0 (and refuses a configuration that
+    /// changed it, which would have no effect): any BINARY_EVENT or BINARY_ACK that
     /// announces attachments is refused with
     /// [`ProtocolViolation::TooManyAttachments`](crate::client::ProtocolViolation::TooManyAttachments)
     /// (passed on as [`SpacesEvent::ProtocolViolation`]), is not delivered, and its attachments are
@@ -212,9 +217,13 @@ pub enum SendFailure {
     MaybeDelivered,
 }
 
-/// An authentication failure reported by the server (`44/chat,{…}`).
+/// An error packet from the server (`44/chat,{…}`): a refusal of the credentials before
+/// `/chat` is joined ([`SpacesEvent::AuthFailed`], [`SpacesEvent::AuthRetrying`]), a problem
+/// reported on a joined connection after it ([`SpacesEvent::ServerError`]). An HTTP 401 or 403
+/// on the websocket upgrade refuses the credentials too and is reported the same way: the
+/// status is the `code`, and `raw` is empty.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuthFailure {
+pub struct ErrorPacket {
     /// `message`, e.g. `jwt expired` (or the whole payload when it is a plain string).
     pub message: String,
     /// `code`, e.g. `invalid_token` or `credentials_required`, when present.
@@ -227,12 +236,6 @@ pub struct AuthFailure {
 #[non_exhaustive]
 #[derive(Debug, Clone)]
 pub enum SpacesEvent {
-    /// A connection is about to open and needs a fresh token: answer with
-    /// [`Spaces::handle_token`] (ask your [`TokenProvider`](super::auth::TokenProvider)).
-    TokenNeeded {
-        /// 0 for the first connection, then the reconnection attempt.
-        attempt: u32,
-    },
     /// `/chat` is connected and authenticated; subscriptions are being replayed.
     Connected,
     /// `/chat` was disconnected; unless the session is closed, it reconnects by itself.
@@ -244,19 +247,19 @@ pub enum SpacesEvent {
     /// or 403 on the websocket upgrade) and the session gives up: the token cannot change (a
     /// fixed [`Token`]), or [`SpacesConfig::auth_retries`] refusals came in a row. The session
     /// is closed; fix the credentials and call [`Spaces::connect`].
-    AuthFailed(AuthFailure),
+    AuthFailed(ErrorPacket),
     /// The server refused the credentials, and the token source refreshes
     /// ([`TokenProvider::refreshes`]): the connection is dropped and the next attempt, with a
     /// fresh token, follows the backoff schedule.
     AuthRetrying {
         /// The refusal.
-        failure: AuthFailure,
+        failure: ErrorPacket,
         /// This retry's number, from 1 (at most [`SpacesConfig::auth_retries`]).
         retry: u32,
     },
     /// An error packet (`44/chat`) after `/chat` was joined: the server reports a problem but
     /// keeps the connection, which stays up (as with socket.io-client's `error` event).
-    ServerError(AuthFailure),
+    ServerError(ErrorPacket),
     /// A space is subscribed (`CHANNEL_SUBSCRIBED`); its held messages are being sent.
     Subscribed {
         /// The space id.
@@ -342,17 +345,97 @@ pub enum SpacesEvent {
     Closed,
 }
 
-/// What a runtime does next, from [`Spaces::poll_step`]: the drain contract, one step at a
-/// time.
+/// What the driver of a [`Spaces`] session does next, from [`Spaces::poll_output`] (or
+/// [`Spaces::poll_step`]): the poll order, one step at a time.
+#[non_exhaustive]
 #[derive(Debug)]
 pub enum Step {
-    /// Carry this out on the websocket now, then call [`Spaces::poll_step`] again.
+    /// Carry this out on the websocket now, then poll again.
     Transmit(Transmit),
-    /// Hand this to the user, then call [`Spaces::poll_step`] again.
+    /// A connection is about to open and needs a fresh token: answer with
+    /// [`Spaces::handle_input`] ([`Input::Token`], or [`Input::TokenFailed`] when none can be
+    /// had; now or later, the connect timeout covers the wait), then poll again.
+    /// [`Spaces::poll_step`] answers it from a [`TokenProvider`] and never returns it.
+    Token {
+        /// 0 for the first connection, then the reconnection attempt.
+        attempt: u32,
+    },
+    /// Hand this to the user, then poll again.
     Event(SpacesEvent),
     /// Nothing is left: wait for the next websocket message, command, or this deadline
-    /// (`None`: no timer runs), then feed it in with a `handle_*` call or a command.
+    /// (`None`: no timer runs), then feed it in with [`Spaces::handle_input`] or a command.
     Wait(Option<Instant>),
+}
+
+/// Something that happened outside the session, fed in with [`Spaces::handle_input`]: a
+/// websocket outcome, the timer, or the answer to a token request. Frames are borrowed, so
+/// the receive path copies nothing. The user's commands ([`Spaces::subscribe`],
+/// [`Spaces::send_message`], …) are methods of their own.
+///
+/// Its `Debug` shows no frame content, token or error text that could carry a secret.
+#[non_exhaustive]
+#[derive(Clone, Copy)]
+pub enum Input<'a> {
+    /// The websocket asked for by [`Transmit::Open`] is open.
+    Opened,
+    /// The websocket could not be opened (refused, unreachable, TLS failure, …).
+    OpenFailed {
+        /// Why, for the [`SpacesEvent::ConnectFailed`] that follows.
+        reason: &'a str,
+    },
+    /// The websocket upgrade was answered with HTTP `status` instead of `101` (the runtime
+    /// read it from the handshake response). 401 and 403 refuse the credentials, like a
+    /// `44/chat` before joining; any other status fails the attempt like
+    /// [`Input::OpenFailed`].
+    UpgradeRefused {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// A websocket text message.
+    Text(&'a str),
+    /// A websocket binary message.
+    Binary(&'a [u8]),
+    /// The websocket was closed or lost.
+    Closed {
+        /// Why, when it failed (`None` for a close by the server).
+        error: Option<&'a str>,
+    },
+    /// The deadline from [`Spaces::poll_timeout`] (or [`Step::Wait`]) has passed. Early or
+    /// late is harmless.
+    Timeout,
+    /// The answer to [`Step::Token`]: the token for the connection being opened.
+    /// `refreshes` says whether the source gives a different token next time
+    /// ([`TokenProvider::refreshes`]); a fixed token (`false`) is not retried after a
+    /// refusal, see [`SpacesEvent::AuthFailed`].
+    Token {
+        /// The token.
+        token: &'a Token,
+        /// Whether its source refreshes.
+        refreshes: bool,
+    },
+    /// The answer to [`Step::Token`]: no token could be had. The attempt fails and
+    /// reconnection goes on.
+    TokenFailed(&'a AuthError),
+}
+
+impl core::fmt::Debug for Input<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Opened => f.write_str("Opened"),
+            Self::OpenFailed { .. } => f.write_str("OpenFailed"),
+            Self::UpgradeRefused { status } => write!(f, "UpgradeRefused({status})"),
+            Self::Text(text) => write!(f, "Text({} bytes)", text.len()),
+            Self::Binary(data) => write!(f, "Binary({} bytes)", data.len()),
+            Self::Closed { error } => write!(f, "Closed(error: {})", error.is_some()),
+            Self::Timeout => f.write_str("Timeout"),
+            Self::Token { token, refreshes } => f
+                .debug_struct("Token")
+                .field("type", &token.token_type())
+                .field("refreshes", refreshes)
+                .finish(),
+            Self::TokenFailed(_) => f.write_str("TokenFailed"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -497,14 +580,24 @@ fn unescape_entities(body: &str) -> String {
 
 /// A sans-IO Avaya Spaces session over one Socket.IO client.
 ///
-/// The drain contract: feed one input (a `handle_*` call or a command such as
-/// [`subscribe`](Self::subscribe) or [`send_message`](Self::send_message)), then carry out
-/// every [`poll_transmit`](Self::poll_transmit), take the [`poll_event`](Self::poll_event)s,
-/// and go round again while anything came out (taking an event can queue transmits, and
-/// answering [`SpacesEvent::TokenNeeded`] with [`handle_token`](Self::handle_token) is an input
-/// too); then sleep until [`poll_timeout`](Self::poll_timeout) or the next websocket message.
-/// [`poll_step`](Self::poll_step) does all of this one step per call, answering token requests
-/// from a [`TokenProvider`].
+/// # The poll order
+///
+/// 1. Feed one input: [`handle_input`](Self::handle_input) (a websocket outcome, the timer, a
+///    token answer) or a command ([`connect`](Self::connect), [`subscribe`](Self::subscribe),
+///    [`send_message`](Self::send_message), …), with the current `Instant`.
+/// 2. Call [`poll_output`](Self::poll_output) until it returns [`Step::Wait`]: it gives every
+///    transmit first, then the token request ([`Step::Token`], answered with
+///    [`Input::Token`]), then the events one at a time (taking an event can queue transmits,
+///    which the next call gives first).
+/// 3. Wait until the deadline of [`Step::Wait`] or the next websocket message or command,
+///    whichever comes first, and feed it in (step 1).
+///
+/// [`poll_step`](Self::poll_step) is the same loop for runtimes, answering token requests from
+/// a [`TokenProvider`] itself. A runtime whose writer and event consumer run apart splits
+/// step 2 in the same order: the writer answers the token request while
+/// [`wants_token`](Self::wants_token) (with [`Input::Token`]) and takes
+/// [`poll_transmit`](Self::poll_transmit), the consumer takes [`poll_event`](Self::poll_event)
+/// (which skips token requests) and wakes the writer when [`has_transmit`](Self::has_transmit).
 #[derive(Debug)]
 pub struct Spaces {
     client: Client,
@@ -552,6 +645,14 @@ pub struct Spaces {
     events: VecDeque<SpacesEvent>,
     /// The time of the latest input: what the client's queued events are processed at.
     now: Option<Instant>,
+    /// A token request (its attempt) not given out by [`Spaces::poll_output`] yet.
+    token_request: Option<u32>,
+}
+
+/// What [`Spaces::poll_output`] gives after the transmits.
+enum Output {
+    Token(u32),
+    Event(SpacesEvent),
 }
 
 /// The start of every `loopbackMetadata` this crate writes; a session's tag follows.
@@ -576,6 +677,12 @@ pub(crate) fn loopback_prefix(seed: u64) -> String {
 impl Spaces {
     /// A session for `config`, not connected yet: [`subscribe`](Self::subscribe) to spaces and
     /// call [`connect`](Self::connect).
+    ///
+    /// # Errors
+    /// [`ConfigError`] for a client configuration the client refuses, a timer over a day, or a
+    /// setting the session owns changed from what [`SpacesConfig::new`] set:
+    /// `client.namespace` (always `/chat`), `client.fresh_query_per_connection` (always
+    /// true), and `client.max_attachments` without [`SpacesConfig::binary_events`].
     pub fn new(config: SpacesConfig) -> Result<Self, ConfigError> {
         let day = Duration::from_secs(24 * 3600);
         if [
@@ -592,9 +699,24 @@ impl Spaces {
             ));
         }
         let mut client_config = config.client;
+        // Settings the session owns are refused, not silently overwritten.
+        if client_config.namespace != CHAT_NAMESPACE {
+            return Err(ConfigError::BadOption(
+                "client.namespace: a Spaces session is always on /chat (as SpacesConfig::new sets it)",
+            ));
+        }
+        if !client_config.fresh_query_per_connection {
+            return Err(ConfigError::BadOption(
+                "client.fresh_query_per_connection: a Spaces session asks for a fresh token before every connection, so it stays true",
+            ));
+        }
+        let attachments = client_config.max_attachments;
+        if !config.binary_events && ![0, DEFAULT_MAX_ATTACHMENTS].contains(&attachments) {
+            return Err(ConfigError::BadOption(
+                "client.max_attachments applies only with binary_events: without them every attachment is refused",
+            ));
+        }
         let loopback_tag = loopback_tag(client_config.rng_seed.unwrap_or_default());
-        client_config.namespace = CHAT_NAMESPACE.to_owned();
-        client_config.fresh_query_per_connection = true;
         if !config.binary_events {
             client_config.max_attachments = 0;
         }
@@ -624,6 +746,7 @@ impl Spaces {
             chat_connected: false,
             events: VecDeque::new(),
             now: None,
+            token_request: None,
         })
     }
 
@@ -660,10 +783,9 @@ impl Spaces {
         self.paced.len()
     }
 
-    /// True while a connection attempt waits for [`handle_token`](Self::handle_token): the
-    /// state [`SpacesEvent::TokenNeeded`] announces. A runtime whose event consumer runs
-    /// elsewhere (another task) answers from this state, so a slow consumer never holds up a
-    /// reconnection; the event is then only informational.
+    /// True while a connection attempt waits for [`Input::Token`]: the state [`Step::Token`]
+    /// announces. A runtime whose event consumer runs elsewhere (another task) answers from this
+    /// state, so a slow consumer never holds up a reconnection.
     pub fn wants_token(&self) -> bool {
         self.client.wants_query()
     }
@@ -682,29 +804,10 @@ impl Spaces {
         self.client.queued_bytes()
     }
 
-    /// Starts connecting; expect [`SpacesEvent::TokenNeeded`]. Drain next.
+    /// Starts connecting; expect [`Step::Token`]. Drain next.
     pub fn connect(&mut self, now: Instant) {
         self.begin(now);
         self.client.connect(now);
-    }
-
-    /// Supplies the token for the connection being opened. A token handed over by hand counts
-    /// as fixed: a refusal closes the session (see [`SpacesEvent::AuthFailed`]);
-    /// [`poll_step`](Self::poll_step) and [`answer_token`](Self::answer_token) ask the provider
-    /// instead.
-    pub fn handle_token(&mut self, now: Instant, token: &Token) {
-        self.begin(now);
-        self.token_refreshes = false;
-        let query = Query::new()
-            .with("tokenType", token.token_type().as_str())
-            .with("token", token.expose());
-        self.client.set_query(now, query);
-    }
-
-    /// Reports that no token could be had; the attempt fails and reconnection goes on.
-    pub fn handle_token_error(&mut self, now: Instant, error: &AuthError) {
-        self.begin(now);
-        self.client.query_failed(now, error.to_string());
     }
 
     /// Wants `space` subscribed, now and after every reconnect. `password` is the space PIN,
@@ -823,26 +926,32 @@ impl Spaces {
         self.client.close(now);
     }
 
-    /// See [`Client::handle_open`].
-    pub fn handle_open(&mut self, now: Instant) {
+    /// Feeds one input at `now`: a websocket outcome, the timer, or a token answer. Drain
+    /// next (see [`Spaces`] for the poll order).
+    pub fn handle_input(&mut self, now: Instant, input: Input<'_>) {
         self.begin(now);
-        self.client.handle_open(now);
+        match input {
+            Input::Opened => self.client.handle_open(now),
+            Input::OpenFailed { reason } => self.client.handle_open_failed(now, reason),
+            Input::UpgradeRefused { status } => self.upgrade_refused(now, status),
+            Input::Text(text) => self.client.handle_text(now, text),
+            Input::Binary(data) => self.client.handle_binary(now, data),
+            Input::Closed { error } => self.client.handle_closed(now, error.map(str::to_owned)),
+            Input::Timeout => self.timeout(now),
+            Input::Token { token, refreshes } => {
+                self.token_refreshes = refreshes;
+                let query = Query::new()
+                    .with("tokenType", token.token_type().as_str())
+                    .with("token", token.expose());
+                self.client.set_query(now, query);
+            }
+            Input::TokenFailed(error) => self.client.query_failed(now, error.to_string()),
+        }
     }
 
-    /// See [`Client::handle_open_failed`].
-    pub fn handle_open_failed(&mut self, now: Instant, reason: impl Into<String>) {
-        self.begin(now);
-        self.client.handle_open_failed(now, reason);
-    }
-
-    /// The websocket upgrade was answered with HTTP `status` instead of `101` (the runtime
-    /// read it from the handshake response). 401 and 403 refuse the credentials, like a
-    /// `44/chat` before joining; any other status fails the attempt like
-    /// [`handle_open_failed`](Self::handle_open_failed). Drain next.
-    pub fn handle_upgrade_refused(&mut self, now: Instant, status: u16) {
-        self.begin(now);
+    fn upgrade_refused(&mut self, now: Instant, status: u16) {
         if matches!(status, 401 | 403) {
-            let failure = AuthFailure {
+            let failure = ErrorPacket {
                 message: format!("websocket upgrade refused with HTTP {status}"),
                 code: Some(status.to_string()),
                 raw: String::new(),
@@ -855,27 +964,7 @@ impl Spaces {
         }
     }
 
-    /// See [`Client::handle_closed`].
-    pub fn handle_closed(&mut self, now: Instant, error: Option<String>) {
-        self.begin(now);
-        self.client.handle_closed(now, error);
-    }
-
-    /// See [`Client::handle_text`].
-    pub fn handle_text(&mut self, now: Instant, text: &str) {
-        self.begin(now);
-        self.client.handle_text(now, text);
-    }
-
-    /// See [`Client::handle_binary`].
-    pub fn handle_binary(&mut self, now: Instant, data: &[u8]) {
-        self.begin(now);
-        self.client.handle_binary(now, data);
-    }
-
-    /// See [`Client::handle_timeout`].
-    pub fn handle_timeout(&mut self, now: Instant) {
-        self.begin(now);
+    fn timeout(&mut self, now: Instant) {
         // Overdue echoes first: they fail as unconfirmed before any disconnection this tick
         // causes would put them back in line.
         self.expire_unconfirmed(now);
@@ -908,30 +997,42 @@ impl Spaces {
         self.client.has_transmit()
     }
 
-    /// The next event; `None` when there is nothing left. Events decoded from frames are
-    /// translated here, one at a time, so taking an event can queue transmits (a
-    /// subscription replayed after a reconnect, held messages once a space is subscribed):
-    /// drain [`poll_transmit`](Self::poll_transmit) again after events came out.
+    /// The next event, for a runtime whose event consumer runs apart from its writer (see
+    /// [the poll order](Self#the-poll-order)); `None` when there is nothing left. Token
+    /// requests are skipped: that runtime answers them with [`Input::Token`] while
+    /// [`wants_token`](Self::wants_token). Events decoded from frames are translated here, one
+    /// at a time, so taking an event can queue transmits (a subscription replayed after a
+    /// reconnect, held messages once a space is subscribed): check
+    /// [`has_transmit`](Self::has_transmit) after events came out.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<SpacesEvent> {
         loop {
-            if let Some(event) = self.events.pop_front() {
-                settle(&mut self.events);
-                return Some(event);
-            }
-            let now = self.now?;
-            let event = self.client.poll_event()?;
-            if let Some(event) = self.on_client_event(now, event) {
-                return Some(event);
+            match self.next_output()? {
+                Output::Event(event) => return Some(event),
+                Output::Token(_) => {}
             }
         }
     }
 
-    /// The drain contract in one call, for runtimes: the next transmit, else the next event,
-    /// else the deadline to wait for. Token requests never come out: they are answered from
-    /// `tokens` with the wall-clock time `wall` (a JWT's `exp` needs it), and what that
-    /// produces comes out of the following calls. Call it after every input until it returns
-    /// [`Step::Wait`].
+    /// The next step of [the poll order](Self#the-poll-order): a transmit, else the token
+    /// request, else the next event, else the deadline to wait for. Call it after every input
+    /// until it returns [`Step::Wait`].
+    #[must_use]
+    pub fn poll_output(&mut self) -> Step {
+        if let Some(transmit) = self.poll_transmit() {
+            return Step::Transmit(transmit);
+        }
+        match self.next_output() {
+            Some(Output::Token(attempt)) => Step::Token { attempt },
+            Some(Output::Event(event)) => Step::Event(event),
+            None => Step::Wait(self.poll_timeout()),
+        }
+    }
+
+    /// [`poll_output`](Self::poll_output) for runtimes: token requests never come out, they
+    /// are answered from `tokens` with the wall-clock time `wall` (a JWT's `exp` needs it), and
+    /// what that produces comes out of the following calls. Call it after every input until it
+    /// returns [`Step::Wait`].
     pub fn poll_step(
         &mut self,
         now: Instant,
@@ -939,33 +1040,51 @@ impl Spaces {
         tokens: &mut dyn TokenProvider,
     ) -> Step {
         loop {
-            if let Some(transmit) = self.poll_transmit() {
-                return Step::Transmit(transmit);
+            match self.poll_output() {
+                Step::Token { .. } => self.answer_token(now, wall, tokens),
+                step => return step,
             }
-            match self.poll_event() {
-                Some(SpacesEvent::TokenNeeded { .. }) => self.answer_token(now, wall, tokens),
-                Some(event) => return Step::Event(event),
-                None => return Step::Wait(self.poll_timeout()),
+        }
+    }
+
+    /// The next token request or event, in order.
+    fn next_output(&mut self) -> Option<Output> {
+        loop {
+            if let Some(attempt) = self.token_request.take() {
+                return Some(Output::Token(attempt));
+            }
+            if let Some(event) = self.events.pop_front() {
+                settle(&mut self.events);
+                return Some(Output::Event(event));
+            }
+            let now = self.now?;
+            let event = self.client.poll_event()?;
+            if let Some(event) = self.on_client_event(now, event) {
+                return Some(Output::Event(event));
             }
         }
     }
 
     /// Answers a pending token request (see [`wants_token`](Self::wants_token)) from
-    /// `tokens`, with the wall-clock time `wall`; does nothing when none is pending. Drain
-    /// next.
-    pub fn answer_token(&mut self, now: Instant, wall: SystemTime, tokens: &mut dyn TokenProvider) {
+    /// `tokens`, with the wall-clock time `wall`; does nothing when none is pending.
+    fn answer_token(&mut self, now: Instant, wall: SystemTime, tokens: &mut dyn TokenProvider) {
         if !self.wants_token() {
             return;
         }
         match tokens.token(wall) {
             Ok(token) => {
-                self.handle_token(now, &token);
-                // Asked of the source, not handed over by hand: it may refresh.
-                self.token_refreshes = tokens.refreshes();
+                let refreshes = tokens.refreshes();
+                self.handle_input(
+                    now,
+                    Input::Token {
+                        token: &token,
+                        refreshes,
+                    },
+                );
             }
             Err(e) => {
                 log::warn!("spaces: no token for this connection attempt: {e}");
-                self.handle_token_error(now, &e);
+                self.handle_input(now, Input::TokenFailed(&e));
             }
         }
     }
@@ -1304,7 +1423,7 @@ impl Spaces {
 
     /// The server refused our credentials: retry with a fresh token while the source refreshes
     /// and the budget lasts, else stop (what the close or the drop causes follows the event).
-    fn credentials_refused(&mut self, now: Instant, failure: AuthFailure) -> SpacesEvent {
+    fn credentials_refused(&mut self, now: Instant, failure: ErrorPacket) -> SpacesEvent {
         if self.token_refreshes && self.auth_refusals < self.auth_retries {
             self.auth_refusals += 1;
             self.client.reconnect(now);
@@ -1346,7 +1465,11 @@ impl Spaces {
     /// are queued behind events their processing produced).
     fn on_client_event(&mut self, now: Instant, event: Event) -> Option<SpacesEvent> {
         match event {
-            Event::QueryNeeded { attempt } => Some(SpacesEvent::TokenNeeded { attempt }),
+            Event::QueryNeeded { attempt } => {
+                // Comes out of `next_output` before anything this input queues after it.
+                self.token_request = Some(attempt);
+                None
+            }
             Event::Opened { .. } => {
                 self.join_deadline = now.checked_add(self.join_timeout);
                 None
@@ -1373,7 +1496,7 @@ impl Spaces {
                 self.after_queued(SpacesEvent::Disconnected { reason })
             }
             Event::NamespaceError { nsp, data } if nsp == CHAT_NAMESPACE => {
-                let failure = parse_auth_failure(&data);
+                let failure = parse_error_packet(&data);
                 if self.chat_connected {
                     // A warning on a live connection, not a refusal of it.
                     return Some(SpacesEvent::ServerError(failure));
@@ -1629,7 +1752,7 @@ fn serialize_arg<T: Serialize>(value: &T) -> Result<Box<RawValue>, SendError> {
     serde_json::value::to_raw_value(value).map_err(|e| SendError::Serialize(e.to_string()))
 }
 
-fn parse_auth_failure(data: &str) -> AuthFailure {
+fn parse_error_packet(data: &str) -> ErrorPacket {
     let value: serde_json::Value = serde_json::from_str(data).unwrap_or(serde_json::Value::Null);
     let (message, code) = match &value {
         serde_json::Value::String(s) => (s.clone(), None),
@@ -1642,7 +1765,7 @@ fn parse_auth_failure(data: &str) -> AuthFailure {
         ),
         _ => ("authentication failed".to_owned(), None),
     };
-    AuthFailure {
+    ErrorPacket {
         message,
         code,
         raw: data.to_owned(),
@@ -1704,9 +1827,6 @@ mod tests {
         assert_eq!(spaces.poll_transmit(), None);
         assert!(std::iter::from_fn(|| spaces.poll_event()).next().is_none());
         spaces.connect(now);
-        assert!(matches!(
-            spaces.poll_event(),
-            Some(SpacesEvent::TokenNeeded { attempt: 0 })
-        ));
+        assert!(matches!(spaces.poll_output(), Step::Token { attempt: 0 }));
     }
 }

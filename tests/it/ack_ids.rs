@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::support::client::{ClientHarness, raw};
 use spaces_socket::client::{EmitError, Event, ProtocolViolation};
+use spaces_socket::spaces::Input;
 
 #[test]
 fn ids_count_from_zero_and_answers_resolve_exactly_once() {
@@ -69,7 +70,7 @@ fn a_sent_ack_is_lost_when_the_connection_drops_but_a_buffered_one_survives() {
         .client
         .emit_with_ack(h.now, "/chat", "q", &raw("[]"))
         .unwrap();
-    h.client.handle_closed(h.now, None);
+    h.put(Input::Closed { error: None });
     h.drain();
     let buffered = h
         .client

@@ -3,6 +3,7 @@
 
 use crate::support::client::{ClientHarness, raw};
 use spaces_socket::client::{EmitError, Event};
+use spaces_socket::spaces::Input;
 
 #[test]
 fn emits_before_connect_are_sent_after_the_namespace_connects_in_order() {
@@ -37,7 +38,7 @@ fn emits_before_connect_are_sent_after_the_namespace_connects_in_order() {
 #[test]
 fn emits_made_while_disconnected_are_delivered_after_the_reconnect() {
     let mut h = ClientHarness::connected(|c| c.rng_seed = Some(3));
-    h.client.handle_closed(h.now, None);
+    h.put(Input::Closed { error: None });
     h.drain();
     for i in 0..5 {
         h.client.emit(h.now, "/chat", "m", &(i,)).unwrap();

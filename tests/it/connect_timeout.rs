@@ -2,6 +2,7 @@
 
 use crate::support::client::ClientHarness;
 use spaces_socket::client::{ConnectFailure, Event, Transmit};
+use spaces_socket::spaces::Input;
 
 #[test]
 fn no_open_packet_within_the_timeout_fails_the_attempt_and_schedules_a_retry() {
@@ -12,7 +13,7 @@ fn no_open_packet_within_the_timeout_fails_the_attempt_and_schedules_a_retry() {
     h.connect();
     let (t, _) = h.take();
     assert!(matches!(t.as_slice(), [Transmit::Open(_)]));
-    h.client.handle_open(h.now);
+    h.put(Input::Opened);
     h.advance_to(499);
     assert!(h.take().1.is_empty());
     h.advance_to(500);
@@ -32,7 +33,9 @@ fn a_refused_websocket_is_a_connect_failure_with_its_reason() {
     let mut h = ClientHarness::new("http://127.0.0.1:1/chat", |_| {});
     h.connect();
     h.take();
-    h.client.handle_open_failed(h.now, "connection refused");
+    h.put(Input::OpenFailed {
+        reason: "connection refused",
+    });
     let (_, e) = h.take();
     assert_eq!(
         e[0],

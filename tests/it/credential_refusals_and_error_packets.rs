@@ -5,6 +5,7 @@
 use std::time::SystemTime;
 
 use crate::support::spaces::{OPEN, SpacesHarness};
+use spaces_socket::spaces::Input;
 use spaces_socket::spaces::{SpacesEvent, Token, TokenProvider, token_fn};
 
 const REFUSAL: &str =
@@ -24,10 +25,15 @@ fn minting() -> impl TokenProvider {
 fn next_attempt(h: &mut SpacesHarness, tokens: &mut dyn TokenProvider) -> String {
     for _ in 0..200 {
         if h.client.wants_token() {
-            h.client.answer_token(h.now, SystemTime::UNIX_EPOCH, tokens);
+            let token = tokens.token(SystemTime::UNIX_EPOCH).expect("a token");
+            let refreshes = tokens.refreshes();
+            h.put(Input::Token {
+                token: &token,
+                refreshes,
+            });
             let url = h.take_open_url().expect("an Open after the token");
-            h.client.handle_open(h.now);
-            h.client.handle_text(h.now, OPEN);
+            h.put(Input::Opened);
+            h.put(Input::Text(OPEN));
             let token = url.split("token=").nth(1).unwrap_or_default();
             return token.split('&').next().unwrap_or_default().to_owned();
         }
@@ -40,9 +46,12 @@ fn next_attempt(h: &mut SpacesHarness, tokens: &mut dyn TokenProvider) -> String
 fn a_fixed_token_refused_before_joining_closes_the_session() {
     let mut h = SpacesHarness::new(|_| {});
     h.client.connect(h.now);
-    h.client.handle_token(h.now, &Token::jwt("fixed"));
-    h.client.handle_open(h.now);
-    h.client.handle_text(h.now, OPEN);
+    h.put(Input::Token {
+        token: &Token::jwt("fixed"),
+        refreshes: false,
+    });
+    h.put(Input::Opened);
+    h.put(Input::Text(OPEN));
     h.take_events();
     h.feed(REFUSAL);
     let events = h.take_events();
@@ -125,7 +134,7 @@ fn a_successful_join_resets_the_retry_budget() {
     next_attempt(&mut h, &mut tokens);
     h.feed("40/chat");
     assert!(h.client.is_connected());
-    h.client.handle_closed(h.now, None);
+    h.put(Input::Closed { error: None });
     next_attempt(&mut h, &mut tokens);
     h.take_events();
     h.feed(REFUSAL);
@@ -156,10 +165,13 @@ fn an_http_401_or_403_on_the_upgrade_refuses_the_credentials() {
     for status in [401, 403] {
         let mut h = SpacesHarness::new(|_| {});
         h.client.connect(h.now);
-        h.client.handle_token(h.now, &Token::jwt("fixed"));
+        h.put(Input::Token {
+            token: &Token::jwt("fixed"),
+            refreshes: false,
+        });
         h.take_open_url().expect("an Open");
         h.take_events();
-        h.client.handle_upgrade_refused(h.now, status);
+        h.put(Input::UpgradeRefused { status });
         let events = h.take_events();
         assert!(
             matches!(&events[0], SpacesEvent::AuthFailed(f) if f.code.as_deref() == Some(&*status.to_string())),
@@ -170,9 +182,12 @@ fn an_http_401_or_403_on_the_upgrade_refuses_the_credentials() {
     // Another status is an ordinary failed attempt: reconnection goes on.
     let mut h = SpacesHarness::new(|_| {});
     h.client.connect(h.now);
-    h.client.handle_token(h.now, &Token::jwt("fixed"));
+    h.put(Input::Token {
+        token: &Token::jwt("fixed"),
+        refreshes: false,
+    });
     h.take_open_url().expect("an Open");
-    h.client.handle_upgrade_refused(h.now, 502);
+    h.put(Input::UpgradeRefused { status: 502 });
     let events = h.take_events();
     assert!(
         events

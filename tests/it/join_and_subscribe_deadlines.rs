@@ -3,15 +3,19 @@
 
 use crate::support::spaces::{OPEN, SpacesHarness};
 use spaces_socket::client::ConnectFailure;
+use spaces_socket::spaces::Input;
 use spaces_socket::spaces::{SendMessage, SpacesEvent, Token};
 
 #[test]
 fn a_namespace_that_never_answers_its_connect_drops_the_connection_for_another_attempt() {
     let mut h = SpacesHarness::new(|c| c.join_timeout = std::time::Duration::from_secs(5));
     h.client.connect(h.now);
-    h.client.handle_token(h.now, &Token::jwt("t"));
-    h.client.handle_open(h.now);
-    h.client.handle_text(h.now, OPEN);
+    h.put(Input::Token {
+        token: &Token::jwt("t"),
+        refreshes: false,
+    });
+    h.put(Input::Opened);
+    h.put(Input::Text(OPEN));
     h.take_events();
     h.advance(4_900);
     assert!(h.take_events().is_empty(), "still waiting");

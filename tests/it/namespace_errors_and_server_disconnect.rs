@@ -2,6 +2,7 @@
 
 use crate::support::client::ClientHarness;
 use spaces_socket::client::{DisconnectReason, Event, ProtocolViolation, Transmit};
+use spaces_socket::spaces::Input;
 
 #[test]
 fn an_auth_error_is_reported_with_its_payload_and_retried_only_on_reconnect() {
@@ -21,7 +22,7 @@ fn an_auth_error_is_reported_with_its_payload_and_retried_only_on_reconnect() {
         }]
     );
     assert!(!h.client.is_connected("/chat"));
-    h.client.handle_closed(h.now, None);
+    h.put(Input::Closed { error: None });
     h.drain();
     h.run_until_open(100_000).unwrap();
     h.open(25_000, 60_000);

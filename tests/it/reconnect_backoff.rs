@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::support::client::ClientHarness;
 use spaces_socket::client::{Config, Event};
+use spaces_socket::spaces::Input;
 
 fn scheduled(events: &[Event]) -> Vec<(u32, Duration)> {
     events
@@ -26,7 +27,7 @@ fn connecting(tweak: impl FnOnce(&mut Config)) -> ClientHarness {
 /// Refuses the websocket and runs timers until the retry opens (within `limit_ms` of the
 /// start), returning its time.
 fn refuse_and_wait_for_retry(h: &mut ClientHarness, limit_ms: u64) -> Option<u64> {
-    h.client.handle_open_failed(h.now, "refused");
+    h.put(Input::OpenFailed { reason: "refused" });
     h.drain();
     h.run_until_open(limit_ms)
 }
@@ -76,7 +77,7 @@ fn the_retry_opens_exactly_when_the_delay_ends() {
     let mut h = ClientHarness::new("http://127.0.0.1:1/chat", |c| c.rng_seed = Some(5));
     h.connect();
     h.take();
-    h.client.handle_open_failed(h.now, "refused");
+    h.put(Input::OpenFailed { reason: "refused" });
     h.drain();
     let (_, delay) = scheduled(&h.events)[0];
     let at = h.run_until_open(100_000).unwrap();
@@ -105,7 +106,7 @@ fn success_resets_the_schedule_and_reports_the_attempt() {
     h.feed("3");
     h.events.clear();
     // The connection drops: the first retry is again about one second away.
-    h.client.handle_closed(h.now, None);
+    h.put(Input::Closed { error: None });
     h.drain();
     let d = scheduled(&h.events);
     assert_eq!(d.len(), 1);
@@ -119,7 +120,7 @@ fn a_connection_that_dies_before_being_useful_keeps_counting_attempts() {
     refuse_and_wait_for_retry(&mut h, 100_000).unwrap();
     // Open packet, then closed at once: no reset.
     h.open(25_000, 60_000);
-    h.client.handle_closed(h.now, None);
+    h.put(Input::Closed { error: None });
     h.drain();
     h.run_until_open(100_000).unwrap();
     // Namespace connected, but the first ping is never answered: still no reset.
@@ -151,7 +152,7 @@ fn exhausted_attempts_end_in_reconnect_failed_and_closed() {
 fn reconnection_disabled_closes_after_the_first_failure() {
     let mut h = ClientHarness::new("http://127.0.0.1:1/chat", |c| c.reconnection = false);
     h.connect();
-    h.client.handle_open_failed(h.now, "refused");
+    h.put(Input::OpenFailed { reason: "refused" });
     h.drain();
     assert!(scheduled(&h.events).is_empty());
     assert_eq!(h.events.last(), Some(&Event::Closed));

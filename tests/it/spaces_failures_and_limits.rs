@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::support::spaces::{SpacesHarness, loopback_of};
+use spaces_socket::spaces::Input;
 use spaces_socket::spaces::{SendError, SendFailure, SendMessage, SpacesEvent};
 
 fn subscribed(tweak: impl FnOnce(&mut spaces_socket::spaces::SpacesConfig)) -> SpacesHarness {
@@ -19,9 +20,11 @@ fn an_expired_jwt_is_an_authentication_failure_that_closes_the_session() {
         .client
         .send_message(h.now, SendMessage::chat("s1", "queued"))
         .unwrap();
-    h.client
-        .handle_token(h.now, &spaces_socket::spaces::Token::jwt("old"));
-    h.client.handle_open(h.now);
+    h.put(Input::Token {
+        token: &spaces_socket::spaces::Token::jwt("old"),
+        refreshes: false,
+    });
+    h.put(Input::Opened);
     h.feed(crate::support::spaces::OPEN);
     h.feed(
         r#"44/chat,{"message":"jwt expired","code":"invalid_token","type":"UnauthorizedError"}"#,
@@ -139,7 +142,7 @@ fn rate_limited_is_returned_only_when_the_queue_is_full_with_a_retry_time() {
 #[test]
 fn the_offline_queue_is_bounded() {
     let mut h = subscribed(|c| c.max_held = 2);
-    h.client.handle_closed(h.now, None);
+    h.put(Input::Closed { error: None });
     h.drain();
     h.client
         .send_message(h.now, SendMessage::chat("s1", "a"))
@@ -272,4 +275,33 @@ fn without_a_confirm_timeout_a_message_waits_for_its_echo() {
             .any(|e| matches!(e, SpacesEvent::SendFailed { .. }))
     );
     assert_eq!(h.client.unconfirmed(), 1);
+}
+
+/// Settings the session owns are refused with a reason, never silently overwritten.
+#[test]
+fn settings_the_session_owns_are_refused_not_overwritten() {
+    use spaces_socket::client::ConfigError;
+    use spaces_socket::spaces::{Spaces, SpacesConfig};
+    let config = || SpacesConfig::new("http://127.0.0.1:9/chat").expect("config");
+    let refused = |c: SpacesConfig, what: &str| match Spaces::new(c) {
+        Err(ConfigError::BadOption(reason)) => assert!(reason.contains(what), "{reason}"),
+        other => panic!("{what}: {other:?}"),
+    };
+    let mut c = config();
+    c.client.namespace = "/other".to_owned();
+    refused(c, "client.namespace");
+    let mut c = config();
+    c.client.fresh_query_per_connection = false;
+    refused(c, "client.fresh_query_per_connection");
+    let mut c = config();
+    c.client.max_attachments = 3;
+    refused(c, "client.max_attachments");
+    // With binary events the attachment limit is the user's; 0 says what the session does.
+    let mut c = config();
+    c.client.max_attachments = 3;
+    c.binary_events = true;
+    assert!(Spaces::new(c).is_ok());
+    let mut c = config();
+    c.client.max_attachments = 0;
+    assert!(Spaces::new(c).is_ok());
 }

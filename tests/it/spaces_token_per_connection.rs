@@ -2,21 +2,25 @@
 //! `/chat` CONNECT query; tokens never reach `Debug` output.
 
 use crate::support::spaces::SpacesHarness;
+use spaces_socket::spaces::Input;
 use spaces_socket::spaces::{SpacesEvent, Token};
 
 #[test]
 fn each_connection_uses_the_token_given_for_it() {
     let mut h = SpacesHarness::new(|_| {});
     h.client.connect(h.now);
-    let e = h.take_events();
-    assert!(matches!(e[..], [SpacesEvent::TokenNeeded { attempt: 0 }]));
+    assert!(h.take_events().is_empty());
+    assert_eq!(h.token_requests, [0]);
     assert_eq!(h.take_open_url(), None, "nothing opens before the token");
-    h.client.handle_token(h.now, &Token::jwt("first.jwt.token"));
+    h.put(Input::Token {
+        token: &Token::jwt("first.jwt.token"),
+        refreshes: false,
+    });
     assert_eq!(
         h.take_open_url().unwrap(),
         "ws://127.0.0.1:9/socket.io/?tokenType=jwt&token=first.jwt.token&EIO=3&transport=websocket"
     );
-    h.client.handle_open(h.now);
+    h.put(Input::Opened);
     h.feed(crate::support::spaces::OPEN);
     assert_eq!(
         h.take_texts(),
@@ -26,7 +30,10 @@ fn each_connection_uses_the_token_given_for_it() {
     assert!(h.client.is_connected());
 
     h.drop_connection();
-    h.client.handle_token(h.now, &Token::oauth("second"));
+    h.put(Input::Token {
+        token: &Token::oauth("second"),
+        refreshes: false,
+    });
     let url = h.take_open_url().unwrap();
     assert!(url.contains("tokenType=oauth&token=second&EIO=3"), "{url}");
 }
@@ -37,18 +44,14 @@ fn a_token_error_fails_the_attempt_and_retries_later() {
     h.client.connect(h.now);
     h.take_events();
     let err = spaces_socket::spaces::AuthError::Provider("key file unreadable".into());
-    h.client.handle_token_error(h.now, &err);
+    h.put(Input::TokenFailed(&err));
     let e = h.take_events();
     assert!(
         e.iter()
             .any(|e| matches!(e, SpacesEvent::ConnectFailed { .. }))
     );
     h.advance(2_000);
-    assert!(
-        h.events
-            .iter()
-            .any(|e| matches!(e, SpacesEvent::TokenNeeded { attempt: 1 }))
-    );
+    assert!(h.token_requests.contains(&1), "{:?}", h.token_requests);
 }
 
 #[test]

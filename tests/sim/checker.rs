@@ -37,18 +37,18 @@ struct Client {
     wanted: BTreeSet<String>,
     /// Last `unsubscribe` of each space.
     unsubscribed_at: BTreeMap<String, Duration>,
-    /// A token was handed over since the last `TokenNeeded`.
+    /// A token was handed over since the last token request (`Step::Token`).
     token_fresh: bool,
-    /// The attempt the next `TokenNeeded` must carry.
+    /// The attempt the next token request (`Step::Token`) must carry.
     next_token_attempt: u32,
     /// Between `Connected` and `Disconnected`.
     connected: bool,
     /// The user closed the session: a `Closed` (and the failure of every unresolved send) is
     /// legitimate now (server disconnects and expired tokens are told by the link).
     closing: bool,
-    /// The last answer to `TokenNeeded` was an error.
+    /// The last answer to token request (`Step::Token`) was an error.
     token_failed: bool,
-    /// A `TokenNeeded` not answered yet, since then: the connect timeout covers the wait.
+    /// A token request (`Step::Token`) not answered yet, since then: the connect timeout covers the wait.
     token_wait_since: Option<Instant>,
     /// Wanted spaces not yet `Subscribed` on this connection, with when they became due.
     awaiting_sub: BTreeMap<String, Instant>,
@@ -313,20 +313,28 @@ impl Checker {
 
     // ----- the clients' events ------------------------------------------------------------
 
+    /// A token request (`Step::Token`): the attempt it is for, and the wait starts.
+    fn on_token_request(
+        &mut self,
+        sim: &SimView<'_>,
+        i: usize,
+        attempt: u32,
+    ) -> Result<(), String> {
+        let c = &mut self.clients[i];
+        c.token_fresh = false;
+        c.token_failed = false;
+        c.token_wait_since = Some(sim.now());
+        if attempt != c.next_token_attempt {
+            let want = c.next_token_attempt;
+            bail!(4, "c{i}: token request for attempt {attempt}, want {want}");
+        }
+        Ok(())
+    }
+
     fn on_event(&mut self, sim: &SimView<'_>, i: usize, e: &SpacesEvent) -> Result<(), String> {
         let now = sim.now();
         let p = sim.participant(i);
         match e {
-            SpacesEvent::TokenNeeded { attempt } => {
-                let c = &mut self.clients[i];
-                c.token_fresh = false;
-                c.token_failed = false;
-                c.token_wait_since = Some(now);
-                if *attempt != c.next_token_attempt {
-                    let want = c.next_token_attempt;
-                    bail!(4, "c{i}: TokenNeeded attempt {attempt}, want {want}");
-                }
-            }
             SpacesEvent::Connected => {
                 let c = &mut self.clients[i];
                 if c.connected {
@@ -793,6 +801,10 @@ impl Observer for Checker {
                 self.on_token(participant, outcome);
                 Ok(())
             }
+            Happening::TokenRequest {
+                participant,
+                attempt,
+            } => self.on_token_request(sim, participant, attempt),
             Happening::Event { participant, event } => self.on_event(sim, participant, event),
             Happening::Transmit {
                 participant,

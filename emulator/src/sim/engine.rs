@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use spaces_socket::client::{Config, Transmit};
 use spaces_socket::spaces::{
-    AuthError, Incoming, SendError, SendId, Spaces, SpacesConfig, SpacesEvent, Token,
+    AuthError, Incoming, Input, SendError, SendId, Spaces, SpacesConfig, SpacesEvent, Step, Token,
 };
 
 use super::bot::{Bot, Command, Ctx};
@@ -474,32 +474,37 @@ impl World {
         }
     }
 
+    /// The simulation's own bookkeeping of a participant's token request (after the observer
+    /// saw it): its provider answers after a drawn delay.
+    fn book_token_request(&mut self, i: usize, attempt: u32) {
+        let now = self.now;
+        let calm = self.calm();
+        let p = &mut self.parts[i];
+        p.report.tokens_asked += 1;
+        if attempt > 0 {
+            p.report.reconnect_attempts += 1;
+        }
+        // A slow token provider is a fault: once calm, tokens come promptly.
+        let max = if calm {
+            p.config.token_delay_max.min(Duration::from_millis(300))
+        } else {
+            p.config.token_delay_max
+        };
+        let delay = self.rng.ms(0, max.as_millis() as u64);
+        self.schedule(now + delay, Action::Token(i));
+    }
+
     /// The simulation's own bookkeeping of a participant's event (after the observer saw it,
     /// before the bot does).
     fn book_event(&mut self, i: usize, e: &SpacesEvent) {
         let now = self.now;
         let at = now - self.base;
-        let calm = self.calm();
         let mut later = None;
         let p = &mut self.parts[i];
         if self.record_events {
             p.report.events.push((at, e.clone()));
         }
         match e {
-            SpacesEvent::TokenNeeded { attempt } => {
-                p.report.tokens_asked += 1;
-                if *attempt > 0 {
-                    p.report.reconnect_attempts += 1;
-                }
-                // A slow token provider is a fault: once calm, tokens come promptly.
-                let max = if calm {
-                    p.config.token_delay_max.min(Duration::from_millis(300))
-                } else {
-                    p.config.token_delay_max
-                };
-                let delay = self.rng.ms(0, max.as_millis() as u64);
-                later = Some((now + delay, Action::Token(i)));
-            }
             SpacesEvent::Connected => p.report.connects += 1,
             SpacesEvent::Disconnected { reason } => {
                 *p.report.disconnects.entry(reason.as_str()).or_default() += 1;
@@ -1084,7 +1089,7 @@ impl Sim {
             }
             Due::Deliver { link, up } => self.deliver(link, up),
             Due::ClientTimer(i) => {
-                self.w.parts[i].spaces.handle_timeout(now);
+                self.w.parts[i].spaces.handle_input(now, Input::Timeout);
                 self.drain_client(i);
             }
             Due::ServerTimer => {
@@ -1147,7 +1152,9 @@ impl Sim {
                 .line(now - self.w.base, format_args!("{name} token error"));
             self.w.parts[i].report.token_errors += 1;
             let error = AuthError::Provider("simulated outage".to_owned());
-            self.w.parts[i].spaces.handle_token_error(now, &error);
+            self.w.parts[i]
+                .spaces
+                .handle_input(now, Input::TokenFailed(&error));
             TokenOutcome::Failed
         } else {
             let p = &mut self.w.parts[i];
@@ -1157,7 +1164,14 @@ impl Sim {
             } else {
                 p.name.clone()
             };
-            p.spaces.handle_token(now, &Token::jwt(value.clone()));
+            let token = Token::jwt(value.clone());
+            p.spaces.handle_input(
+                now,
+                Input::Token {
+                    token: &token,
+                    refreshes: false,
+                },
+            );
             let name = &self.w.parts[i].name;
             self.w
                 .rec
@@ -1347,9 +1361,12 @@ impl Sim {
         }
         if client_open {
             self.w.parts[i].link = None;
-            self.w.parts[i]
-                .spaces
-                .handle_closed(now, Some("reset".to_owned()));
+            self.w.parts[i].spaces.handle_input(
+                now,
+                Input::Closed {
+                    error: Some("reset"),
+                },
+            );
             self.drain_client(i);
         }
     }
@@ -1405,13 +1422,18 @@ impl Sim {
         self.trace_packet(i, false, &packet);
         let spaces = &mut self.w.parts[i].spaces;
         match packet {
-            Packet::Accepted => spaces.handle_open(now),
-            Packet::Refused => spaces.handle_open_failed(now, "connection refused"),
-            Packet::Text(text) => spaces.handle_text(now, &text),
-            Packet::Binary(data) => spaces.handle_binary(now, &data),
+            Packet::Accepted => spaces.handle_input(now, Input::Opened),
+            Packet::Refused => {
+                let reason = "connection refused";
+                spaces.handle_input(now, Input::OpenFailed { reason });
+            }
+            Packet::Text(text) => spaces.handle_input(now, Input::Text(&text)),
+            Packet::Binary(data) => spaces.handle_input(now, Input::Binary(&data)),
             Packet::Fin => {
                 self.w.parts[i].link = None;
-                self.w.parts[i].spaces.handle_closed(now, None);
+                self.w.parts[i]
+                    .spaces
+                    .handle_input(now, Input::Closed { error: None });
             }
             Packet::Connect(_) => {}
         }
@@ -1544,21 +1566,48 @@ impl Sim {
 
     // ----- the participants ---------------------------------------------------------------
 
+    /// Takes a participant's outputs in its session's poll order (`Spaces::poll_output`) until
+    /// it waits. The transmits that taking events queues are carried out after that run of
+    /// events, as the kit always did, so that a seed draws the same run.
     fn drain_client(&mut self, i: usize) {
-        loop {
-            let mut progressed = false;
-            while let Some(t) = self.w.parts[i].spaces.poll_transmit() {
-                progressed = true;
-                self.on_transmit(i, t);
-            }
-            while let Some(e) = self.w.parts[i].spaces.poll_event() {
-                progressed = true;
-                self.on_client_event(i, &e);
-            }
-            if !progressed || self.w.error.is_some() {
-                break;
+        // Within a run of events (and token requests), transmits wait in `later`.
+        let mut in_events = false;
+        let mut later = VecDeque::new();
+        while self.w.error.is_none() {
+            match self.w.parts[i].spaces.poll_output() {
+                Step::Transmit(t) if !in_events => self.on_transmit(i, t),
+                Step::Transmit(t) => later.push_back(t),
+                Step::Token { attempt } => {
+                    in_events = true;
+                    self.on_token_request(i, attempt);
+                }
+                Step::Event(e) => {
+                    in_events = true;
+                    self.on_client_event(i, &e);
+                }
+                _ if later.is_empty() => break,
+                _ => {
+                    in_events = false;
+                    while let Some(t) = later.pop_front() {
+                        self.on_transmit(i, t);
+                    }
+                }
             }
         }
+    }
+
+    fn on_token_request(&mut self, i: usize, attempt: u32) {
+        let name = &self.w.parts[i].name;
+        let at = self.w.now - self.w.base;
+        self.w.rec.line(
+            at,
+            format_args!("{name} TokenNeeded {{ attempt: {attempt} }}"),
+        );
+        self.observe(Happening::TokenRequest {
+            participant: i,
+            attempt,
+        });
+        self.w.book_token_request(i, attempt);
     }
 
     fn on_transmit(&mut self, i: usize, t: Transmit) {

@@ -124,8 +124,8 @@ pub struct ParticipantConfig {
     /// `delivery`: the policy for a message whose connection dropped before its echo
     /// (default: at least once, 3 re-sends).
     pub delivery: Delivery,
-    /// A token is handed over at most this long after `TokenNeeded` (at most 300 ms once the
-    /// fault window is over): a slow token provider.
+    /// A token is handed over at most this long after its request (`Step::Token`; at most
+    /// 300 ms once the fault window is over): a slow token provider.
     pub token_delay_max: Duration,
     /// One token request in this many fails (`handle_token_error`) during the fault window;
     /// 0: never.

@@ -64,7 +64,7 @@ pub struct ParticipantReport {
     pub sends_refused: BTreeMap<&'static str, u32>,
     /// Faults that hit it (its own, and the server's), with their virtual time.
     pub faults: Vec<(Duration, Fault)>,
-    /// `TokenNeeded` events.
+    /// Token requests (`Step::Token`).
     pub tokens_asked: u32,
     /// Token requests answered with an error.
     pub token_errors: u32,
@@ -80,7 +80,7 @@ pub struct ParticipantReport {
     pub disconnects: BTreeMap<&'static str, u32>,
     /// `ConnectFailed` events.
     pub connect_failures: u32,
-    /// `TokenNeeded` for a reconnection attempt.
+    /// Token requests (`Step::Token`) for a reconnection attempt.
     pub reconnect_attempts: u32,
     /// `Closed` events.
     pub closes: u32,

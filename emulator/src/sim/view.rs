@@ -13,7 +13,7 @@ use super::plan::{Fault, ParticipantConfig};
 use super::report::ParticipantReport;
 use crate::{ConnId, Emulator, EmulatorConfig, EmulatorEvent};
 
-/// How the simulated token provider answered a `TokenNeeded`.
+/// How the simulated token provider answered a token request (`Step::Token`).
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenOutcome {
@@ -21,7 +21,7 @@ pub enum TokenOutcome {
     Valid,
     /// A token the server refuses ([`Fault::ExpireToken`]).
     Expired,
-    /// `handle_token_error` ([`ParticipantConfig::token_failure_one_in`]).
+    /// `Input::TokenFailed` ([`ParticipantConfig::token_failure_one_in`]).
     Failed,
 }
 
@@ -35,6 +35,14 @@ pub enum Happening<'a> {
         participant: usize,
         /// The command and its result.
         command: &'a Command,
+    },
+    /// A participant's session asked for a token (`Step::Token`); its simulated provider
+    /// answers later ([`Happening::Token`]).
+    TokenRequest {
+        /// Which participant.
+        participant: usize,
+        /// 0 for the first connection, then the reconnection attempt.
+        attempt: u32,
     },
     /// A participant's token provider answered.
     Token {

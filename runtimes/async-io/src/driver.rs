@@ -13,6 +13,7 @@ use async_io::Timer;
 use async_tungstenite::tungstenite::{Error as WsError, Message};
 use futures_lite::{StreamExt, future};
 use spaces_socket::client::Transmit;
+use spaces_socket::spaces::Input;
 use spaces_socket_runtime::{Options, describe, normal_close};
 
 use crate::transport::{Tls, Ws};
@@ -105,7 +106,7 @@ impl Driver {
                     match opened {
                         Ok(opened) => {
                             self.ws = Some(opened);
-                            state.core.handle_open(Instant::now());
+                            state.core.handle_input(Instant::now(), Input::Opened);
                         }
                         Err(failure) => failure.report(&mut state.core, Instant::now()),
                     }
@@ -140,8 +141,12 @@ impl Driver {
         };
         let mut state = lock(&self.shared);
         match message {
-            Message::Text(text) => state.core.handle_text(Instant::now(), text.as_str()),
-            Message::Binary(data) => state.core.handle_binary(Instant::now(), &data),
+            Message::Text(text) => state
+                .core
+                .handle_input(Instant::now(), Input::Text(text.as_str())),
+            Message::Binary(data) => state
+                .core
+                .handle_input(Instant::now(), Input::Binary(&data)),
             // tungstenite answers pings and close frames itself; the stream ends after a close.
             _ => return,
         }
@@ -153,7 +158,10 @@ impl Driver {
         log::debug!("spaces driver: websocket lost: {reason:?}");
         self.ws = None;
         let mut state = lock(&self.shared);
-        state.core.handle_closed(Instant::now(), reason);
+        let error = reason.as_deref();
+        state
+            .core
+            .handle_input(Instant::now(), Input::Closed { error });
         state.wake_waiters();
     }
 
@@ -180,15 +188,13 @@ fn step(shared: &Shared) -> Option<Transmit> {
     let now = Instant::now();
     let due = state.core.handle_due_timeout(now);
     let token = state.core.wants_token();
-    if token {
-        let provider = &mut *state.provider;
-        state.core.answer_token(now, SystemTime::now(), provider);
-    }
+    let provider = &mut *state.provider;
+    let transmit = state.core.poll_write(now, SystemTime::now(), provider);
     if due || token {
         // Either may have queued events (a ping timeout, a failed token).
         state.wake_waiters();
     }
-    state.core.poll_transmit()
+    transmit
 }
 
 /// The next websocket message of `ws`; never ready without a socket.

@@ -104,7 +104,6 @@ mod transport;
 
 use core::fmt;
 use std::future::{Future, poll_fn};
-use std::iter;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Poll, Waker};
 use std::time::Instant;
@@ -113,7 +112,7 @@ use futures_lite::future;
 use spaces_socket::spaces::{
     SendId, SendMessage, SendPresenceEvent, SpacesConfig, SpacesEvent, TokenProvider,
 };
-use spaces_socket_runtime::Core;
+use spaces_socket_runtime::RecordedSession;
 
 /// The sans-IO core this crate drives, re-exported so one dependency is enough.
 pub use spaces_socket;
@@ -123,7 +122,7 @@ pub use spaces_socket_runtime::{
 
 /// One session, shared by every [`Client`] clone and the driver task, under one lock.
 struct State {
-    core: Core,
+    core: RecordedSession,
     provider: Box<dyn TokenProvider>,
     /// [`Options::max_queued_events`] and [`Options::max_queued_bytes`]: the driver reads the
     /// socket only below both.
@@ -265,7 +264,7 @@ impl Client {
         .await
     }
 
-    fn command<T>(&self, f: impl FnOnce(&mut Core, Instant) -> T) -> Result<T, Error> {
+    fn command<T>(&self, f: impl FnOnce(&mut RecordedSession, Instant) -> T) -> Result<T, Error> {
         let mut state = self.state();
         if state.ended() {
             return Err(Error::Closed);
@@ -322,9 +321,8 @@ impl Client {
     pub async fn next_event(&self) -> Option<SpacesEvent> {
         self.until(|state| {
             let backlog = state.backlog();
-            // The driver answers token requests from state; they are not for the reader.
-            let event = iter::from_fn(|| state.core.poll_event())
-                .find(|event| !matches!(event, SpacesEvent::TokenNeeded { .. }));
+            // Token requests are skipped: the driver answers them (`poll_write`).
+            let event = state.core.poll_event();
             // Taking events may queue transmits, or make room to read again (even when they
             // were all token requests, or translated into nothing).
             if backlog || state.core.has_transmit() {

@@ -14,10 +14,12 @@ use std::time::{Duration, Instant, SystemTime};
 
 use spaces_socket::client::{Transmit, WsUrl};
 use spaces_socket::spaces::{
-    SendId, SendMessage, SendPresenceEvent, Spaces, SpacesConfig, SpacesEvent, Step, TokenProvider,
+    Input, SendId, SendMessage, SendPresenceEvent, Spaces, SpacesConfig, SpacesEvent, Step,
+    TokenProvider,
 };
 use spaces_socket_runtime::{
-    Core, Error, OpenError, Options, TlsBackend, TlsError, TlsOptions, describe, normal_close,
+    Error, OpenError, Options, RecordedSession, TlsBackend, TlsError, TlsOptions, describe,
+    normal_close,
 };
 use tungstenite::client::IntoClientRequest;
 use tungstenite::stream::MaybeTlsStream;
@@ -65,7 +67,7 @@ pub fn connect(
 /// the core's next deadline or the caller's `max_wait` while reading. `Debug` output shows
 /// state only, never tokens.
 pub struct Client {
-    core: Core,
+    core: RecordedSession,
     provider: Box<dyn TokenProvider>,
     options: Options,
     tls: Tls,
@@ -151,7 +153,7 @@ impl Client {
                 }
                 Step::Wait(_) if self.core.is_closed() => return None,
                 Step::Wait(Some(due)) if due <= now => {
-                    self.core.handle_timeout(now);
+                    self.core.handle_input(now, Input::Timeout);
                     if self.core.poll_timeout().is_some_and(|due| due <= now) {
                         // A timer that does not move would make this loop spin; never let it.
                         std::thread::sleep(MIN_WAIT);
@@ -159,6 +161,8 @@ impl Client {
                     continue;
                 }
                 Step::Wait(deadline) => deadline,
+                // `poll_step` answers token requests itself.
+                _ => continue,
             };
             if give_up.is_some_and(|g| now >= g) && (read || self.ws.is_none()) {
                 return None;
@@ -202,7 +206,10 @@ impl Client {
     // ----- driving the core ------------------------------------------------------------------
 
     /// Feeds one command to the core, then carries out what it asks for.
-    fn command<T>(&mut self, f: impl FnOnce(&mut Core, Instant) -> T) -> Result<T, Error> {
+    fn command<T>(
+        &mut self,
+        f: impl FnOnce(&mut RecordedSession, Instant) -> T,
+    ) -> Result<T, Error> {
         if self.core.is_closed() {
             return Err(Error::Closed);
         }
@@ -211,17 +218,14 @@ impl Client {
         Ok(out)
     }
 
-    /// Carries out every transmit (answering token requests from state), leaving the events
-    /// queued in the core for [`next_event`](Self::next_event).
+    /// Carries out every transmit (answering token requests), leaving the events queued in the
+    /// core for [`next_event`](Self::next_event).
     fn transmit(&mut self) {
         loop {
-            if let Some(transmit) = self.core.poll_transmit() {
-                self.execute(transmit);
-            } else if self.core.wants_token() {
-                let (now, wall) = (Instant::now(), SystemTime::now());
-                self.core.answer_token(now, wall, &mut *self.provider);
-            } else {
-                return self.flush();
+            let (now, wall) = (Instant::now(), SystemTime::now());
+            match self.core.poll_write(now, wall, &mut *self.provider) {
+                Some(transmit) => self.execute(transmit),
+                None => return self.flush(),
             }
         }
     }
@@ -233,7 +237,7 @@ impl Client {
                 match self.open(&url) {
                     Ok(ws) => {
                         self.ws = Some(ws);
-                        self.core.handle_open(Instant::now());
+                        self.core.handle_input(Instant::now(), Input::Opened);
                     }
                     Err(failure) => failure.report(&mut self.core, Instant::now()),
                 }
@@ -265,7 +269,9 @@ impl Client {
     /// The websocket failed or was closed by the server: forget it and tell the core.
     fn lost(&mut self, error: Option<String>) {
         self.ws = None;
-        self.core.handle_closed(Instant::now(), error);
+        let error = error.as_deref();
+        self.core
+            .handle_input(Instant::now(), Input::Closed { error });
     }
 
     /// Reads at most one message, waiting until `until` at the latest, and feeds it to the
@@ -283,8 +289,8 @@ impl Client {
         let result = ws.read();
         let now = Instant::now();
         match result {
-            Ok(Message::Text(text)) => self.core.handle_text(now, text.as_str()),
-            Ok(Message::Binary(data)) => self.core.handle_binary(now, &data),
+            Ok(Message::Text(text)) => self.core.handle_input(now, Input::Text(text.as_str())),
+            Ok(Message::Binary(data)) => self.core.handle_input(now, Input::Binary(&data)),
             Ok(Message::Close(_)) => {
                 // tungstenite queued the answering close frame; send it, then let go.
                 let _ = ws.flush();
@@ -428,7 +434,14 @@ mod tests {
         let config = SpacesConfig::new("http://h/chat").unwrap();
         let mut core = Spaces::new(config).unwrap();
         core.connect(Instant::now());
-        core.handle_token(Instant::now(), &Token::jwt("SECRET"));
+        let token = Token::jwt("SECRET");
+        core.handle_input(
+            Instant::now(),
+            Input::Token {
+                token: &token,
+                refreshes: false,
+            },
+        );
         let Some(Transmit::Open(url)) = core.poll_transmit() else {
             panic!("no open transmit");
         };

@@ -1,7 +1,7 @@
 //! What every spaces-socket runtime shares, written once: the adapter [`Options`], the one
 //! [`Error`] type, the [`Session`] trait, the TLS settings ([`TlsOptions`], [`TlsBackend`],
 //! [`TlsError`] and the connector builders), and the session recording ([`Recorder`], written
-//! through the [`Core`] every runtime drives).
+//! through the [`RecordedSession`] every runtime drives).
 //!
 //! You rarely depend on this crate directly: each runtime re-exports all of it.
 //!
@@ -63,10 +63,10 @@ use std::time::{Duration, Instant};
 
 use spaces_socket::client::ConfigError;
 use spaces_socket::spaces::{
-    SendError, SendId, SendMessage, SendPresenceEvent, Spaces, SpacesConfig, SpacesEvent,
+    Input, SendError, SendId, SendMessage, SendPresenceEvent, Spaces, SpacesConfig, SpacesEvent,
 };
 
-pub use record::{Core, Recorder};
+pub use record::{RecordedSession, Recorder};
 /// The sans-IO core every runtime drives, re-exported so one dependency is enough.
 pub use spaces_socket;
 pub use tls::{TlsBackend, TlsError, TlsOptions, rustls_client_config};
@@ -223,12 +223,12 @@ impl OpenError {
         }
     }
 
-    /// Tells the core: [`Spaces::handle_upgrade_refused`] or [`Spaces::handle_open_failed`].
-    pub fn report(self, core: &mut Core, now: Instant) {
+    /// Tells the core: [`Input::UpgradeRefused`] or [`Input::OpenFailed`].
+    pub fn report(self, core: &mut RecordedSession, now: Instant) {
         log::debug!("spaces runtime: open failed: {self}");
         match self {
-            Self::Refused(status) => core.handle_upgrade_refused(now, status),
-            Self::Failed(reason) => core.handle_open_failed(now, reason),
+            Self::Refused(status) => core.handle_input(now, Input::UpgradeRefused { status }),
+            Self::Failed(reason) => core.handle_input(now, Input::OpenFailed { reason: &reason }),
         }
     }
 }
@@ -258,16 +258,20 @@ impl From<&str> for OpenError {
 /// reconnection-jitter seed from the operating system's randomness when the caller set none
 /// ([`Config::rng_seed`](spaces_socket::client::Config::rng_seed)), so that clients started
 /// together do not retry in lockstep; recorded into [`Options::record`] when set. Drive the
-/// returned [`Core`] as a [`Spaces`].
+/// returned [`RecordedSession`] as a [`Spaces`].
 ///
 /// # Errors
 /// [`Error::Config`] when the core refuses `config`.
-pub fn session(mut config: SpacesConfig, now: Instant, options: &Options) -> Result<Core, Error> {
+pub fn session(
+    mut config: SpacesConfig,
+    now: Instant,
+    options: &Options,
+) -> Result<RecordedSession, Error> {
     if config.client.rng_seed.is_none() {
         config.client.rng_seed = Some(os_seed());
     }
     let spaces = Spaces::new(config.clone())?;
-    let mut core = Core::new(spaces, options.record.clone(), &config, now);
+    let mut core = RecordedSession::new(spaces, options.record.clone(), &config, now);
     core.connect(now);
     Ok(core)
 }
@@ -421,9 +425,17 @@ mod tests {
                 let mut config = SpacesConfig::new("http://127.0.0.1:1/chat").expect("config");
                 config.client.rng_seed = seed;
                 let mut core = session(config, now, &Options::default()).expect("session");
-                core.handle_token(now, &spaces_socket::Token::jwt("t"));
+                let token = spaces_socket::Token::jwt("t");
+                let refreshes = false;
+                core.handle_input(
+                    now,
+                    Input::Token {
+                        token: &token,
+                        refreshes,
+                    },
+                );
                 while core.poll_transmit().is_some() {}
-                core.handle_open_failed(now, "refused");
+                core.handle_input(now, Input::OpenFailed { reason: "refused" });
                 std::iter::from_fn(|| core.poll_event())
                     .find_map(|e| match e {
                         SpacesEvent::Reconnecting { delay, .. } => Some(delay),

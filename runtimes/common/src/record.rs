@@ -1,6 +1,6 @@
-//! Recording a session ([`Options::record`](crate::Options::record)): [`Core`] is the sans-IO
-//! session as every runtime drives it, and it writes each input and output to a [`Recorder`],
-//! one JSON line each, with tokens, PINs and session ids redacted (`docs/recording.md`). The
+//! Recording a session ([`Options::record`](crate::Options::record)): [`RecordedSession`] is
+//! the sans-IO session as every runtime drives it, and it writes each input and output to a
+//! [`Recorder`], one JSON line each, with tokens, PINs and session ids redacted (`docs/recording.md`). The
 //! emulator crate's `replay` plays such a file back against the core.
 
 use core::fmt;
@@ -12,12 +12,12 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
-use serde_json::{Value, json};
+use serde_json::json;
 use spaces_socket::Transmit;
-use spaces_socket::record::{self, millis, redact_frame, redact_json, transmit_json};
+use spaces_socket::record::{self, Command, Entry, Frame, Line, millis, redact_json};
 use spaces_socket::spaces::{
-    AuthError, SendError, SendId, SendMessage, SendPresenceEvent, Spaces, SpacesConfig,
-    SpacesEvent, Step, Token, TokenProvider,
+    Input, SendError, SendId, SendMessage, SendPresenceEvent, Spaces, SpacesConfig, SpacesEvent,
+    Step, TokenProvider,
 };
 
 /// Lines waiting for the writer thread; past this many, lines are dropped (and the recording
@@ -109,7 +109,7 @@ impl Recorder {
         let Some(lines) = guard.as_ref() else { return };
         let dropped = self.sink.dropped.load(Ordering::Relaxed);
         if dropped > 0 {
-            let gap = json!({"kind": "dropped", "lines": dropped}).to_string();
+            let gap = dropped_line(dropped);
             if lines.try_send(gap).is_err() {
                 self.sink.dropped.fetch_add(1, Ordering::Relaxed);
                 return;
@@ -122,13 +122,19 @@ impl Recorder {
     }
 }
 
+/// The line that says how many lines were lost: `{"kind":"dropped","lines":…}`.
+fn dropped_line(lines: u64) -> String {
+    let entry = Entry::Dropped { lines };
+    serde_json::to_string(&Line { t: None, entry }).unwrap_or_default()
+}
+
 impl Drop for Sink {
     fn drop(&mut self) {
         let lines = self.lines.get_mut().unwrap_or_else(PoisonError::into_inner);
         let dropped = *self.dropped.get_mut();
         if let (Some(sender), true) = (lines.as_ref(), dropped > 0) {
             // The last gap has no later line to carry it: wait (boundedly) for room for it.
-            let mut gap = json!({"kind": "dropped", "lines": dropped}).to_string();
+            let mut gap = dropped_line(dropped);
             let deadline = Instant::now() + FINISH_TIMEOUT;
             while let Err(TrySendError::Full(back)) = sender.try_send(gap) {
                 if Instant::now() >= deadline {
@@ -156,39 +162,37 @@ struct Tape {
 }
 
 impl Tape {
-    /// Writes `line` (an object) with its time and kind first: `{"t":…,"kind":…,…}`.
-    fn write(&self, now: Instant, kind: &str, line: Value) {
-        let t = json!(millis(now.saturating_duration_since(self.start)));
-        let rest = line.to_string();
-        let rest = rest.strip_prefix('{').filter(|r| *r != "}");
-        let line = match rest {
-            Some(rest) => format!(r#"{{"t":{t},"kind":"{kind}",{rest}"#),
-            None => format!(r#"{{"t":{t},"kind":"{kind}"}}"#),
-        };
-        self.recorder.write(line);
+    /// Writes `entry` with its time: `{"t":…,"kind":…,…}`.
+    fn write(&self, now: Instant, entry: Entry) {
+        let t = Some(millis(now.saturating_duration_since(self.start)));
+        match serde_json::to_string(&Line { t, entry }) {
+            Ok(line) => self.recorder.write(line),
+            Err(e) => log::warn!("spaces recorder: a line was not serialized: {e}"),
+        }
     }
 }
 
-/// The sans-IO [`Spaces`] session as the runtimes drive it, made by
-/// [`session`](crate::session): every input (`handle_*`, commands, token answers) and output
-/// (`poll_*`) goes through it, so that with [`Options::record`](crate::Options::record) set it
-/// records them all. The read-only queries (`is_closed`, `poll_timeout`, …) are the
+/// A [`Spaces`] session that records what goes in and comes out: the session as the runtimes
+/// drive it, made by [`session`](crate::session). Every input
+/// ([`handle_input`](Self::handle_input), commands, token answers) and output (`poll_*`) goes
+/// through it, so that with [`Options::record`](crate::Options::record) set it records them
+/// all. The read-only queries (`is_closed`, `poll_timeout`, …) are the
 /// [`Spaces`] ones, through `Deref`; nothing mutates the session around the recording.
-pub struct Core {
+pub struct RecordedSession {
     spaces: Spaces,
     tape: Option<Tape>,
 }
 
-impl fmt::Debug for Core {
+impl fmt::Debug for RecordedSession {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Core")
+        f.debug_struct("RecordedSession")
             .field("spaces", &self.spaces)
             .field("recording", &self.tape.is_some())
             .finish()
     }
 }
 
-impl Deref for Core {
+impl Deref for RecordedSession {
     type Target = Spaces;
 
     fn deref(&self) -> &Spaces {
@@ -196,7 +200,7 @@ impl Deref for Core {
     }
 }
 
-impl Core {
+impl RecordedSession {
     /// `spaces`, recorded into `recorder` from `now` on (the header line goes out first).
     pub(crate) fn new(
         spaces: Spaces,
@@ -219,46 +223,36 @@ impl Core {
         Self { spaces, tape }
     }
 
-    fn note(&self, now: Instant, kind: &str, line: impl FnOnce() -> Value) {
+    fn note(&self, now: Instant, entry: impl FnOnce() -> Entry) {
         if let Some(tape) = &self.tape {
-            tape.write(now, kind, line());
+            tape.write(now, entry());
         }
     }
 
     /// [`Spaces::connect`], recorded.
     pub fn connect(&mut self, now: Instant) {
-        self.note(now, "connect", || json!({}));
+        self.note(now, || Entry::Connect);
         self.spaces.connect(now);
-    }
-
-    /// [`Spaces::handle_token`], recorded (the token itself never is).
-    pub fn handle_token(&mut self, now: Instant, token: &Token) {
-        self.note(now, "token", || token_line(Ok(token), false));
-        self.spaces.handle_token(now, token);
-    }
-
-    /// [`Spaces::handle_token_error`], recorded.
-    pub fn handle_token_error(&mut self, now: Instant, error: &AuthError) {
-        self.note(now, "token", || token_line(Err(error), false));
-        self.spaces.handle_token_error(now, error);
     }
 
     /// [`Spaces::subscribe`], recorded with the PIN redacted.
     pub fn subscribe(&mut self, now: Instant, space: &str, password: Option<&str>) {
-        self.note(now, "command", || {
-            let password = password.map(|_| record::PLACEHOLDER);
-            json!({"command": "subscribe", "space": space, "password": password})
+        self.note(now, || {
+            let password = password.map(|_| record::PLACEHOLDER.to_owned());
+            let space = space.to_owned();
+            Entry::Command(Command::Subscribe { space, password })
         });
         self.spaces.subscribe(now, space, password);
     }
 
     /// [`Spaces::unsubscribe`], recorded.
     pub fn unsubscribe(&mut self, now: Instant, space: &str) {
-        self.note(
-            now,
-            "command",
-            || json!({"command": "unsubscribe", "space": space}),
-        );
+        let space_owned = || space.to_owned();
+        self.note(now, || {
+            Entry::Command(Command::Unsubscribe {
+                space: space_owned(),
+            })
+        });
         self.spaces.unsubscribe(now, space);
     }
 
@@ -273,13 +267,13 @@ impl Core {
     ) -> Result<SendId, SendError> {
         let json = self.tape.as_ref().map(|_| serde_json::to_value(&message));
         let result = self.spaces.send_message(now, message);
-        self.note(now, "command", || {
+        self.note(now, || {
             let message = redact_json(&json.and_then(Result::ok).unwrap_or_default());
             let result = result
                 .as_ref()
                 .map(|id| id.get())
                 .map_err(ToString::to_string);
-            json!({"command": "send_message", "message": message, "result": result})
+            Entry::Command(Command::SendMessage { message, result })
         });
         result
     }
@@ -294,69 +288,33 @@ impl Core {
         presence: &SendPresenceEvent,
     ) -> Result<(), SendError> {
         let result = self.spaces.send_presence(now, presence);
-        self.note(now, "command", || {
+        self.note(now, || {
             let presence = redact_json(&serde_json::to_value(presence).unwrap_or_default());
-            let result = result.as_ref().map_err(ToString::to_string);
-            json!({"command": "send_presence", "presence": presence, "result": result})
+            let result = result.clone().map_err(|e| e.to_string());
+            Entry::Command(Command::SendPresence { presence, result })
         });
         result
     }
 
     /// [`Spaces::close`], recorded.
     pub fn close(&mut self, now: Instant) {
-        self.note(now, "command", || json!({"command": "close"}));
+        self.note(now, || Entry::Command(Command::Close));
         self.spaces.close(now);
     }
 
-    /// [`Spaces::handle_open`], recorded.
-    pub fn handle_open(&mut self, now: Instant) {
-        self.note(now, "opened", || json!({}));
-        self.spaces.handle_open(now);
+    /// [`Spaces::handle_input`], recorded with its secrets redacted ([`Entry::of_input`]: a
+    /// token never is, only its type).
+    pub fn handle_input(&mut self, now: Instant, input: Input<'_>) {
+        self.note(now, || Entry::of_input(&input));
+        self.spaces.handle_input(now, input);
     }
 
-    /// [`Spaces::handle_open_failed`], recorded.
-    pub fn handle_open_failed(&mut self, now: Instant, reason: impl Into<String>) {
-        let reason = reason.into();
-        self.note(now, "open_failed", || json!({"reason": reason}));
-        self.spaces.handle_open_failed(now, reason);
-    }
-
-    /// [`Spaces::handle_upgrade_refused`], recorded.
-    pub fn handle_upgrade_refused(&mut self, now: Instant, status: u16) {
-        self.note(now, "upgrade_refused", || json!({"status": status}));
-        self.spaces.handle_upgrade_refused(now, status);
-    }
-
-    /// [`Spaces::handle_closed`], recorded.
-    pub fn handle_closed(&mut self, now: Instant, error: Option<String>) {
-        self.note(now, "closed", || json!({"error": error}));
-        self.spaces.handle_closed(now, error);
-    }
-
-    /// [`Spaces::handle_text`], recorded with its secrets redacted.
-    pub fn handle_text(&mut self, now: Instant, text: &str) {
-        self.note(now, "in", || json!({"text": redact_frame(text)}));
-        self.spaces.handle_text(now, text);
-    }
-
-    /// [`Spaces::handle_binary`], recorded (as base64).
-    pub fn handle_binary(&mut self, now: Instant, data: &[u8]) {
-        self.note(now, "in", || json!({"binary": record::base64(data)}));
-        self.spaces.handle_binary(now, data);
-    }
-
-    /// [`Spaces::handle_timeout`], recorded.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        self.note(now, "timeout", || json!({}));
-        self.spaces.handle_timeout(now);
-    }
-
-    /// [`handle_timeout`](Self::handle_timeout) if the core's deadline is due at `now`;
-    /// returns whether it was (a runtime's drive loop, once per turn).
+    /// [`Input::Timeout`] if the core's deadline is due at `now`; returns whether it was (a
+    /// runtime's drive loop, once per turn).
     pub fn handle_due_timeout(&mut self, now: Instant) -> bool {
         let due = self.spaces.poll_timeout().is_some_and(|due| due <= now);
         if due {
-            self.handle_timeout(now);
+            self.handle_input(now, Input::Timeout);
         }
         due
     }
@@ -365,12 +323,11 @@ impl Core {
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         let transmit = self.spaces.poll_transmit()?;
-        self.note(Instant::now(), "out", || transmit_json(&transmit));
+        self.note(Instant::now(), || Entry::Out(Frame::of(&transmit)));
         Some(transmit)
     }
 
-    /// [`Spaces::poll_event`], recorded (token requests are not: the `token` line that answers
-    /// one stands for it).
+    /// [`Spaces::poll_event`], recorded.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<SpacesEvent> {
         let event = self.spaces.poll_event()?;
@@ -379,69 +336,69 @@ impl Core {
     }
 
     fn note_event(&self, now: Instant, event: &SpacesEvent) {
-        if !matches!(event, SpacesEvent::TokenNeeded { .. }) {
-            self.note(now, "event", || json!({"event": record::event_json(event)}));
-        }
+        self.note(now, || Entry::Event {
+            event: record::event_json(event),
+        });
     }
 
-    /// [`Spaces::poll_step`], recorded, token answers included.
+    /// [`Spaces::poll_step`], recorded, token answers included (token requests are not: the
+    /// `token` line that answers one stands for it).
     pub fn poll_step(
         &mut self,
         now: Instant,
         wall: SystemTime,
         tokens: &mut dyn TokenProvider,
     ) -> Step {
-        let mut tokens = Tapped {
-            tokens,
-            tape: self.tape.as_ref(),
-            now,
-        };
-        let step = self.spaces.poll_step(now, wall, &mut tokens);
-        match &step {
-            Step::Transmit(transmit) => self.note(now, "out", || transmit_json(transmit)),
-            Step::Event(event) => self.note_event(now, event),
-            Step::Wait(_) => {}
+        loop {
+            let step = self.spaces.poll_output();
+            match &step {
+                Step::Token { .. } => {
+                    self.answer_token(now, wall, tokens);
+                    continue;
+                }
+                Step::Transmit(transmit) => self.note(now, || Entry::Out(Frame::of(transmit))),
+                Step::Event(event) => self.note_event(now, event),
+                _ => {}
+            }
+            return step;
         }
-        step
     }
 
-    /// [`Spaces::answer_token`], recorded (whether a token came, never the token).
-    pub fn answer_token(&mut self, now: Instant, wall: SystemTime, tokens: &mut dyn TokenProvider) {
-        let mut tokens = Tapped {
-            tokens,
-            tape: self.tape.as_ref(),
-            now,
-        };
-        self.spaces.answer_token(now, wall, &mut tokens);
+    /// The writer's half of [`poll_step`](Self::poll_step), for a runtime that takes the events
+    /// elsewhere (with [`poll_event`](Self::poll_event)): answers a pending token request from
+    /// `tokens` (recorded: whether a token came, never the token), then gives the next
+    /// transmit, recorded; the events stay queued. Call it until `None`.
+    pub fn poll_write(
+        &mut self,
+        now: Instant,
+        wall: SystemTime,
+        tokens: &mut dyn TokenProvider,
+    ) -> Option<Transmit> {
+        self.answer_token(now, wall, tokens);
+        self.poll_transmit()
     }
-}
 
-/// A token provider that records each answer it gives to the session.
-struct Tapped<'a> {
-    tokens: &'a mut dyn TokenProvider,
-    tape: Option<&'a Tape>,
-    now: Instant,
-}
-
-impl TokenProvider for Tapped<'_> {
-    fn token(&mut self, wall: SystemTime) -> Result<Token, AuthError> {
-        let token = self.tokens.token(wall);
-        if let Some(tape) = self.tape {
-            let line = token_line(token.as_ref(), self.tokens.refreshes());
-            tape.write(self.now, "token", line);
+    /// Answers a pending token request from `tokens`, through [`handle_input`](Self::handle_input).
+    fn answer_token(&mut self, now: Instant, wall: SystemTime, tokens: &mut dyn TokenProvider) {
+        if !self.spaces.wants_token() {
+            return;
         }
-        token
-    }
-
-    fn refreshes(&self) -> bool {
-        self.tokens.refreshes()
-    }
-}
-
-fn token_line(token: Result<&Token, &AuthError>, refreshes: bool) -> Value {
-    match token {
-        Ok(token) => json!({"type": token.token_type().as_str(), "refreshes": refreshes}),
-        Err(error) => json!({"error": error.to_string()}),
+        match tokens.token(wall) {
+            Ok(token) => {
+                let refreshes = tokens.refreshes();
+                self.handle_input(
+                    now,
+                    Input::Token {
+                        token: &token,
+                        refreshes,
+                    },
+                );
+            }
+            Err(e) => {
+                log::warn!("spaces: no token for this connection attempt: {e}");
+                self.handle_input(now, Input::TokenFailed(&e));
+            }
+        }
     }
 }
 
@@ -449,6 +406,8 @@ fn token_line(token: Result<&Token, &AuthError>, refreshes: bool) -> Value {
 mod tests {
     use super::*;
     use crate::{Options, session};
+    use serde_json::Value;
+    use spaces_socket::spaces::Token;
 
     /// A writer whose bytes a test reads; it waits for `gate` before its first write.
     #[derive(Clone)]
@@ -482,7 +441,7 @@ mod tests {
         }
     }
 
-    fn recorded(recorder: Recorder) -> Core {
+    fn recorded(recorder: Recorder) -> RecordedSession {
         let config = SpacesConfig::new("http://127.0.0.1:9/chat").unwrap();
         let options = Options {
             record: Some(recorder),
@@ -496,12 +455,8 @@ mod tests {
         let out = Shared::new(None);
         let mut core = recorded(Recorder::to_writer(out.clone()).unwrap());
         core.subscribe(Instant::now(), "s1", Some("PIN-SECRET"));
-        core.answer_token(
-            Instant::now(),
-            SystemTime::now(),
-            &mut Token::jwt("TOKEN-SECRET"),
-        );
-        while core.poll_transmit().is_some() {}
+        let mut token = Token::jwt("TOKEN-SECRET");
+        while (core.poll_write(Instant::now(), SystemTime::now(), &mut token)).is_some() {}
         drop(core);
         let text = out.text();
         let kinds: Vec<String> = text
@@ -534,7 +489,7 @@ mod tests {
         let mut core = recorded(Recorder::to_writer(Broken).unwrap());
         let started = Instant::now();
         for _ in 0..10_000 {
-            core.handle_timeout(Instant::now());
+            core.handle_input(Instant::now(), Input::Timeout);
         }
         core.close(Instant::now());
         assert!(core.is_closed());
@@ -556,7 +511,7 @@ mod tests {
         let out = Shared::new(Some(gate));
         let mut core = recorded(Recorder::to_writer(out.clone()).unwrap());
         for _ in 0..STALLED_LINES {
-            core.handle_timeout(Instant::now());
+            core.handle_input(Instant::now(), Input::Timeout);
         }
         release.send(()).unwrap();
         before_close(&out);

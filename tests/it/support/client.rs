@@ -1,10 +1,34 @@
 //! The harness around the sans-IO [`Client`]: the tests play the server by hand.
 
+use std::time::Instant;
+
 use spaces_socket::client::{Client, Config, Event, Transmit};
+use spaces_socket::spaces::Input;
 
-use super::{Harness, machine};
+use super::{Harness, Polled, machine};
 
-machine!(Client, Event);
+machine!(Client, Event, feed_client, poll_client);
+
+/// The client's transmits first, then its events.
+fn poll_client(c: &mut Client) -> Polled<Event> {
+    if let Some(t) = c.poll_transmit() {
+        return Polled::Transmit(t);
+    }
+    c.poll_event().map_or(Polled::Nothing, Polled::Event)
+}
+
+/// An input to the lower-layer client, through its `handle_*` of the same name.
+fn feed_client(c: &mut Client, now: Instant, input: Input<'_>) {
+    match input {
+        Input::Opened => c.handle_open(now),
+        Input::OpenFailed { reason } => c.handle_open_failed(now, reason),
+        Input::Text(text) => c.handle_text(now, text),
+        Input::Binary(data) => c.handle_binary(now, data),
+        Input::Closed { error } => c.handle_closed(now, error.map(str::to_owned)),
+        Input::Timeout => c.handle_timeout(now),
+        other => panic!("the client takes no {other:?}"),
+    }
+}
 
 /// The harness around a [`Client`].
 pub type ClientHarness = Harness<Client>;

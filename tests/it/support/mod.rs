@@ -12,41 +12,33 @@ pub mod spaces;
 use std::time::{Duration, Instant};
 
 use spaces_socket::client::Transmit;
+use spaces_socket::spaces::Input;
 
 /// What the harness drives: the sans-IO surface `Client` and `Spaces` share.
 pub trait Machine {
     type Event;
     fn connect(&mut self, now: Instant);
-    fn handle_text(&mut self, now: Instant, text: &str);
-    fn handle_binary(&mut self, now: Instant, data: &[u8]);
-    fn handle_timeout(&mut self, now: Instant);
-    fn poll_transmit(&mut self) -> Option<Transmit>;
-    fn poll_event(&mut self) -> Option<Self::Event>;
+    /// One network or timer input (`Spaces::handle_input`, or the client's `handle_*`).
+    fn input(&mut self, now: Instant, input: Input<'_>);
+    /// The next output in the machine's poll order.
+    fn poll(&mut self) -> Polled<Self::Event>;
     fn poll_timeout(&self) -> Option<Instant>;
 }
 
-/// Implements [`Machine`] for a type whose inherent methods have the trait's names.
+/// Implements [`Machine`] for a type whose inherent methods have the trait's names, feeding
+/// inputs with `$input` and polling with `$poll`.
 macro_rules! machine {
-    ($ty:ty, $event:ty) => {
+    ($ty:ty, $event:ty, $input:expr, $poll:expr) => {
         impl $crate::support::Machine for $ty {
             type Event = $event;
             fn connect(&mut self, now: std::time::Instant) {
                 <$ty>::connect(self, now)
             }
-            fn handle_text(&mut self, now: std::time::Instant, text: &str) {
-                <$ty>::handle_text(self, now, text)
+            fn input(&mut self, now: std::time::Instant, input: spaces_socket::spaces::Input<'_>) {
+                $input(self, now, input)
             }
-            fn handle_binary(&mut self, now: std::time::Instant, data: &[u8]) {
-                <$ty>::handle_binary(self, now, data)
-            }
-            fn handle_timeout(&mut self, now: std::time::Instant) {
-                <$ty>::handle_timeout(self, now)
-            }
-            fn poll_transmit(&mut self) -> Option<spaces_socket::client::Transmit> {
-                <$ty>::poll_transmit(self)
-            }
-            fn poll_event(&mut self) -> Option<$event> {
-                <$ty>::poll_event(self)
+            fn poll(&mut self) -> $crate::support::Polled<$event> {
+                $poll(self)
             }
             fn poll_timeout(&self) -> Option<std::time::Instant> {
                 <$ty>::poll_timeout(self)
@@ -56,6 +48,15 @@ macro_rules! machine {
 }
 use machine;
 
+/// One output of a [`Machine`].
+pub enum Polled<E> {
+    Transmit(Transmit),
+    /// `Spaces` asks for a token (`Step::Token`).
+    Token(u32),
+    Event(E),
+    Nothing,
+}
+
 /// A machine on a virtual clock, with the transmits and events it produced and nobody took yet.
 pub struct Harness<M: Machine> {
     /// The client under test: a `Client`, or a `Spaces` session (a client of the Spaces API).
@@ -64,6 +65,8 @@ pub struct Harness<M: Machine> {
     pub now: Instant,
     pub transmits: Vec<Transmit>,
     pub events: Vec<M::Event>,
+    /// The attempts `Spaces` asked a token for (`Step::Token`), in order.
+    pub token_requests: Vec<u32>,
 }
 
 impl<M: Machine> Harness<M> {
@@ -75,6 +78,7 @@ impl<M: Machine> Harness<M> {
             now: start,
             transmits: Vec::new(),
             events: Vec::new(),
+            token_requests: Vec::new(),
         }
     }
 
@@ -83,19 +87,16 @@ impl<M: Machine> Harness<M> {
         self.now.duration_since(self.start).as_millis() as u64
     }
 
-    /// Gathers transmits and events until neither comes out (reading an event may queue a
-    /// transmit: `Spaces` translates its events lazily).
+    /// Gathers transmits, token requests and events until nothing comes out, in the machine's
+    /// poll order (reading an event may queue a transmit: `Spaces` translates its events
+    /// lazily).
     pub fn drain(&mut self) {
         loop {
-            let before = (self.transmits.len(), self.events.len());
-            while let Some(t) = self.client.poll_transmit() {
-                self.transmits.push(t);
-            }
-            while let Some(e) = self.client.poll_event() {
-                self.events.push(e);
-            }
-            if before == (self.transmits.len(), self.events.len()) {
-                return;
+            match self.client.poll() {
+                Polled::Transmit(t) => self.transmits.push(t),
+                Polled::Token(attempt) => self.token_requests.push(attempt),
+                Polled::Event(e) => self.events.push(e),
+                Polled::Nothing => return,
             }
         }
     }
@@ -151,13 +152,18 @@ impl<M: Machine> Harness<M> {
         self.drain();
     }
 
+    /// Feeds one input at the current time, without draining.
+    pub fn put(&mut self, input: Input<'_>) {
+        self.client.input(self.now, input);
+    }
+
     pub fn feed(&mut self, text: &str) {
-        self.client.handle_text(self.now, text);
+        self.put(Input::Text(text));
         self.drain();
     }
 
     pub fn feed_binary(&mut self, data: &[u8]) {
-        self.client.handle_binary(self.now, data);
+        self.put(Input::Binary(data));
         self.drain();
     }
 
@@ -166,7 +172,7 @@ impl<M: Machine> Harness<M> {
         match self.client.poll_timeout() {
             Some(deadline) if deadline <= limit => {
                 self.now = self.now.max(deadline);
-                self.client.handle_timeout(self.now);
+                self.put(Input::Timeout);
                 self.drain();
                 true
             }

@@ -1,10 +1,20 @@
 //! The harness around the sans-IO [`Spaces`] session: the tests play the server by hand.
 
-use spaces_socket::spaces::{Spaces, SpacesConfig, SpacesEvent, Token};
+use spaces_socket::spaces::{Input, Spaces, SpacesConfig, SpacesEvent, Step, Token};
 
-use super::{Harness, machine};
+use super::{Harness, Polled, machine};
 
-machine!(Spaces, SpacesEvent);
+machine!(Spaces, SpacesEvent, Spaces::handle_input, poll_spaces);
+
+/// `Spaces::poll_output`: the session's one poll order.
+fn poll_spaces(s: &mut Spaces) -> Polled<SpacesEvent> {
+    match s.poll_output() {
+        Step::Transmit(t) => Polled::Transmit(t),
+        Step::Token { attempt } => Polled::Token(attempt),
+        Step::Event(e) => Polled::Event(e),
+        _ => Polled::Nothing,
+    }
+}
 
 /// The harness around a [`Spaces`] session.
 pub type SpacesHarness = Harness<Spaces>;
@@ -40,12 +50,15 @@ impl Harness<Spaces> {
         );
     }
 
-    /// Answers a `TokenNeeded` with `token`, opens the websocket, feeds the open packet and the
+    /// Answers a `Step::Token` with `token`, opens the websocket, feeds the open packet and the
     /// `/chat` CONNECT answer.
     pub fn connect_with(&mut self, token: &str) {
-        self.client.handle_token(self.now, &Token::jwt(token));
-        self.client.handle_open(self.now);
-        self.client.handle_text(self.now, OPEN);
+        self.put(Input::Token {
+            token: &Token::jwt(token),
+            refreshes: false,
+        });
+        self.put(Input::Opened);
+        self.put(Input::Text(OPEN));
         self.feed("40/chat");
     }
 
@@ -54,18 +67,15 @@ impl Harness<Spaces> {
         self.feed(&format!(r#"42/chat,["{name}",{payload}]"#));
     }
 
-    /// Drops the connection and runs timers until the next `TokenNeeded`.
+    /// Drops the connection and runs timers until the next `Step::Token`.
     pub fn drop_connection(&mut self) {
         self.drain();
         self.events.clear();
-        self.client.handle_closed(self.now, None);
+        self.token_requests.clear();
+        self.put(Input::Closed { error: None });
         self.drain();
         for _ in 0..100 {
-            if self
-                .events
-                .iter()
-                .any(|e| matches!(e, SpacesEvent::TokenNeeded { attempt } if *attempt > 0))
-            {
+            if self.token_requests.iter().any(|attempt| *attempt > 0) {
                 return;
             }
             self.advance(500);
