@@ -94,5 +94,5 @@ pub(crate) use session::loopback_prefix;
 pub use session::{
     CHAT_NAMESPACE, DEFAULT_CONFIRM_TIMEOUT, Delivery, ErrorPacket, Input, MAX_PAYLOAD_BYTES,
     PRODUCTION_URL, STAGING_URL, SendError, SendFailure, SendId, Spaces, SpacesConfig, SpacesEvent,
-    Step,
+    Step, ask_token,
 };

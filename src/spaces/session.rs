@@ -1068,24 +1068,8 @@ impl Spaces {
     /// Answers a pending token request (see [`wants_token`](Self::wants_token)) from
     /// `tokens`, with the wall-clock time `wall`; does nothing when none is pending.
     fn answer_token(&mut self, now: Instant, wall: SystemTime, tokens: &mut dyn TokenProvider) {
-        if !self.wants_token() {
-            return;
-        }
-        match tokens.token(wall) {
-            Ok(token) => {
-                let refreshes = tokens.refreshes();
-                self.handle_input(
-                    now,
-                    Input::Token {
-                        token: &token,
-                        refreshes,
-                    },
-                );
-            }
-            Err(e) => {
-                log::warn!("spaces: no token for this connection attempt: {e}");
-                self.handle_input(now, Input::TokenFailed(&e));
-            }
+        if self.wants_token() {
+            ask_token(tokens, wall, |input| self.handle_input(now, input));
         }
     }
 
@@ -1739,6 +1723,23 @@ impl Spaces {
         self.in_flight
             .get(&id)
             .is_some_and(|o| o.sent_at == Some(sent))
+    }
+}
+
+/// Asks `tokens` for a token at the wall-clock time `wall` and hands the answer to `handle`
+/// as an input ([`Input::Token`], or [`Input::TokenFailed`] when the source has none): how a
+/// driver answers [`Step::Token`]. [`Spaces::poll_step`] does this itself; a driver that
+/// records its inputs calls it with its own `handle_input`.
+pub fn ask_token(tokens: &mut dyn TokenProvider, wall: SystemTime, handle: impl FnOnce(Input<'_>)) {
+    match tokens.token(wall) {
+        Ok(token) => handle(Input::Token {
+            token: &token,
+            refreshes: tokens.refreshes(),
+        }),
+        Err(e) => {
+            log::warn!("spaces: no token for this connection attempt: {e}");
+            handle(Input::TokenFailed(&e));
+        }
     }
 }
 

@@ -380,24 +380,8 @@ impl RecordedSession {
 
     /// Answers a pending token request from `tokens`, through [`handle_input`](Self::handle_input).
     fn answer_token(&mut self, now: Instant, wall: SystemTime, tokens: &mut dyn TokenProvider) {
-        if !self.spaces.wants_token() {
-            return;
-        }
-        match tokens.token(wall) {
-            Ok(token) => {
-                let refreshes = tokens.refreshes();
-                self.handle_input(
-                    now,
-                    Input::Token {
-                        token: &token,
-                        refreshes,
-                    },
-                );
-            }
-            Err(e) => {
-                log::warn!("spaces: no token for this connection attempt: {e}");
-                self.handle_input(now, Input::TokenFailed(&e));
-            }
+        if self.spaces.wants_token() {
+            spaces_socket::spaces::ask_token(tokens, wall, |input| self.handle_input(now, input));
         }
     }
 }
