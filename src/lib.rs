@@ -10,6 +10,7 @@
 // Feature labels on items (docs.rs builds with `--cfg docsrs`, every feature, nightly).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod bot;
 pub mod client;
 // The wire codecs: public only with the `wire` feature, for the emulator crate and the fuzzers.
 #[cfg(feature = "wire")]
@@ -19,11 +20,7 @@ pub mod engine;
 mod engine;
 pub mod record;
 pub mod redact;
-#[cfg(feature = "wire")]
 pub mod rng;
-#[cfg(not(feature = "wire"))]
-#[allow(unreachable_pub)]
-mod rng;
 #[cfg(feature = "wire")]
 pub mod socket;
 #[cfg(not(feature = "wire"))]
