@@ -4,3 +4,9 @@
 #![forbid(unsafe_code)]
 
 pub mod echo;
+
+/// The repository README's Rust examples, compiled and run as doctests here, where every
+/// runtime, the emulator and the simulation kit are dependencies.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
