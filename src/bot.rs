@@ -82,7 +82,9 @@ use crate::spaces::{
 ///     fn on_event(&mut self, ctx: &mut Ctx<'_>, event: &SpacesEvent) {
 ///         if let SpacesEvent::Message(m) = event {
 ///             let text = m.content.as_ref().and_then(|c| c.body_text.as_deref());
-///             if let (Some(text), false) = (text, ctx.is_own(m)) {
+///             // Our own user's messages from other connections are `OwnMessage`, not
+///             // `Message`: an echo bot never answers itself.
+///             if let Some(text) = text {
 ///                 let _ = ctx.send_text("lobby", &format!("echo: {text}"));
 ///             }
 ///         }
@@ -247,8 +249,6 @@ struct HostState {
     journal: Option<Vec<Command>>,
     started: Option<Instant>,
     closed: bool,
-    /// Our user id, from the sender of our first confirmed message.
-    me: Option<String>,
 }
 
 /// What a [`Bot`] can see and do during one call: the current time, its generator, who it is,
@@ -286,17 +286,18 @@ impl Ctx<'_> {
         &mut self.state.rng
     }
 
-    /// Our own user id, learnt from the first confirmed echo of one of our messages (its
-    /// sender); `None` before that.
+    /// Our own user id ([`Spaces::me`]): from
+    /// [`SpacesConfig::user_id`](crate::spaces::SpacesConfig::user_id) when set, else learnt
+    /// from the first echo of one of our messages; `None` until then.
     pub fn me(&self) -> Option<&str> {
-        self.state.me.as_deref()
+        self.session.spaces().me()
     }
 
-    /// True when `message` comes from our own user (its sender is [`me`](Self::me)): sent by
-    /// another connection of the same user. An echo bot skips these.
+    /// True when `message` was sent by our own user ([`Spaces::is_own`]). Messages of our user
+    /// from other connections already arrive as [`SpacesEvent::OwnMessage`]; this also tells
+    /// our own in other events.
     pub fn is_own(&self, message: &MessageSent) -> bool {
-        let sender = message.sender.as_ref().and_then(|s| s.id.as_deref());
-        sender.is_some() && sender == self.me()
+        self.session.spaces().is_own(message)
     }
 
     /// The session, to read its state (`is_connected`, `is_subscribed`, `unconfirmed`, …).
@@ -436,7 +437,6 @@ impl<B: Bot> Host<B> {
                 journal: None,
                 started: None,
                 closed: false,
-                me: None,
             },
         }
     }
@@ -487,9 +487,6 @@ impl<B: Bot> Host<B> {
         now: Instant,
         event: &SpacesEvent,
     ) {
-        if let (None, SpacesEvent::Confirmed { message, .. }) = (&self.state.me, event) {
-            self.state.me = message.sender.as_ref().and_then(|s| s.id.clone());
-        }
         self.call(session, now, |bot, ctx| bot.on_event(ctx, event));
     }
 

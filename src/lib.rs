@@ -116,6 +116,8 @@
 //! # Where next
 //!
 //! - [`spaces`]: the session, its configuration, events and payload types, tokens.
+//! - [`bot`]: write a bot once (a [`Bot`](bot::Bot) reacting through a [`Ctx`](bot::Ctx)); every
+//!   runtime's `run` and the simulation kit run the same type.
 //! - [`client`]: the Socket.IO 2 client under it (one Engine.IO session, many namespaces), for
 //!   raw Socket.IO users.
 //! - [`record`]: the session recording format that the runtimes write and the emulator replays.
