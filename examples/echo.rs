@@ -78,7 +78,10 @@ impl EchoBot {
 
     /// Answers confirmed so far.
     pub fn answered(&self) -> usize {
-        self.answers.values().filter(|a| **a == Answer::Done).count()
+        self.answers
+            .values()
+            .filter(|a| **a == Answer::Done)
+            .count()
     }
 
     fn answer(&mut self, ctx: &mut Ctx<'_>, key: (String, String)) {

@@ -9,5 +9,6 @@ mod support;
 mod bench;
 mod chat;
 mod chat_through_a_cutting_proxy;
+mod echo_bot;
 mod record;
 mod service_app;
