@@ -15,3 +15,4 @@ mod support;
 mod tls_on_loopback;
 mod upgrade_refused;
 mod whole_session_against_node;
+mod woken_from_another_thread;
