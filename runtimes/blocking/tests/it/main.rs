@@ -10,6 +10,7 @@ mod peer_servers_start;
 mod peer_spaces_server_behaviour;
 mod peer_wire_bytes;
 mod reconnects;
+mod runs_a_bot;
 mod short_server_heartbeat_against_node;
 mod support;
 mod tls_on_loopback;
