@@ -20,6 +20,9 @@
 //!   resubscription, held messages) is the core's.
 //!
 //! Events are queued once, in the core: [`Client::next_event`] takes them from there.
+//! The [`Client`] is also a [`Stream`](futures_lite::Stream) of the same events, and
+//! `next_event` is cancel-safe. [`Client::run`] runs a [`Bot`] with
+//! async-io timers until the session ends; a [`Shutdown`] handle ends it from anywhere.
 //!
 //! The driver asks the provider for a fresh token before every (re)connection, with
 //! `SystemTime::now()`, while holding the session's lock, so the provider must not block for
