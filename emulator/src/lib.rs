@@ -5,13 +5,13 @@
 //!
 //! Two layers:
 //!
-//! * [`Emulator`] (module `server`, re-exported here): the sans-IO server. It reuses the client core's codecs
-//!   ([`spaces_socket::engine`], [`spaces_socket::socket`], public with the core's `wire`
-//!   feature) and, like the client, never touches a socket, a clock or a thread: feed it
-//!   websocket upgrades and frames, then drain [`Emulator::poll_output`]. See [`Emulator`] for
-//!   the drain contract.
-//! * `listener::EmulatorServer` (feature `listener`): the only IO in this crate, a loopback websocket listener that
-//!   serves an [`Emulator`] from one background thread. Start it, hand its `url()` to a
+//! * [`Emulator`] (module `server`, re-exported here): the sans-IO server. It reuses the client
+//!   core's codecs ([`spaces_socket::engine`], [`spaces_socket::socket`], public with the
+//!   core's `wire` feature) and, like the client, never touches a socket, a clock or a thread:
+//!   feed it websocket upgrades and frames, then drain [`Emulator::poll_output`]. See
+//!   [`Emulator`] for the drain contract.
+//! * `listener::EmulatorServer` (feature `listener`): the only IO in this crate, a loopback
+//!   websocket listener that serves an [`Emulator`] from one background thread. Start it, hand its `url()` to a
 //!   client, drop it to stop.
 //!
 //! * [`sim`]: deterministic simulation of the bots you write, built on the two sans-IO cores
