@@ -11,8 +11,8 @@
 //!   feed it websocket upgrades and frames, then drain [`Emulator::poll_output`]. See
 //!   [`Emulator`] for the drain contract.
 //! * `listener::EmulatorServer` (feature `listener`): the only IO in this crate, a loopback
-//!   websocket listener that serves an [`Emulator`] from one background thread. Start it, hand its `url()` to a
-//!   client, drop it to stop.
+//!   websocket listener that serves an [`Emulator`] from one background thread. Start it, hand
+//!   its `url()` to a client, drop it to stop.
 //!
 //! * [`sim`]: deterministic simulation of the bots you write, built on the two sans-IO cores
 //!   (your bot's [`Spaces`](spaces_socket::spaces::Spaces) session and [`Emulator`]): a virtual
