@@ -490,6 +490,33 @@ mod tests {
     }
 
     #[test]
+    fn a_bots_commands_are_recorded_like_the_users() {
+        struct Greeter;
+        impl spaces_socket::bot::Bot for Greeter {
+            fn on_start(&mut self, ctx: &mut spaces_socket::bot::Ctx<'_>) {
+                ctx.subscribe_with_pin("s1", Some("PIN-SECRET"));
+                let _ = ctx.send_text("s1", "hello");
+                ctx.close();
+            }
+            fn on_event(&mut self, _: &mut spaces_socket::bot::Ctx<'_>, _: &SpacesEvent) {}
+        }
+        let out = Shared::new(None);
+        let mut core = recorded(Recorder::to_writer(out.clone()).unwrap());
+        let mut host = spaces_socket::bot::Host::new(Greeter, 1);
+        host.start(&mut core, Instant::now());
+        drop(core);
+        let text = out.text();
+        let commands: Vec<String> = text
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|l| l["kind"] == "command")
+            .map(|l| l["command"].as_str().unwrap_or("?").to_owned())
+            .collect();
+        assert_eq!(commands, ["subscribe", "send_message", "close"], "{text}");
+        assert!(!text.contains("PIN-SECRET"), "{text}");
+    }
+
+    #[test]
     fn a_failing_writer_never_stops_the_session() {
         struct Broken;
         impl Write for Broken {
