@@ -494,7 +494,7 @@ mod tests {
         struct Greeter;
         impl spaces_socket::bot::Bot for Greeter {
             fn on_start(&mut self, ctx: &mut spaces_socket::bot::Ctx<'_>) {
-                ctx.subscribe_with_pin("s1", Some("PIN-SECRET"));
+                ctx.subscribe_with_pin("s1", "PIN-SECRET");
                 let _ = ctx.send_text("s1", "hello");
                 ctx.close();
             }
