@@ -14,12 +14,14 @@
 //!   methods that lock the session, hand it the command and wake the driver; they never wait
 //!   for the network. [`next_event`](Client::next_event) and [`close`](Client::close) are
 //!   `async`.
-//! - the driver, a `Send + 'static` future that owns the websocket. It writes what the sans-IO
-//!   [`Spaces`] session asks for, reads frames into it, runs its timers and answers its token
-//!   requests from the [`TokenProvider`]; every protocol decision (heartbeats, reconnection,
-//!   resubscription, held messages) is the core's.
+//! - the driver, a `Send + 'static` future that owns the websocket. It drains the sans-IO
+//!   [`Spaces`] session in its one poll order ([`Spaces::poll_step`]): it writes what the
+//!   session asks for, answers its token requests from the [`TokenProvider`], and queues its
+//!   events for the clients; it reads frames into it and runs its timers. Every protocol
+//!   decision (heartbeats, reconnection, resubscription, held messages) is the core's.
 //!
-//! Events are queued once, in the core: [`Client::next_event`] takes them from there.
+//! [`Client::next_event`] takes the events from that queue, so a slow reader never holds up
+//! the session (a reconnection's replayed subscriptions go out at once).
 //!
 //! The driver asks the provider for a fresh token before every (re)connection, with
 //! `SystemTime::now()`, while holding the session's lock, so the provider must not block for
@@ -33,8 +35,7 @@
 //! writing, running timers and sending pings, and commands keep working, so a task that sends
 //! before reading its events cannot deadlock. A reader that stays behind for longer than the
 //! server's heartbeat allows (Engine.IO `pingInterval + pingTimeout`) gets disconnected; the
-//! session then reconnects by itself like after any network failure. Read events steadily:
-//! some of them (a reconnection's `Connected`) let the session replay subscriptions.
+//! session then reconnects by itself like after any network failure.
 //!
 //! # Shutting down
 //!
@@ -86,6 +87,7 @@
 //! ```
 //!
 //! [`Spaces`]: spaces_socket::spaces::Spaces
+//! [`Spaces::poll_step`]: spaces_socket::spaces::Spaces::poll_step
 //! [`TokenProvider`]: spaces_socket::spaces::TokenProvider
 //!
 //! # Logging
@@ -103,6 +105,7 @@ mod driver;
 mod transport;
 
 use core::fmt;
+use std::collections::VecDeque;
 use std::future::{Future, poll_fn};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Poll, Waker};
@@ -124,6 +127,14 @@ pub use spaces_socket_runtime::{
 struct State {
     core: RecordedSession,
     provider: Box<dyn TokenProvider>,
+    /// The events the driver drained from the core, in order, each with the payload bytes it
+    /// weighs, for [`Client::next_event`].
+    events: VecDeque<(SpacesEvent, usize)>,
+    /// The sum of the weights in `events`.
+    queued_bytes: usize,
+    /// The core is closed and the driver has queued everything it produced: once `events` is
+    /// empty, [`Client::next_event`] ends.
+    drained: bool,
     /// [`Options::max_queued_events`] and [`Options::max_queued_bytes`]: the driver reads the
     /// socket only below both.
     max_queued: (usize, usize),
@@ -145,10 +156,29 @@ fn lock(shared: &Shared) -> MutexGuard<'_, State> {
 }
 
 impl State {
-    /// The reader is behind: as many events, or as many payload bytes, as it may leave.
+    /// The reader is behind: as many events, or as many payload bytes, as it may leave (those
+    /// queued for it and those still in the core, from frames read since the last drain).
     fn backlog(&self) -> bool {
         let (events, bytes) = self.max_queued;
-        self.core.queued_events() >= events || self.core.queued_bytes() >= bytes
+        self.events.len() + self.core.queued_events() >= events
+            || self.queued_bytes + self.core.queued_bytes() >= bytes
+    }
+
+    /// Queues an event for the readers (the driver wakes them once per drain).
+    fn push_event(&mut self, event: SpacesEvent, bytes: usize) {
+        self.queued_bytes += bytes;
+        self.events.push_back((event, bytes));
+    }
+
+    /// Takes the next event, waking the driver when that makes room to read again.
+    fn take_event(&mut self) -> Option<SpacesEvent> {
+        let backlog = self.backlog();
+        let (event, bytes) = self.events.pop_front()?;
+        self.queued_bytes -= bytes;
+        if backlog && !self.backlog() {
+            self.wake_driver();
+        }
+        Some(event)
     }
 
     fn wake_driver(&mut self) {
@@ -211,6 +241,9 @@ pub fn start(
     let shared = Arc::new(Mutex::new(State {
         core,
         provider: Box::new(provider),
+        events: VecDeque::new(),
+        queued_bytes: 0,
+        drained: false,
         max_queued: options.queue_limits(),
         woken: false,
         driver: None,
@@ -222,6 +255,7 @@ pub fn start(
         tls,
         options,
         ws: None,
+        batch: Vec::new(),
     };
     let handle = Arc::new(Handle(shared));
     Ok((Client { handle }, driver.run()))
@@ -270,9 +304,9 @@ impl Client {
             return Err(Error::Closed);
         }
         let out = f(&mut state.core, Instant::now());
+        // The driver carries out what it asks for, and queues the events some commands make
+        // (held messages failing on unsubscribe).
         state.wake_driver();
-        // Some commands queue events themselves (held messages failing on unsubscribe).
-        state.wake_waiters();
         Ok(out)
     }
 
@@ -321,16 +355,10 @@ impl Client {
     /// (after [`SpacesEvent::Closed`], or when the driver is gone). Call it in a loop until
     /// `None`.
     pub async fn next_event(&self) -> Option<SpacesEvent> {
-        self.until(|state| {
-            let backlog = state.backlog();
-            // Token requests are skipped: the driver answers them (`poll_write`).
-            let event = state.core.poll_event();
-            // Taking events may queue transmits, or make room to read again (even when they
-            // were all token requests, or translated into nothing).
-            if backlog || state.core.has_transmit() {
-                state.wake_driver();
-            }
-            event.map(Some).or(state.ended().then_some(None))
+        // Cancel-safe: an event leaves the queue only in the poll that returns it.
+        self.until(|state| match state.take_event() {
+            Some(event) => Some(Some(event)),
+            None => (state.drained || state.finished).then_some(None),
         })
         .await
     }
