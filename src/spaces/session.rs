@@ -474,9 +474,8 @@ impl Spaces {
         self.client.handle_timeout(now);
     }
 
-    /// The next websocket action; see [`Client::poll_transmit`].
-    #[must_use]
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+    /// The next websocket action ([`poll_output`](Self::poll_output) gives them first).
+    fn poll_transmit(&mut self) -> Option<Transmit> {
         self.client.poll_transmit()
     }
 

@@ -347,14 +347,6 @@ impl RecordedSession {
         self.spaces.handle_input(now, input);
     }
 
-    /// [`Spaces::poll_transmit`], recorded.
-    #[must_use]
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        let transmit = self.spaces.poll_transmit()?;
-        self.note(Instant::now(), || Entry::Out(Frame::of(&transmit)));
-        Some(transmit)
-    }
-
     fn note_event(&self, now: Instant, event: &SpacesEvent) {
         self.note(now, || Entry::Event {
             event: record::event_json(event),
