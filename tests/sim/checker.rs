@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use spaces_socket::client::{ConnectFailure, DisconnectReason, Transmit};
 use spaces_socket::spaces::{Delivery, Incoming, SendError, SendFailure, SpacesEvent};
-use spaces_socket_emulator::sim::{
+use spaces_socket_emulator::{CloseReason, EmulatorEvent, codes};
+use spaces_socket_sim::{
     Command, Fault, Happening, Observer, Outcome, SendRecord, SimView, TokenOutcome,
 };
-use spaces_socket_emulator::{CloseReason, EmulatorEvent, codes};
 
 /// The sessions' `rate_window` (the kit keeps `SpacesConfig`'s default).
 const RATE_WINDOW: Duration = Duration::from_secs(60);

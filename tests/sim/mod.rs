@@ -1,4 +1,4 @@
-//! The project's deterministic simulation, on the public kit (`spaces_socket_emulator::sim`):
+//! The project's deterministic simulation, on the public kit (`spaces_socket_sim`):
 //! the kit brings the virtual clock, the simulated network, the faults, the seed streams and the
 //! trace; this module brings the scenario ([`scenario`]: 2–3 scripted clients with a random
 //! workload) and the invariants ([`checker::Checker`], a kit `Observer`).
@@ -17,7 +17,7 @@ mod replays;
 
 use std::time::Duration;
 
-use spaces_socket_emulator::sim::{Report, Sim};
+use spaces_socket_sim::{Report, Sim};
 
 pub use checker::Checker;
 pub use scenario::{ClientAction, ClientPlan, Scenario, ScriptBot};

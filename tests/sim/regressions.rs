@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use spaces_socket::spaces::{SendFailure, SpacesEvent};
-use spaces_socket_emulator::sim::{Fault, Outcome};
+use spaces_socket_sim::{Fault, Outcome};
 
 use super::{ClientAction, ClientPlan, Scenario, run};
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use spaces_socket::spaces::{Delivery, SendError, SendPresenceEvent, SpacesEvent};
 use spaces_socket_emulator::EmulatorConfig;
-use spaces_socket_emulator::sim::{
+use spaces_socket_sim::{
     Bot, Builder, Ctx, Fault, FaultMix, NetPlan, ParticipantConfig, Rng, default_server,
 };
 

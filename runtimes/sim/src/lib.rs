@@ -33,7 +33,7 @@
 //! use std::time::Duration;
 //!
 //! use spaces_socket::spaces::SpacesEvent;
-//! use spaces_socket_emulator::sim::{Bot, Builder, Ctx};
+//! use spaces_socket_sim::{Bot, Builder, Ctx};
 //!
 //! /// Answers every message in `lobby`.
 //! struct Echo;
@@ -75,28 +75,40 @@
 //! let alice = report.participant("alice");
 //! assert_eq!(alice.confirmed(), 1);
 //! assert!(alice.received.iter().any(|m| m.sender == "echo" && m.text == "echo: hello"));
-//! # Ok::<(), spaces_socket_emulator::sim::SimError>(())
+//! # Ok::<(), spaces_socket_sim::SimError>(())
 //! ```
 //!
 //! To put it under faults, add `.random_network().random_server().faults(FaultMix::new(window))`
 //! and run past the window by [`Sim::settle_time`]; sweep seeds in a loop, and print
 //! [`Sim::trace`] of a failing one. `cargo run --example bot_sim` is a complete example.
 
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod bot;
-mod engine;
+mod builder;
+mod drive;
+mod error;
+mod faults;
+mod net;
 mod plan;
 mod report;
+mod sim;
 mod trace;
 mod view;
+mod world;
 
-pub use crate::rng::Rng;
 pub use bot::{Bot, Command, Ctx};
-pub use engine::{
-    Builder, MAX_IN_FLIGHT, MAX_STEPS, MAX_STEPS_PER_INSTANT, Sim, SimError, SimErrorKind,
-};
+pub use builder::Builder;
+pub use error::{MAX_IN_FLIGHT, MAX_STEPS, MAX_STEPS_PER_INSTANT, SimError, SimErrorKind};
 pub use plan::{
     Fault, FaultMix, FaultWeights, NetPlan, ParticipantConfig, default_server, random_server,
 };
 pub use report::{Outcome, ParticipantReport, Received, Report, SendRecord, ServerReport};
+pub use sim::Sim;
+/// The emulator the kit runs: its configuration ([`emulator::EmulatorConfig`]) and events
+/// ([`emulator::EmulatorEvent`]).
+pub use spaces_socket_emulator as emulator;
+pub use spaces_socket_emulator::rng::Rng;
 pub use trace::{Trace, TraceHash};
 pub use view::{Happening, LinkView, Observer, ParticipantView, SimView, TokenOutcome};

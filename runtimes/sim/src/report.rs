@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use spaces_socket::spaces::{SendFailure, SendId, SpacesEvent};
 
-use super::plan::Fault;
+use crate::plan::Fault;
 
 /// How one accepted send ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +53,7 @@ pub struct ParticipantReport {
     /// Its name (and user id on the emulator).
     pub name: String,
     /// Every event with its virtual time, when
-    /// [`Builder::record_events`](super::Builder::record_events) is on.
+    /// [`Builder::record_events`](crate::Builder::record_events) is on.
     pub events: Vec<(Duration, SpacesEvent)>,
     /// Messages from others, in arrival order.
     pub received: Vec<Received>,
@@ -125,8 +125,8 @@ pub struct ServerReport {
     pub full: u32,
 }
 
-/// What a run did, from [`Sim::report`](super::Sim::report) or
-/// [`Builder::run_for`](super::Builder::run_for): assert on it in a test.
+/// What a run did, from [`Sim::report`](crate::Sim::report) or
+/// [`Builder::run_for`](crate::Builder::run_for): assert on it in a test.
 #[non_exhaustive]
 #[derive(Debug, Clone, Default)]
 pub struct Report {

@@ -26,7 +26,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use spaces_socket::spaces::{SendId, SpacesEvent};
-use spaces_socket_emulator::sim::{Bot, Builder, Ctx, FaultMix, Outcome, Report};
+use spaces_socket_sim::{Bot, Builder, Ctx, FaultMix, Outcome, Report};
 
 /// The space everyone talks in.
 const SPACE: &str = "lobby";

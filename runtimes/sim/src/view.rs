@@ -7,11 +7,12 @@ use std::time::{Duration, Instant};
 use spaces_socket::client::{Config, Transmit};
 use spaces_socket::spaces::{Spaces, SpacesEvent};
 
-use super::bot::Command;
-use super::engine::{Link, World};
-use super::plan::{Fault, ParticipantConfig};
-use super::report::ParticipantReport;
-use crate::{ConnId, Emulator, EmulatorConfig, EmulatorEvent};
+use crate::bot::Command;
+use crate::net::Link;
+use crate::plan::{Fault, ParticipantConfig};
+use crate::report::ParticipantReport;
+use crate::world::World;
+use spaces_socket_emulator::{ConnId, Emulator, EmulatorConfig, EmulatorEvent};
 
 /// How the simulated token provider answered a token request (`Step::Token`).
 #[non_exhaustive]
@@ -72,10 +73,10 @@ pub enum Happening<'a> {
 }
 
 /// Checks a run as it goes, e.g. a project's invariants. Every hook gets a read-only
-/// [`SimView`]; an `Err` stops the run, and [`Sim::run_for`](super::Sim::run_for) returns it as
-/// a [`SimError`](super::SimError) with the seed, the virtual time and the last trace lines.
-/// Install one with [`Builder::observer`](super::Builder::observer); read it back with
-/// [`Sim::observer`](super::Sim::observer).
+/// [`SimView`]; an `Err` stops the run, and [`Sim::run_for`](crate::Sim::run_for) returns it as
+/// a [`SimError`](crate::SimError) with the seed, the virtual time and the last trace lines.
+/// Install one with [`Builder::observer`](crate::Builder::observer); read it back with
+/// [`Sim::observer`](crate::Sim::observer).
 pub trait Observer: Any {
     /// After every command, token, event, transmit, server event and fault.
     fn on_happening(&mut self, sim: &SimView<'_>, what: &Happening<'_>) -> Result<(), String> {
@@ -89,7 +90,7 @@ pub trait Observer: Any {
         Ok(())
     }
 
-    /// When the test calls [`Sim::checkpoint`](super::Sim::checkpoint) with `label`.
+    /// When the test calls [`Sim::checkpoint`](crate::Sim::checkpoint) with `label`.
     fn on_checkpoint(&mut self, sim: &SimView<'_>, label: &str) -> Result<(), String> {
         let _ = (sim, label);
         Ok(())
@@ -100,7 +101,7 @@ pub trait Observer: Any {
 impl Observer for () {}
 
 /// A read-only look at a running simulation. Get one in an [`Observer`] hook or from
-/// [`Sim::view`](super::Sim::view).
+/// [`Sim::view`](crate::Sim::view).
 #[derive(Clone, Copy)]
 pub struct SimView<'a> {
     pub(crate) w: &'a World,
@@ -175,12 +176,12 @@ impl<'a> SimView<'a> {
         self.w.net.calm_latency()
     }
 
-    /// The end of the fault window ([`FaultMix::window`](super::FaultMix::window)), if any.
+    /// The end of the fault window ([`FaultMix::window`](crate::FaultMix::window)), if any.
     pub fn fault_window(&self) -> Option<Duration> {
         self.w.chaos_until
     }
 
-    /// Whether the fault window is over (always false without a [`FaultMix`](super::FaultMix)).
+    /// Whether the fault window is over (always false without a [`FaultMix`](crate::FaultMix)).
     pub fn calm(&self) -> bool {
         self.w.calm()
     }

@@ -7,14 +7,14 @@ use spaces_socket::spaces::{
     SendError, SendId, SendMessage, SendPresenceEvent, Spaces, SpacesEvent,
 };
 
-use crate::rng::Rng;
+use spaces_socket_emulator::rng::Rng;
 
 /// A participant's code: the bot under test, or a scripted user around it. No threads, no
 /// sockets: the simulation calls it with a [`Ctx`] and it answers with commands.
 ///
 /// ```
 /// use spaces_socket::spaces::SpacesEvent;
-/// use spaces_socket_emulator::sim::{Bot, Ctx};
+/// use spaces_socket_sim::{Bot, Ctx};
 ///
 /// /// Says hello once connected.
 /// struct Greeter;
@@ -32,7 +32,7 @@ use crate::rng::Rng;
 /// }
 /// ```
 pub trait Bot: Any {
-    /// Called once, at the participant's [`start`](super::ParticipantConfig::start), before its
+    /// Called once, at the participant's [`start`](crate::ParticipantConfig::start), before its
     /// session connects: subscribe here.
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
         let _ = ctx;
@@ -42,13 +42,13 @@ pub trait Bot: Any {
     fn on_event(&mut self, ctx: &mut Ctx<'_>, event: &SpacesEvent);
 
     /// Called when a timer set with [`Ctx::set_timer`] (or poked with
-    /// [`Sim::wake`](super::Sim::wake)) is due.
+    /// [`Sim::wake`](crate::Sim::wake)) is due.
     fn on_timer(&mut self, ctx: &mut Ctx<'_>, timer: u64) {
         let _ = (ctx, timer);
     }
 }
 
-/// A command a bot issued, as the trace, the [`Observer`](super::Observer) and the report see
+/// A command a bot issued, as the trace, the [`Observer`](crate::Observer) and the report see
 /// it.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,14 +6,14 @@ use std::time::Duration;
 
 use spaces_socket::spaces::Delivery;
 
-use crate::rng::Rng;
-use crate::{EmulatorConfig, RateLimit};
+use spaces_socket_emulator::rng::Rng;
+use spaces_socket_emulator::{EmulatorConfig, RateLimit};
 
 /// The network between every participant and the server. Each connection is a TCP stream: per
 /// direction, messages arrive in order (jitter never reorders) or, once the link fails, not at
 /// all.
 ///
-/// Pass it to [`Builder::network`](super::Builder::network).
+/// Pass it to [`Builder::network`](crate::Builder::network).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetPlan {
     /// One-way latency participant → server.
@@ -53,7 +53,7 @@ impl NetPlan {
 
 /// The emulator settings a simulation starts from: socket.io 2.0.4's defaults but a 1 s / 1.5 s
 /// heartbeat, so dead links show within seconds of virtual time. Pass it, changed as you like,
-/// to [`Builder::server`](super::Builder::server).
+/// to [`Builder::server`](crate::Builder::server).
 pub fn default_server() -> EmulatorConfig {
     EmulatorConfig {
         ping_interval: Duration::from_millis(1000),
@@ -102,10 +102,10 @@ fn random_server_base(rng: &mut Rng, participants: usize) -> EmulatorConfig {
 }
 
 /// One participant's session and token provider. Pass it to
-/// [`Builder::participant_with`](super::Builder::participant_with).
+/// [`Builder::participant_with`](crate::Builder::participant_with).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParticipantConfig {
-    /// When the participant starts ([`Bot::on_start`](super::Bot::on_start), then `connect`).
+    /// When the participant starts ([`Bot::on_start`](crate::Bot::on_start), then `connect`).
     pub start: Duration,
     /// The session's `rng_seed` (reconnection jitter); `None`: derived from the run's seed.
     pub rng_seed: Option<u64>,
@@ -202,7 +202,7 @@ impl ParticipantConfig {
 }
 
 /// Something that goes wrong, at a virtual time given to
-/// [`Builder::fault_at`](super::Builder::fault_at) or drawn by a [`FaultMix`]. Participants are
+/// [`Builder::fault_at`](crate::Builder::fault_at) or drawn by a [`FaultMix`]. Participants are
 /// numbered in the order they were added, from 0.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
@@ -358,7 +358,7 @@ impl Default for FaultWeights {
 }
 
 /// Random faults over a window of virtual time, drawn from the run's seed. Pass it to
-/// [`Builder::faults`](super::Builder::faults). The window also bounds the token provider's
+/// [`Builder::faults`](crate::Builder::faults). The window also bounds the token provider's
 /// faults ([`ParticipantConfig::token_delay_max`], [`ParticipantConfig::token_failure_one_in`]):
 /// after it, the world is calm and everything must recover.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -34,8 +34,8 @@ impl TraceHash {
 }
 
 /// The lines of a run, each `"<virtual seconds> <what>"`: commands, events, faults, and every
-/// frame in both directions. Kept when [`Builder::keep_trace`](super::Builder::keep_trace) is
-/// on; read it with [`Sim::trace`](super::Sim::trace) and print it with `Display`. The same seed
+/// frame in both directions. Kept when [`Builder::keep_trace`](crate::Builder::keep_trace) is
+/// on; read it with [`Sim::trace`](crate::Sim::trace) and print it with `Display`. The same seed
 /// prints the same trace, byte for byte.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Trace {

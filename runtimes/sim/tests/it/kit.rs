@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use spaces_socket::spaces::SpacesEvent;
-use spaces_socket_emulator::EmulatorEvent;
-use spaces_socket_emulator::sim::{Bot, Builder, Ctx, Fault, Happening, Observer, Report, SimView};
+use spaces_socket_sim::emulator::EmulatorEvent;
+use spaces_socket_sim::{Bot, Builder, Ctx, Fault, Happening, Observer, Report, SimView};
 
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../examples/bot_sim.rs"]

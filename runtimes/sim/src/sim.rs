@@ -1,0 +1,337 @@
+//! A running simulation: [`Sim`], its loop and how it calls the bots.
+
+use std::any::Any;
+use std::time::{Duration, Instant};
+
+use spaces_socket::spaces::{AuthError, Input, Token};
+
+use crate::bot::{Bot, Ctx};
+use crate::builder::with_ctx;
+use crate::error::{MAX_STEPS, MAX_STEPS_PER_INSTANT, SimError, SimErrorKind};
+use crate::plan::Fault;
+use crate::report::Report;
+use crate::trace::Trace;
+use crate::view::{Happening, Observer, SimView, TokenOutcome};
+use crate::world::{Action, Due, World};
+
+/// A running simulation: participants' `Spaces` cores and the emulator core on a simulated
+/// network and a virtual clock. Made by [`Builder::build`]; advance it with
+/// [`run_for`](Self::run_for), then read [`report`](Self::report) and [`trace`](Self::trace).
+pub struct Sim {
+    pub(crate) w: World,
+    pub(crate) bots: Vec<Box<dyn Bot>>,
+    pub(crate) observer: Box<dyn Observer>,
+}
+
+impl Sim {
+    /// Runs `duration` more of virtual time (everything due up to and including its end).
+    /// After an error the simulation is stopped: every later call returns the same error.
+    pub fn run_for(&mut self, duration: Duration) -> Result<(), SimError> {
+        let end = self.w.now + duration;
+        self.run_until(end);
+        self.result()
+    }
+
+    /// Calls the observer's [`on_checkpoint`](Observer::on_checkpoint) with `label` now (for
+    /// checks at chosen moments, e.g. "everything settled after the faults").
+    pub fn checkpoint(&mut self, label: &str) -> Result<(), SimError> {
+        self.result()?;
+        let result = self.observer.on_checkpoint(&SimView { w: &self.w }, label);
+        if let Err(what) = result {
+            self.w.fail(SimErrorKind::Violation, what);
+        }
+        self.result()
+    }
+
+    /// Calls participant `index`'s [`Bot::on_timer`] with `timer` now, as if a timer were due:
+    /// a way for a test to make a bot act at a chosen moment.
+    pub fn wake(&mut self, index: usize, timer: u64) -> Result<(), SimError> {
+        self.result()?;
+        self.call_bot(index, |bot, ctx| bot.on_timer(ctx, timer));
+        self.drain_client(index);
+        self.check_step();
+        self.result()
+    }
+
+    /// Virtual time since the start.
+    pub fn elapsed(&self) -> Duration {
+        self.w.elapsed()
+    }
+
+    /// A read-only look at the world now.
+    pub fn view(&self) -> SimView<'_> {
+        SimView { w: &self.w }
+    }
+
+    /// What the run did so far.
+    pub fn report(&self) -> Report {
+        Report {
+            seed: self.w.seed,
+            trace_hash: self.w.rec.hash.finish(),
+            steps: self.w.steps,
+            virtual_time: self.w.elapsed(),
+            participants: self.w.parts.iter().map(|p| p.report.clone()).collect(),
+            faults: self.w.injected.clone(),
+            server: self.w.server_report.clone(),
+        }
+    }
+
+    /// The trace so far (empty unless [`Builder::keep_trace`]).
+    pub fn trace(&self) -> &Trace {
+        &self.w.rec.trace
+    }
+
+    /// The hash of the trace so far (always kept).
+    pub fn trace_hash(&self) -> u64 {
+        self.w.rec.hash.finish()
+    }
+
+    /// Every fault of the run (scripted and drawn), by virtual time.
+    pub fn faults(&self) -> &[(Duration, Fault)] {
+        &self.w.faults
+    }
+
+    /// How long after the fault window everything needs to settle: a message still crossing
+    /// a slowed link, a dead link being detected, the longest backoff, a black-holed connect
+    /// timing out and the slowest token, twice over, plus 10 s.
+    pub fn settle_time(&self) -> Duration {
+        let c = self.w.server.config();
+        let heartbeat = c.ping_interval + c.ping_timeout;
+        let worst = self
+            .w
+            .parts
+            .iter()
+            .map(|p| p.config.worst_recovery())
+            .max()
+            .unwrap_or_default();
+        // Events over a session's rate limit wait their turn through one-minute windows: what
+        // is still queued must drain too.
+        let pacing = self
+            .w
+            .parts
+            .iter()
+            .map(|p| {
+                let queued = (p.spaces.unconfirmed() + p.spaces.paced()) as u32;
+                // A full window may have to pass before the first of them leaves.
+                let windows = match queued {
+                    0 => 0,
+                    n => n / p.config.rate_limit.max(1) + 1,
+                };
+                Duration::from_secs(60) * windows
+            })
+            .max()
+            .unwrap_or_default();
+        Duration::from_secs(10) + self.w.max_latency * 2 + heartbeat * 2 + worst * 2 + pacing
+    }
+
+    /// Participant `index`'s bot, if it is a `B`.
+    pub fn bot<B: Bot>(&self, index: usize) -> Option<&B> {
+        let bot: &dyn Any = self.bots.get(index)?.as_ref();
+        bot.downcast_ref()
+    }
+
+    /// The observer, if it is an `O`.
+    pub fn observer<O: Observer>(&self) -> Option<&O> {
+        let observer: &dyn Any = self.observer.as_ref();
+        observer.downcast_ref()
+    }
+
+    pub(crate) fn result(&self) -> Result<(), SimError> {
+        match &self.w.error {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    pub(crate) fn observe(&mut self, what: Happening<'_>) {
+        if self.w.error.is_some() {
+            return;
+        }
+        if let Err(e) = self.observer.on_happening(&SimView { w: &self.w }, &what) {
+            self.w.fail(SimErrorKind::Violation, e);
+        }
+    }
+
+    pub(crate) fn check_step(&mut self) {
+        if self.w.error.is_some() {
+            return;
+        }
+        if let Err(e) = self.observer.on_step(&SimView { w: &self.w }) {
+            self.w.fail(SimErrorKind::Violation, e);
+        }
+    }
+
+    // ----- the loop -----------------------------------------------------------------------
+
+    pub(crate) fn run_until(&mut self, end: Instant) {
+        if self.w.error.is_some() {
+            return;
+        }
+        while let Some((at, due)) = self.w.next_due() {
+            if at > end {
+                break;
+            }
+            if at > self.w.now {
+                self.w.now = at;
+                self.w.same_instant = 0;
+            } else {
+                self.w.same_instant += 1;
+                if self.w.same_instant > MAX_STEPS_PER_INSTANT {
+                    self.w.fail(
+                        SimErrorKind::LiveLock,
+                        format!("{due:?} keeps being due at one instant"),
+                    );
+                    return;
+                }
+            }
+            self.w.steps += 1;
+            if self.w.steps > MAX_STEPS {
+                self.w
+                    .fail(SimErrorKind::TooManySteps, format!("more than {MAX_STEPS}"));
+                return;
+            }
+            self.dispatch(due);
+            self.w.collect_links();
+            self.check_step();
+            if self.w.error.is_some() {
+                return;
+            }
+        }
+        self.w.now = self.w.now.max(end);
+        self.check_step();
+    }
+
+    pub(crate) fn dispatch(&mut self, due: Due) {
+        let now = self.w.now;
+        match due {
+            Due::Agenda => {
+                if let Some((_, action)) = self.w.agenda.pop_first() {
+                    self.act(action);
+                }
+            }
+            Due::Deliver { link, up } => self.deliver(link, up),
+            Due::ClientTimer(i) => {
+                self.w.parts[i].spaces.handle_input(now, Input::Timeout);
+                self.drain_client(i);
+            }
+            Due::ServerTimer => {
+                self.w.server.handle_timeout(now);
+                self.drain_server();
+            }
+        }
+    }
+
+    pub(crate) fn act(&mut self, action: Action) {
+        match action {
+            Action::Start(i) => {
+                self.call_bot(i, |bot, ctx| {
+                    bot.on_start(ctx);
+                    ctx.connect();
+                });
+                self.drain_client(i);
+            }
+            Action::Connect(i) => {
+                // The simulation's own `connect` (reopening), recorded like a bot's.
+                with_ctx(&mut self.w, i, |ctx| ctx.connect());
+                self.after_bot(i);
+                self.drain_client(i);
+            }
+            Action::Timer(i, timer) => {
+                self.call_bot(i, |bot, ctx| bot.on_timer(ctx, timer));
+                self.drain_client(i);
+            }
+            Action::Token(i) => self.token(i),
+            Action::Fault(fault) => self.fault(fault),
+            Action::EndRefuse => {
+                self.w.trace(format_args!("fault end: refusing"));
+                self.w.refusing -= 1;
+            }
+            Action::EndBlackhole => {
+                self.w.trace(format_args!("fault end: black hole"));
+                self.w.blackholing -= 1;
+            }
+            Action::EndSlow(factor) => {
+                self.w.trace(format_args!("fault end: slow x{factor}"));
+                if let Some(k) = self.w.slow.iter().position(|f| *f == factor) {
+                    self.w.slow.remove(k);
+                }
+            }
+            Action::EndSilent => {
+                self.w.trace(format_args!("fault end: silent"));
+                self.w.silent -= 1;
+            }
+        }
+    }
+
+    pub(crate) fn token(&mut self, i: usize) {
+        let now = self.w.now;
+        let one_in = self.w.parts[i].config.token_failure_one_in;
+        let faulty = !self.w.calm() && one_in > 0;
+        let outcome = if faulty && self.w.rng.chance(1, one_in) {
+            let name = &self.w.parts[i].name;
+            self.w
+                .rec
+                .line(now - self.w.base, format_args!("{name} token error"));
+            self.w.parts[i].report.token_errors += 1;
+            let error = AuthError::Provider("simulated outage".to_owned());
+            self.w.parts[i]
+                .spaces
+                .handle_input(now, Input::TokenFailed(&error));
+            TokenOutcome::Failed
+        } else {
+            let p = &mut self.w.parts[i];
+            let expired = std::mem::take(&mut p.expire_next_token);
+            let value = if expired {
+                "expired".to_owned()
+            } else {
+                p.name.clone()
+            };
+            let token = Token::jwt(value.clone());
+            p.spaces.handle_input(
+                now,
+                Input::Token {
+                    token: &token,
+                    refreshes: false,
+                },
+            );
+            let name = &self.w.parts[i].name;
+            self.w
+                .rec
+                .line(now - self.w.base, format_args!("{name} token {value}"));
+            if expired {
+                TokenOutcome::Expired
+            } else {
+                TokenOutcome::Valid
+            }
+        };
+        self.observe(Happening::Token {
+            participant: i,
+            outcome,
+        });
+        self.drain_client(i);
+    }
+
+    // ----- bots and commands --------------------------------------------------------------
+
+    /// Calls participant `i`'s bot with a [`Ctx`], then records its commands and timers.
+    pub(crate) fn call_bot(&mut self, i: usize, f: impl FnOnce(&mut dyn Bot, &mut Ctx<'_>)) {
+        let bot = self.bots[i].as_mut();
+        with_ctx(&mut self.w, i, |ctx| f(bot, ctx));
+        self.after_bot(i);
+    }
+
+    pub(crate) fn after_bot(&mut self, i: usize) {
+        let now = self.w.now;
+        for (after, timer) in std::mem::take(&mut self.w.timers) {
+            self.w.schedule(now + after, Action::Timer(i, timer));
+        }
+        let commands = std::mem::take(&mut self.w.commands);
+        for command in &commands {
+            self.w.record_command(i, command);
+            self.observe(Happening::Command {
+                participant: i,
+                command,
+            });
+        }
+    }
+}
