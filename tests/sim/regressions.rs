@@ -34,14 +34,13 @@ fn in_flight_message_of_an_unsubscribed_space_fails_when_the_link_drops() {
     let mut scenario = Scenario::manual(vec![sender, receiver], ms(10_000));
     // Server → sender stops delivering just before the send: the server accepts m1, the
     // echo is lost, and the sender's ping timeout drops the connection afterwards.
-    scenario.faults.push((
-        ms(4_990),
-        Fault::HalfOpen {
-            participant: 0,
+    scenario
+        .client_faults
+        .push((ms(4_990), 0, |participant| Fault::HalfOpen {
+            participant,
             up: false,
             down: true,
-        },
-    ));
+        }));
     // Invariant 1 (every accepted send resolves exactly once) is checked by the run itself.
     let report = run(&scenario, false, true);
 

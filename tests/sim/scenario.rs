@@ -5,10 +5,11 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use spaces_socket::spaces::{Delivery, SendError, SendPresenceEvent, SpacesEvent};
+use spaces_socket::spaces::{Delivery, SendError, SendPresenceEvent, SpacesEvent, Token};
 use spaces_socket_emulator::EmulatorConfig;
 use spaces_socket_sim::{
-    Bot, Builder, Ctx, Fault, FaultMix, NetPlan, ParticipantConfig, Rng, default_server,
+    Bot, Builder, Ctx, Fault, FaultMix, NetPlan, ParticipantConfig, ParticipantId, Rng,
+    default_server,
 };
 
 /// The spaces clients pick from.
@@ -23,6 +24,9 @@ const FINAL_RETRY: u64 = 1 << 62;
 /// Mixed into the seed for the workload's stream (the kit's streams come from the seed itself).
 const WORKLOAD_STREAM: u64 = 0x0057_0041_4b4c_4f41;
 
+/// Makes a fault on one client from its handle.
+pub type ClientFault = fn(ParticipantId) -> Fault;
+
 /// A complete description of one simulated run.
 #[derive(Debug, Clone)]
 pub struct Scenario {
@@ -36,6 +40,9 @@ pub struct Scenario {
     pub server: Option<EmulatorConfig>,
     /// Scripted faults, by virtual time.
     pub faults: Vec<(Duration, Fault)>,
+    /// Scripted faults on one client (by its place in `clients`), made from its handle once
+    /// it is added.
+    pub client_faults: Vec<(Duration, usize, ClientFault)>,
     /// Random faults over `0..active`.
     pub mix: Option<FaultMix>,
     /// Faults and the workload happen in `0..active`; then nothing happens for the kit's
@@ -102,6 +109,7 @@ impl Scenario {
             net: None,
             server: None,
             faults: Vec::new(),
+            client_faults: Vec::new(),
             mix: Some(FaultMix::new(active)),
             active,
             final_round: true,
@@ -119,6 +127,7 @@ impl Scenario {
             net: Some(NetPlan::default()),
             server: Some(default_server()),
             faults: Vec::new(),
+            client_faults: Vec::new(),
             mix: None,
             active,
             final_round: true,
@@ -126,27 +135,39 @@ impl Scenario {
         }
     }
 
-    /// The kit's builder for this scenario, with one [`ScriptBot`] per client.
-    pub fn builder(&self) -> Builder {
-        let mut b = Builder::new().seed(self.seed);
-        b = match &self.net {
+    /// The kit's builder for this scenario, with one [`ScriptBot`] per client (its user's
+    /// name as a fixed token), and the clients' handles in order.
+    pub fn builder(&self) -> (Builder, Vec<ParticipantId>) {
+        let mut b = Builder::new();
+        b.seed(self.seed);
+        match &self.net {
             Some(net) => b.network(net.clone()),
             None => b.random_network(),
         };
-        b = match &self.server {
+        match &self.server {
             Some(server) => b.server(server.clone()),
             None => b.random_server(),
         };
         if let Some(mix) = &self.mix {
-            b = b.faults(mix.clone());
+            b.faults(mix.clone());
         }
+        let ids: Vec<ParticipantId> = self
+            .clients
+            .iter()
+            .map(|plan| {
+                let bot = ScriptBot::new(plan);
+                let token = Token::jwt(plan.user.as_str());
+                b.participant_with(&plan.user, bot, plan.config.clone(), token)
+                    .expect("a client of its own name and a valid session")
+            })
+            .collect();
         for (at, fault) in &self.faults {
-            b = b.fault_at(*at, fault.clone());
+            b.fault_at(*at, fault.clone());
         }
-        for plan in &self.clients {
-            b = b.participant_with(&plan.user, ScriptBot::new(plan), plan.config.clone());
+        for &(at, client, make) in &self.client_faults {
+            b.fault_at(at, make(ids[client]));
         }
-        b
+        (b, ids)
     }
 }
 
@@ -158,9 +179,10 @@ impl ClientPlan {
             user: user.to_owned(),
             spaces: spaces.iter().map(|s| (*s).to_owned()).collect(),
             actions: Vec::new(),
-            config: ParticipantConfig {
-                rng_seed: Some(1),
-                ..ParticipantConfig::default()
+            config: {
+                let mut config = ParticipantConfig::default();
+                config.session.client.rng_seed = Some(1);
+                config
             },
         }
     }
@@ -220,14 +242,16 @@ impl ClientPlan {
             user: format!("user{i}"),
             spaces,
             actions,
-            config: ParticipantConfig {
-                // One participant in three is at most once.
-                delivery: if r.chance(1, 3) {
+            config: {
+                // One participant in three is at most once (drawn before the rest).
+                let delivery = if r.chance(1, 3) {
                     Delivery::AtMostOnce
                 } else {
                     Delivery::default()
-                },
-                ..ParticipantConfig::random(r)
+                };
+                let mut config = ParticipantConfig::random(r);
+                config.session.delivery = delivery;
+                config
             },
         }
     }

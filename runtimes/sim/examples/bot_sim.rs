@@ -7,10 +7,15 @@
 //! cargo run --release --example bot_sim -- --seeds 1000   # sweep seeds 0..1000
 //! cargo run --example bot_sim -- --seed 17                # replay one seed: its trace, then the result
 //! cargo run --example bot_sim -- --buggy --seeds 200      # a bot with a bug: fails, names the seeds
+//! cargo run --example bot_sim -- --buggy --seed 1 --shrink # the few faults that make seed 1 fail
+//! cargo run --example bot_sim -- --buggy --seed 1 --faults 3,7/1500   # replay those faults only
 //! ```
 //!
 //! It prints one JSON line, `{"seeds":N,"failures":F,…,"virtual_secs":…,"wall_secs":…}`
-//! (with `"failing_seeds":[…]` when F > 0), and exits 0 exactly when F is 0.
+//! (with `"failing_seeds":[…]` when F > 0), and exits 0 exactly when F is 0. With `--shrink` it
+//! reduces the failing seed's fault schedule to a few faults that still make it fail, prints
+//! them and the command replaying them, then one JSON line
+//! `{"seed":K,"faults_before":N,"faults_after":M,"still_fails":true}`, and exits 1.
 //!
 //! Delivery is at least once: when a connection drops before a message's echo came back, the
 //! library sends it again, and the others may see it twice (a new server `_id`, the same text).
@@ -26,7 +31,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use spaces_socket::spaces::{SendId, SpacesEvent};
-use spaces_socket_sim::{Bot, Builder, Ctx, FaultMix, Outcome, Report};
+use spaces_socket_sim::{
+    BadFaultPicks, Bot, Builder, Ctx, Fault, FaultMix, FaultPicks, Outcome, ParticipantId, Report,
+    shrink,
+};
 
 /// The space everyone talks in.
 const SPACE: &str = "lobby";
@@ -172,22 +180,28 @@ impl Bot for Chatter {
     }
 }
 
-/// The world of one seed.
-pub(crate) fn world(seed: u64, buggy: bool) -> Builder {
-    Builder::new()
+/// The world of one seed, and the echo bot's handle.
+pub(crate) fn world(seed: u64, buggy: bool) -> (Builder, ParticipantId) {
+    let mut world = Builder::new();
+    world
         .seed(seed)
         .random_network()
         .random_server()
-        .faults(FaultMix::new(WINDOW))
-        .participant("echo", EchoBot::new(buggy))
-        .participant("alice", Chatter { said: 0 })
-        .participant("bob", Chatter { said: 0 })
+        .faults(FaultMix::new(WINDOW));
+    let echo = world.participant("echo", EchoBot::new(buggy));
+    let echo = echo.expect("a new name");
+    for name in ["alice", "bob"] {
+        world
+            .participant(name, Chatter { said: 0 })
+            .expect("a new name");
+    }
+    (world, echo)
 }
 
 /// Every message the bot received got exactly one confirmed answer, and it answered nothing
 /// else. `Err` says what went wrong.
-pub(crate) fn check(report: &Report) -> Result<(), String> {
-    let bot = report.participant("echo");
+pub(crate) fn check(report: &Report, echo: ParticipantId) -> Result<(), String> {
+    let bot = report.participant(echo);
     let mut confirmed: BTreeMap<&str, usize> = BTreeMap::new();
     for send in &bot.sends {
         let Some(original) = send.text.strip_prefix("echo: ") else {
@@ -216,26 +230,106 @@ pub(crate) fn check(report: &Report) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs seed `seed`: whether it passed (or why not), the virtual time it took, and the trace
-/// when `keep_trace`.
-pub(crate) fn run(
-    seed: u64,
-    buggy: bool,
-    keep_trace: bool,
-) -> (Result<(), String>, Duration, String) {
-    let mut sim = world(seed, buggy).keep_trace(keep_trace).build();
+/// One run: whether it passed (or why not), the virtual time it took, its fault schedule and
+/// its trace (when kept).
+pub(crate) struct Run {
+    pub(crate) result: Result<(), String>,
+    pub(crate) elapsed: Duration,
+    pub(crate) faults: Vec<(Duration, Fault)>,
+    pub(crate) trace: String,
+    /// The participants' names, by index.
+    pub(crate) names: Vec<String>,
+}
+
+/// Runs seed `seed`, with only the faults `picks` keeps (all of them if `None`).
+pub(crate) fn run(seed: u64, buggy: bool, keep_trace: bool, picks: Option<&FaultPicks>) -> Run {
+    let (mut world, echo) = world(seed, buggy);
+    world.keep_trace(keep_trace);
+    if let Some(picks) = picks {
+        world.only_faults(picks.clone());
+    }
+    let mut sim = world.build();
     let until = WINDOW + sim.settle_time();
     let result = match sim.run_for(until) {
-        Ok(()) => check(&sim.report()),
+        Ok(()) => check(&sim.report(), echo),
         Err(e) => Err(e.to_string()),
     };
-    (result, sim.elapsed(), sim.trace().to_string())
+    Run {
+        result,
+        elapsed: sim.elapsed(),
+        faults: sim.faults().to_vec(),
+        trace: sim.trace().to_string(),
+        names: sim
+            .report()
+            .participants
+            .into_iter()
+            .map(|p| p.name)
+            .collect(),
+    }
 }
+
+/// Shrinks the faults of failing seed `seed` and prints the reduced schedule, its replay
+/// command, and one JSON line. Exit 1 when the seed fails (shrunk or not), 0 when it passes.
+fn shrink_seed(seed: u64, buggy: bool) -> ExitCode {
+    let first = run(seed, buggy, false, None);
+    let Err(why) = &first.result else {
+        println!("seed {seed} passes: nothing to shrink");
+        println!(
+            "{{\"seed\":{seed},\"faults_before\":{},\"faults_after\":{},\"still_fails\":false}}",
+            first.faults.len(),
+            first.faults.len()
+        );
+        return ExitCode::SUCCESS;
+    };
+    println!(
+        "seed {seed} fails with {} faults: {}",
+        first.faults.len(),
+        first_line(why)
+    );
+    let shrunk = shrink(&first.faults, |picks| {
+        run(seed, buggy, false, Some(picks)).result.is_err()
+    });
+    let reduced = run(seed, buggy, false, Some(&shrunk.picks));
+    let still_fails = reduced.result.is_err();
+    println!(
+        "reduced to {} of {} faults in {} runs:",
+        shrunk.picks.len(),
+        first.faults.len(),
+        shrunk.runs
+    );
+    for (at, fault) in shrunk.picks.apply(&first.faults) {
+        let on = fault.participant().map(|p| &first.names[p.index()]);
+        let on = on.map(|name| format!(" on {name}")).unwrap_or_default();
+        println!("  {:>8.3}s  {fault:?}{on}", at.as_secs_f64());
+    }
+    if let Err(why) = &reduced.result {
+        println!("it still fails: {}", first_line(why));
+    }
+    let buggy_flag = if buggy { " --buggy" } else { "" };
+    println!(
+        "replay: cargo run --release -p spaces-socket-sim --example bot_sim --{buggy_flag} --seed {seed} --faults {}",
+        shrunk.picks
+    );
+    println!(
+        "{{\"seed\":{seed},\"faults_before\":{},\"faults_after\":{},\"still_fails\":{still_fails}}}",
+        first.faults.len(),
+        shrunk.picks.len()
+    );
+    ExitCode::FAILURE
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
+}
+
+const USAGE: &str = "usage: bot_sim [--seeds N | --seed K [--shrink | --faults LIST]] [--buggy]";
 
 struct Args {
     seeds: u64,
     seed: Option<u64>,
     buggy: bool,
+    shrink: bool,
+    faults: Option<FaultPicks>,
 }
 
 fn args() -> Result<Args, String> {
@@ -243,6 +337,8 @@ fn args() -> Result<Args, String> {
         seeds: 100,
         seed: None,
         buggy: false,
+        shrink: false,
+        faults: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -256,6 +352,11 @@ fn args() -> Result<Args, String> {
             "--seeds" => args.seeds = number("--seeds")?,
             "--seed" => args.seed = Some(number("--seed")?),
             "--buggy" => args.buggy = true,
+            "--shrink" => args.shrink = true,
+            "--faults" => {
+                let list = it.next().ok_or("--faults needs a list")?;
+                args.faults = Some(list.parse().map_err(|e: BadFaultPicks| e.to_string())?);
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -266,10 +367,17 @@ fn main() -> ExitCode {
     let args = match args() {
         Ok(args) => args,
         Err(e) => {
-            eprintln!("{e}\nusage: bot_sim [--seeds N | --seed K] [--buggy]");
+            eprintln!("{e}\n{USAGE}");
             return ExitCode::from(2);
         }
     };
+    if (args.shrink || args.faults.is_some()) && args.seed.is_none() {
+        eprintln!("--shrink and --faults replay one seed: add --seed K\n{USAGE}");
+        return ExitCode::from(2);
+    }
+    if args.shrink {
+        return shrink_seed(args.seed.unwrap_or_default(), args.buggy);
+    }
     let started = Instant::now();
     let seeds: Vec<u64> = match args.seed {
         Some(k) => vec![k],
@@ -278,7 +386,13 @@ fn main() -> ExitCode {
     let mut failing = Vec::new();
     let mut virtual_time = Duration::ZERO;
     for &seed in &seeds {
-        let (result, elapsed, trace) = run(seed, args.buggy, args.seed.is_some());
+        let keep_trace = args.seed.is_some();
+        let Run {
+            result,
+            elapsed,
+            trace,
+            ..
+        } = run(seed, args.buggy, keep_trace, args.faults.as_ref());
         print!("{trace}");
         virtual_time += elapsed;
         if let Err(why) = result {

@@ -9,6 +9,8 @@ use spaces_socket::spaces::{
 
 use spaces_socket_emulator::rng::Rng;
 
+use crate::plan::ParticipantId;
+
 /// A participant's code: the bot under test, or a scripted user around it. No threads, no
 /// sockets: the simulation calls it with a [`Ctx`] and it answers with commands.
 ///
@@ -114,9 +116,9 @@ impl Ctx<'_> {
         self.elapsed
     }
 
-    /// This participant's number (the order it was added, from 0).
-    pub fn participant(&self) -> usize {
-        self.index
+    /// This participant's handle.
+    pub fn participant(&self) -> ParticipantId {
+        ParticipantId(self.index)
     }
 
     /// This participant's name, which is also its user id on the emulator.

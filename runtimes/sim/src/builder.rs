@@ -1,37 +1,102 @@
 //! Describing a run: [`Builder`].
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::time::{Duration, Instant};
 
-use spaces_socket::client::Config;
-use spaces_socket::spaces::{Spaces, SpacesConfig};
+use spaces_socket::client::ConfigError;
+use spaces_socket::spaces::{Spaces, Token, TokenProvider};
 use spaces_socket_emulator::rng::Rng;
 use spaces_socket_emulator::{DemoAuth, Emulator, EmulatorConfig};
 
 use crate::bot::{Bot, Ctx};
 use crate::error::SimError;
-use crate::plan::{Fault, FaultMix, NetPlan, ParticipantConfig, default_server, random_server};
-use crate::report::{ParticipantReport, Report, ServerReport};
+use crate::plan::{
+    Fault, FaultMix, NetPlan, ParticipantConfig, ParticipantId, default_server, random_server,
+};
+use crate::report::{Report, ServerReport};
+use crate::shrink::FaultPicks;
 use crate::sim::Sim;
 use crate::trace::Recorder;
 use crate::view::Observer;
-use crate::world::{Action, Participant, World};
+use crate::world::{Action, Participant, Tokens, World};
 
 struct Entry {
     name: String,
     bot: Box<dyn Bot>,
-    config: Option<ParticipantConfig>,
+    config: ParticipantConfig,
+    tokens: Box<dyn TokenProvider>,
+}
+
+/// Why [`Builder::participant`] refused a participant.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddError {
+    /// Another participant already has this name (reports and traces name participants, so a
+    /// name says which one).
+    DuplicateName(String),
+    /// The name is empty or not a plain word (letters, digits, `-`, `_`, `.`; it is also the
+    /// default token and user id).
+    BadName(String),
+    /// `Spaces::new` refused the participant's session configuration.
+    Config(ConfigError),
+}
+
+impl fmt::Display for AddError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::DuplicateName(name) => write!(f, "a participant is already called {name:?}"),
+            Self::BadName(name) => write!(f, "{name:?} is not a plain word"),
+            Self::Config(e) => write!(f, "the session configuration is refused: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for AddError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Config(e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 /// Describes a simulation: its seed, world and participants. Start from [`Builder::new`], add
-/// participants with [`participant`](Self::participant), then [`build`](Self::build) a [`Sim`]
-/// (or [`run_for`](Self::run_for) straight to a [`Report`]).
+/// participants with [`participant`](Self::participant) (each returns the [`ParticipantId`]
+/// that addresses it), then [`build`](Self::build) a [`Sim`] (or [`run_for`](Self::run_for)
+/// straight to a [`Report`]).
 ///
 /// Every random choice comes from the seed, in this order: your own draws from
 /// [`rng`](Self::rng) while building, then at [`build`](Self::build) the network (if
 /// [`random_network`](Self::random_network)), the server (if
 /// [`random_server`](Self::random_server)) and the faults (if [`faults`](Self::faults)); the
 /// run's latencies and tokens, and each bot's [`Ctx::rng`], have streams of their own.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spaces_socket_sim::{AddError, Builder, FaultMix};
+/// # use spaces_socket_sim::{Bot, Ctx};
+/// # struct Quiet;
+/// # impl Bot for Quiet {
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &spaces_socket::spaces::SpacesEvent) {}
+/// # }
+///
+/// let mut world = Builder::new();
+/// world
+///     .seed(42)
+///     .random_network()
+///     .random_server()
+///     .faults(FaultMix::new(Duration::from_secs(60)));
+/// let bot = world.participant("bot", Quiet)?;
+/// // Names say which participant a report or a trace line is about: they may not repeat.
+/// assert!(matches!(world.participant("bot", Quiet), Err(AddError::DuplicateName(_))));
+/// let mut sim = world.build();
+/// let until = Duration::from_secs(60) + sim.settle_time();
+/// sim.run_for(until)?;
+/// assert!(sim.report().participant(bot).connects >= 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Builder {
     seed: u64,
     scenario: Rng,
@@ -42,6 +107,7 @@ pub struct Builder {
     entries: Vec<Entry>,
     mix: Option<FaultMix>,
     faults: Vec<(Duration, Fault)>,
+    only_faults: Option<FaultPicks>,
     record_events: bool,
     keep_trace: bool,
     observer: Box<dyn Observer>,
@@ -66,6 +132,7 @@ impl Builder {
             entries: Vec::new(),
             mix: None,
             faults: Vec::new(),
+            only_faults: None,
             record_events: false,
             keep_trace: false,
             observer: Box::new(()),
@@ -73,7 +140,7 @@ impl Builder {
     }
 
     /// The seed every choice derives from. Set it first: it restarts [`rng`](Self::rng).
-    pub fn seed(mut self, seed: u64) -> Self {
+    pub fn seed(&mut self, seed: u64) -> &mut Self {
         self.seed = seed;
         self.scenario = scenario_rng(seed);
         self
@@ -85,53 +152,99 @@ impl Builder {
         &mut self.scenario
     }
 
-    /// Adds a participant called `name` (a plain word: it is also its token and user id)
-    /// running `bot`, with [`ParticipantConfig::default`]. Participants are numbered from 0 in
-    /// the order they are added.
-    pub fn participant(self, name: &str, bot: impl Bot) -> Self {
-        self.add(name, Box::new(bot), None)
+    /// Adds a participant called `name` running `bot`, with [`ParticipantConfig::default`] and
+    /// a fixed token: the JWT `name`, which the emulator takes as the user `name`. The
+    /// [`ParticipantId`] it returns addresses it in faults, reports and views.
+    ///
+    /// # Errors
+    /// [`AddError::DuplicateName`] when a participant already has this name,
+    /// [`AddError::BadName`] when it is not a plain word.
+    pub fn participant(&mut self, name: &str, bot: impl Bot) -> Result<ParticipantId, AddError> {
+        let tokens = Token::jwt(name);
+        self.add(
+            name,
+            Box::new(bot),
+            ParticipantConfig::default(),
+            Box::new(tokens),
+        )
     }
 
-    /// [`participant`](Self::participant) with its own settings.
-    pub fn participant_with(self, name: &str, bot: impl Bot, config: ParticipantConfig) -> Self {
-        self.add(name, Box::new(bot), Some(config))
+    /// [`participant`](Self::participant) with its own session configuration and token
+    /// source, as a runtime's `connect` takes them. The source is asked for a token at each
+    /// connection attempt, on the virtual wall clock
+    /// ([`EmulatorConfig::base_time_unix_ms`](spaces_socket_emulator::EmulatorConfig::base_time_unix_ms)
+    /// plus the virtual time); the emulator takes a plain token as the user of that name, a
+    /// JWT's `sub` claim otherwise (see `DemoAuth`). A second participant with the same token
+    /// is the same user on another connection.
+    ///
+    /// # Errors
+    /// As [`participant`](Self::participant), and [`AddError::Config`] when `Spaces::new`
+    /// refuses `config.session`.
+    pub fn participant_with(
+        &mut self,
+        name: &str,
+        bot: impl Bot,
+        config: ParticipantConfig,
+        tokens: impl TokenProvider + 'static,
+    ) -> Result<ParticipantId, AddError> {
+        self.add(name, Box::new(bot), config, Box::new(tokens))
     }
 
-    /// [`participant_with`](Self::participant_with) for a boxed bot.
+    /// [`participant_with`](Self::participant_with) for a boxed bot and token source.
+    ///
+    /// # Errors
+    /// As [`participant_with`](Self::participant_with).
     pub fn participant_boxed(
-        self,
+        &mut self,
         name: &str,
         bot: Box<dyn Bot>,
         config: ParticipantConfig,
-    ) -> Self {
-        self.add(name, bot, Some(config))
+        tokens: Box<dyn TokenProvider>,
+    ) -> Result<ParticipantId, AddError> {
+        self.add(name, bot, config, tokens)
     }
 
-    fn add(mut self, name: &str, bot: Box<dyn Bot>, config: Option<ParticipantConfig>) -> Self {
+    fn add(
+        &mut self,
+        name: &str,
+        bot: Box<dyn Bot>,
+        config: ParticipantConfig,
+        tokens: Box<dyn TokenProvider>,
+    ) -> Result<ParticipantId, AddError> {
+        let plain = |c: char| c.is_ascii_alphanumeric() || "-_.".contains(c);
+        if name.is_empty() || !name.chars().all(plain) {
+            return Err(AddError::BadName(name.to_owned()));
+        }
+        if self.entries.iter().any(|e| e.name == name) {
+            return Err(AddError::DuplicateName(name.to_owned()));
+        }
+        // Refused now, with the name at hand, rather than at `build`.
+        Spaces::new(config.session.clone()).map_err(AddError::Config)?;
         self.entries.push(Entry {
             name: name.to_owned(),
             bot,
             config,
+            tokens,
         });
-        self
+        Ok(ParticipantId(self.entries.len() - 1))
     }
 
     /// The network (default: [`NetPlan::default`]).
-    pub fn network(mut self, net: NetPlan) -> Self {
+    pub fn network(&mut self, net: NetPlan) -> &mut Self {
         self.net = net;
         self.random_net = false;
         self
     }
 
     /// Draws the network from the seed at [`build`](Self::build) ([`NetPlan::random`]).
-    pub fn random_network(mut self) -> Self {
+    pub fn random_network(&mut self) -> &mut Self {
         self.random_net = true;
         self
     }
 
     /// The emulator's configuration (default: [`default_server`]). A server restart starts a
     /// new emulator from it, with a seed of its own.
-    pub fn server(mut self, config: EmulatorConfig) -> Self {
+    pub fn server(&mut self, config: EmulatorConfig) -> &mut Self {
         self.server = config;
         self.random_server = false;
         self
@@ -139,40 +252,49 @@ impl Builder {
 
     /// Draws the server's behaviours from the seed at [`build`](Self::build)
     /// ([`random_server`](crate::random_server)).
-    pub fn random_server(mut self) -> Self {
+    pub fn random_server(&mut self) -> &mut Self {
         self.random_server = true;
         self
     }
 
     /// Random faults drawn from the seed over `mix.window`; after the window, the world is
     /// calm.
-    pub fn faults(mut self, mix: FaultMix) -> Self {
+    pub fn faults(&mut self, mix: FaultMix) -> &mut Self {
         self.mix = Some(mix);
         self
     }
 
-    /// One more fault at virtual time `at`.
-    pub fn fault_at(mut self, at: Duration, fault: Fault) -> Self {
+    /// One more fault at virtual time `at` (see also [`Sim::inject_at`] while the world runs).
+    pub fn fault_at(&mut self, at: Duration, fault: Fault) -> &mut Self {
         self.faults.push((at, fault));
+        self
+    }
+
+    /// Keeps only these faults of the run's schedule (the scripted and drawn faults in time
+    /// order, as [`Sim::faults`] lists them), each with its window shortened where `picks`
+    /// says: what [`shrink`](crate::shrink) found, replayed. Everything else is drawn as
+    /// without it.
+    pub fn only_faults(&mut self, picks: FaultPicks) -> &mut Self {
+        self.only_faults = Some(picks);
         self
     }
 
     /// Keeps every event of every participant in the report
     /// ([`ParticipantReport::events`](crate::ParticipantReport::events)); off by default.
-    pub fn record_events(mut self, on: bool) -> Self {
+    pub fn record_events(&mut self, on: bool) -> &mut Self {
         self.record_events = on;
         self
     }
 
     /// Keeps the whole trace as lines ([`Sim::trace`]); off by default (the hash is always
     /// kept).
-    pub fn keep_trace(mut self, on: bool) -> Self {
+    pub fn keep_trace(&mut self, on: bool) -> &mut Self {
         self.keep_trace = on;
         self
     }
 
     /// Checks the run as it goes (see [`Observer`]).
-    pub fn observer(mut self, observer: impl Observer) -> Self {
+    pub fn observer(&mut self, observer: impl Observer) -> &mut Self {
         self.observer = Box::new(observer);
         self
     }
@@ -194,30 +316,23 @@ impl Builder {
             faults.extend(mix.draw(&mut self.scenario, self.entries.len()));
         }
         faults.sort_by_key(|(at, _)| *at);
+        if let Some(picks) = &self.only_faults {
+            faults = picks.apply(&faults);
+        }
         let base = Instant::now();
         let mut parts = Vec::new();
         let mut bot_list = Vec::new();
         for entry in self.entries {
-            let config = entry.config.unwrap_or_default();
             let rng = bots.fork();
-            let session_seed = config.rng_seed.unwrap_or_else(|| bots.next_u64());
-            let (spaces, session_config) = session(&config, session_seed);
-            parts.push(Participant {
-                name: entry.name.clone(),
-                config,
-                session_config,
-                spaces,
+            let session_seed = entry.config.session.client.rng_seed;
+            let session_seed = session_seed.unwrap_or_else(|| bots.next_u64());
+            parts.push(Participant::new(
+                entry.name,
+                entry.config,
+                Tokens::Own(entry.tokens),
+                session_seed,
                 rng,
-                link: None,
-                last_link: None,
-                user_closed: false,
-                expire_next_token: false,
-                report: ParticipantReport {
-                    name: entry.name,
-                    ..ParticipantReport::default()
-                },
-                send_index: BTreeMap::new(),
-            });
+            ));
             bot_list.push(entry.bot);
         }
         let factor = faults
@@ -301,20 +416,4 @@ pub(crate) fn with_ctx<R>(w: &mut World, i: usize, f: impl FnOnce(&mut Ctx<'_>) 
 
 fn scenario_rng(seed: u64) -> Rng {
     Rng::new(seed).fork()
-}
-
-fn session(config: &ParticipantConfig, seed: u64) -> (Spaces, Config) {
-    let mut spaces_config = SpacesConfig::new("http://sim.invalid/chat").expect("static URL");
-    let c = &mut spaces_config.client;
-    c.rng_seed = Some(seed);
-    c.reconnection_delay = config.reconnection_delay;
-    c.reconnection_delay_max = config.reconnection_delay_max;
-    c.randomization_factor = config.randomization_factor;
-    c.connect_timeout = Some(config.connect_timeout);
-    spaces_config.max_held = config.max_held;
-    spaces_config.rate_limit = config.rate_limit;
-    spaces_config.delivery = config.delivery;
-    let client_config = spaces_config.client.clone();
-    let spaces = Spaces::new(spaces_config).expect("a valid simulated configuration");
-    (spaces, client_config)
 }

@@ -9,6 +9,7 @@ use spaces_socket_emulator::{CloseReason, EmulatorEvent, Rejection, ServerOutput
 
 use crate::error::SimErrorKind;
 use crate::net::{InFlight, Packet};
+use crate::plan::ParticipantId;
 use crate::sim::Sim;
 use crate::view::Happening;
 use crate::world::EventLine;
@@ -245,7 +246,7 @@ impl Sim {
             format_args!("{name} TokenNeeded {{ attempt: {attempt} }}"),
         );
         self.observe(Happening::TokenRequest {
-            participant: i,
+            participant: ParticipantId(i),
             attempt,
         });
         self.w.book_token_request(i, attempt);
@@ -253,7 +254,7 @@ impl Sim {
 
     pub(crate) fn on_transmit(&mut self, i: usize, t: Transmit) {
         self.observe(Happening::Transmit {
-            participant: i,
+            participant: ParticipantId(i),
             transmit: &t,
         });
         match t {
@@ -320,7 +321,7 @@ impl Sim {
         let at = self.w.now - self.w.base;
         self.w.rec.line(at, format_args!("{name} {}", EventLine(e)));
         self.observe(Happening::Event {
-            participant: i,
+            participant: ParticipantId(i),
             event: e,
         });
         self.w.book_event(i, e);

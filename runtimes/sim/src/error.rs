@@ -16,7 +16,7 @@ pub const MAX_STEPS: u64 = 20_000_000;
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SimErrorKind {
-    /// An [`Observer`] hook returned an error: a checked property does not hold.
+    /// An [`Observer`](crate::Observer) hook returned an error: a checked property does not hold.
     Violation,
     /// A machine did something the network cannot carry: writing with no websocket open,
     /// the emulator writing to a closed connection or refusing a well-formed connect, an
@@ -30,7 +30,7 @@ pub enum SimErrorKind {
 
 /// A run stopped early. `Display` gives the seed, the virtual time, what happened and the last
 /// trace lines; replay the seed to see the whole trace
-/// ([`Builder::keep_trace`]).
+/// ([`Builder::keep_trace`](crate::Builder::keep_trace)).
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimError {

@@ -1,20 +1,29 @@
 //! Faults as they happen: what each [`Fault`] does to the links, the server and the participants.
 
-use spaces_socket::spaces::Input;
+use std::time::Duration;
+
+use spaces_socket::spaces::{Input, SpacesEvent};
 use spaces_socket_emulator::{DemoAuth, Emulator};
 
-use crate::plan::Fault;
+use crate::bot::{Bot, Ctx};
+use crate::plan::{Fault, ParticipantId};
 use crate::sim::Sim;
 use crate::view::Happening;
-use crate::world::Action;
+use crate::world::{Action, Participant, Tokens};
 
 impl Sim {
     pub(crate) fn fault(&mut self, fault: Fault) {
-        self.w.trace(format_args!("FAULT {fault:?}"));
+        match fault.participant().and_then(|id| self.w.parts.get(id.0)) {
+            Some(p) => {
+                let name = p.name.clone();
+                self.w.trace(format_args!("FAULT {fault:?} on {name}"));
+            }
+            None => self.w.trace(format_args!("FAULT {fault:?}")),
+        }
         let now = self.w.now;
         let at = self.w.elapsed();
         self.w.injected.push((at, fault.clone()));
-        match fault.participant() {
+        match fault.participant().map(|id| id.0) {
             Some(i) => {
                 if let Some(p) = self.w.parts.get_mut(i) {
                     p.report.faults.push((at, fault.clone()));
@@ -29,7 +38,7 @@ impl Sim {
         self.observe(Happening::Fault(&fault));
         match fault {
             Fault::Reset { participant } => {
-                if let Some(l) = self.w.parts.get(participant).and_then(|p| p.link) {
+                if let Some(l) = self.w.parts.get(participant.0).and_then(|p| p.link) {
                     self.reset_link(l);
                 }
             }
@@ -41,7 +50,7 @@ impl Sim {
                 if let Some(link) = self
                     .w
                     .parts
-                    .get(participant)
+                    .get(participant.0)
                     .and_then(|p| p.link)
                     .and_then(|l| self.w.links.get_mut(&l))
                 {
@@ -49,13 +58,13 @@ impl Sim {
                 }
             }
             Fault::Kick { participant } => {
-                if let Some(conn) = self.w.server_conn_of(participant) {
+                if let Some(conn) = self.w.server_conn_of(participant.0) {
                     self.w.server.kick(now, conn);
                     self.drain_server();
                 }
             }
             Fault::ServerDisconnect { participant } => {
-                if let Some(conn) = self.w.server_conn_of(participant) {
+                if let Some(conn) = self.w.server_conn_of(participant.0) {
                     if let Some(link) = self
                         .w
                         .conns
@@ -69,12 +78,12 @@ impl Sim {
                 }
             }
             Fault::ExpireToken { participant } => {
-                if let Some(p) = self.w.parts.get_mut(participant) {
+                if let Some(p) = self.w.parts.get_mut(participant.0) {
                     p.expire_next_token = true;
                 }
             }
             Fault::ServerError { participant } => {
-                if let Some(conn) = self.w.server_conn_of(participant)
+                if let Some(conn) = self.w.server_conn_of(participant.0)
                     && self
                         .w
                         .server
@@ -123,6 +132,10 @@ impl Sim {
                 self.w.slow.push(factor);
                 self.w.schedule(now + duration, Action::EndSlow(factor));
             }
+            Fault::SecondConnection {
+                participant,
+                duration,
+            } => self.second_connection(participant.0, duration),
             Fault::Silent { duration } => {
                 self.w.silent += 1;
                 for link in self.w.links.values_mut() {
@@ -162,6 +175,83 @@ impl Sim {
                 },
             );
             self.drain_client(i);
+        }
+    }
+
+    /// Opens a second connection of participant `i`'s user: one more participant, with `i`'s
+    /// session settings and token source, running [`Elsewhere`] for `duration`.
+    fn second_connection(&mut self, i: usize, duration: Duration) {
+        let Some(p) = self.w.parts.get(i) else {
+            return;
+        };
+        let name = format!("{}'", p.name);
+        // Another of them already runs: one second connection at a time.
+        if self
+            .w
+            .parts
+            .iter()
+            .any(|p| p.name == name && !p.spaces.is_closed())
+        {
+            return;
+        }
+        let spaces: Vec<String> = p.wanted.iter().cloned().collect();
+        let mut config = p.config.clone();
+        config.reopen_after_close = false;
+        config.token_failure_one_in = 0;
+        config.session.client.rng_seed = None;
+        let tokens = match p.tokens {
+            Tokens::Of(j) => Tokens::Of(j),
+            Tokens::Own(_) => Tokens::Of(i),
+        };
+        let rng = self.w.rng.fork();
+        let seed = self.w.rng.next_u64();
+        let mut twin = Participant::new(name, config, tokens, seed, rng);
+        twin.report.faults.push((
+            self.w.elapsed(),
+            Fault::SecondConnection {
+                participant: ParticipantId(i),
+                duration,
+            },
+        ));
+        self.w.parts.push(twin);
+        self.bots.push(Box::new(Elsewhere { spaces, said: 0 }));
+        let k = self.w.parts.len() - 1;
+        let now = self.w.now;
+        self.w.schedule(now, Action::Start(k));
+        self.w
+            .schedule(now + duration, Action::Timer(k, ELSEWHERE_LEAVE));
+    }
+}
+
+/// The timer on which a second connection leaves.
+const ELSEWHERE_LEAVE: u64 = u64::MAX;
+
+/// A second connection of a participant's user ([`Fault::SecondConnection`]): joins the
+/// participant's spaces, says one message in each, leaves when its time is up.
+struct Elsewhere {
+    spaces: Vec<String>,
+    said: u32,
+}
+
+impl Bot for Elsewhere {
+    fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+        for space in &self.spaces {
+            ctx.subscribe(space);
+        }
+    }
+
+    fn on_event(&mut self, ctx: &mut Ctx<'_>, event: &SpacesEvent) {
+        if let SpacesEvent::Subscribed { space } = event {
+            self.said += 1;
+            let user = ctx.name().trim_end_matches('\'');
+            let text = format!("{user} elsewhere #{}", self.said);
+            let _ = ctx.send_text(space, &text);
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_>, timer: u64) {
+        if timer == ELSEWHERE_LEAVE {
+            ctx.close();
         }
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use spaces_socket::spaces::{SendFailure, SendId, SpacesEvent};
 
-use crate::plan::Fault;
+use crate::plan::{Fault, ParticipantId};
 
 /// How one accepted send ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,7 +138,9 @@ pub struct Report {
     pub steps: u64,
     /// Virtual time simulated.
     pub virtual_time: Duration,
-    /// Per participant, in the order they were added.
+    /// Per participant, in the order they were added (index them with
+    /// [`ParticipantId::index`], or call [`participant`](Self::participant)), then the second
+    /// connections ([`Fault::SecondConnection`]).
     pub participants: Vec<ParticipantReport>,
     /// Every fault injected, with its virtual time.
     pub faults: Vec<(Duration, Fault)>,
@@ -147,11 +149,15 @@ pub struct Report {
 }
 
 impl Report {
-    /// The participant called `name`. Panics if there is none (a typo in a test).
-    pub fn participant(&self, name: &str) -> &ParticipantReport {
+    /// What `participant` went through (panics for an id of another run's, out of range).
+    pub fn participant(&self, participant: ParticipantId) -> &ParticipantReport {
         self.participants
-            .iter()
-            .find(|p| p.name == name)
-            .unwrap_or_else(|| panic!("no participant called {name:?}"))
+            .get(participant.0)
+            .unwrap_or_else(|| panic!("{participant:?} is not a participant of this run"))
+    }
+
+    /// The participant called `name`, if any (a second connection's is `"<name>'"`).
+    pub fn named(&self, name: &str) -> Option<&ParticipantReport> {
+        self.participants.iter().find(|p| p.name == name)
     }
 }

@@ -8,14 +8,14 @@ use spaces_socket::spaces::{AuthError, Input, Token};
 use crate::bot::{Bot, Ctx};
 use crate::builder::with_ctx;
 use crate::error::{MAX_STEPS, MAX_STEPS_PER_INSTANT, SimError, SimErrorKind};
-use crate::plan::Fault;
+use crate::plan::{Fault, ParticipantId};
 use crate::report::Report;
 use crate::trace::Trace;
 use crate::view::{Happening, Observer, SimView, TokenOutcome};
-use crate::world::{Action, Due, World};
+use crate::world::{Action, Due, Tokens, World};
 
 /// A running simulation: participants' `Spaces` cores and the emulator core on a simulated
-/// network and a virtual clock. Made by [`Builder::build`]; advance it with
+/// network and a virtual clock. Made by [`Builder::build`](crate::Builder::build); advance it with
 /// [`run_for`](Self::run_for), then read [`report`](Self::report) and [`trace`](Self::trace).
 pub struct Sim {
     pub(crate) w: World,
@@ -32,6 +32,87 @@ impl Sim {
         self.result()
     }
 
+    /// Takes one step: the next thing due (a delivery, a timer of a session, of the emulator or
+    /// of a bot, a fault), fed to its machine and drained, with the clock moved to it. Returns
+    /// the virtual time of the step, or `None` when nothing at all is due (every session
+    /// closed, nothing in flight). Mix it freely with [`run_for`](Self::run_for),
+    /// [`inject`](Self::inject) and reads of [`view`](Self::view).
+    ///
+    /// ```
+    /// # use spaces_socket_sim::{Bot, Builder, Ctx};
+    /// # struct Quiet;
+    /// # impl Bot for Quiet {
+    /// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &spaces_socket::spaces::SpacesEvent) {}
+    /// # }
+    /// let mut world = Builder::new();
+    /// let bot = world.participant("bot", Quiet)?;
+    /// let mut sim = world.build();
+    /// // Step until the bot's session is connected.
+    /// while !sim.view().participant(bot).spaces().is_connected() {
+    ///     sim.step()?.expect("something is due");
+    /// }
+    /// assert!(sim.elapsed() < std::time::Duration::from_secs(1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// The run's failure, as [`run_for`](Self::run_for).
+    pub fn step(&mut self) -> Result<Option<Duration>, SimError> {
+        self.result()?;
+        let at = self.step_once(None);
+        self.result()?;
+        Ok(at)
+    }
+
+    /// Injects `fault` now, while the world runs: it happens before anything else due now.
+    /// It joins [`faults`](Self::faults) and the report like a scheduled one.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use spaces_socket_sim::{Bot, Builder, Ctx, Fault};
+    /// # struct Quiet;
+    /// # impl Bot for Quiet {
+    /// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &spaces_socket::spaces::SpacesEvent) {}
+    /// # }
+    /// let mut world = Builder::new();
+    /// let bot = world.participant("bot", Quiet)?;
+    /// let mut sim = world.build();
+    /// sim.run_for(Duration::from_secs(3))?;
+    /// // Cut the bot's connection the moment it is connected and idle.
+    /// sim.inject(Fault::Reset { participant: bot })?;
+    /// sim.run_for(Duration::from_secs(10))?;
+    /// assert_eq!(sim.report().participant(bot).connects, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// The run's failure, as [`run_for`](Self::run_for).
+    pub fn inject(&mut self, fault: Fault) -> Result<(), SimError> {
+        self.result()?;
+        self.note_fault(self.w.elapsed(), &fault);
+        self.fault(fault);
+        self.w.collect_links();
+        self.check_step();
+        self.result()
+    }
+
+    /// Schedules `fault` at virtual time `at` (since the start; now if that has passed), while
+    /// the world runs.
+    pub fn inject_at(&mut self, at: Duration, fault: Fault) {
+        let at = at.max(self.w.elapsed());
+        self.note_fault(at, &fault);
+        let when = self.w.base + at;
+        self.w.schedule(when, Action::Fault(fault));
+    }
+
+    /// Adds a fault decided while running to the run's schedule.
+    fn note_fault(&mut self, at: Duration, fault: &Fault) {
+        let k = self.w.faults.partition_point(|(t, _)| *t <= at);
+        self.w.faults.insert(k, (at, fault.clone()));
+        let slowed = self.w.net.calm_latency() * fault.slow_factor();
+        self.w.max_latency = self.w.max_latency.max(slowed);
+    }
+
     /// Calls the observer's [`on_checkpoint`](Observer::on_checkpoint) with `label` now (for
     /// checks at chosen moments, e.g. "everything settled after the faults").
     pub fn checkpoint(&mut self, label: &str) -> Result<(), SimError> {
@@ -43,10 +124,14 @@ impl Sim {
         self.result()
     }
 
-    /// Calls participant `index`'s [`Bot::on_timer`] with `timer` now, as if a timer were due:
-    /// a way for a test to make a bot act at a chosen moment.
-    pub fn wake(&mut self, index: usize, timer: u64) -> Result<(), SimError> {
+    /// Calls `participant`'s [`Bot::on_timer`] with `timer` now, as if a timer were due: a
+    /// way for a test to make a bot act at a chosen moment.
+    ///
+    /// # Errors
+    /// The run's failure, as [`run_for`](Self::run_for).
+    pub fn wake(&mut self, participant: ParticipantId, timer: u64) -> Result<(), SimError> {
         self.result()?;
+        let index = participant.0;
         self.call_bot(index, |bot, ctx| bot.on_timer(ctx, timer));
         self.drain_client(index);
         self.check_step();
@@ -76,7 +161,7 @@ impl Sim {
         }
     }
 
-    /// The trace so far (empty unless [`Builder::keep_trace`]).
+    /// The trace so far (empty unless [`Builder::keep_trace`](crate::Builder::keep_trace)).
     pub fn trace(&self) -> &Trace {
         &self.w.rec.trace
     }
@@ -115,18 +200,18 @@ impl Sim {
                 // A full window may have to pass before the first of them leaves.
                 let windows = match queued {
                     0 => 0,
-                    n => n / p.config.rate_limit.max(1) + 1,
+                    n => n / p.config.session.rate_limit.max(1) + 1,
                 };
-                Duration::from_secs(60) * windows
+                p.config.session.rate_window * windows
             })
             .max()
             .unwrap_or_default();
         Duration::from_secs(10) + self.w.max_latency * 2 + heartbeat * 2 + worst * 2 + pacing
     }
 
-    /// Participant `index`'s bot, if it is a `B`.
-    pub fn bot<B: Bot>(&self, index: usize) -> Option<&B> {
-        let bot: &dyn Any = self.bots.get(index)?.as_ref();
+    /// `participant`'s bot, if it is a `B`.
+    pub fn bot<B: Bot>(&self, participant: ParticipantId) -> Option<&B> {
+        let bot: &dyn Any = self.bots.get(participant.0)?.as_ref();
         bot.downcast_ref()
     }
 
@@ -164,41 +249,43 @@ impl Sim {
     // ----- the loop -----------------------------------------------------------------------
 
     pub(crate) fn run_until(&mut self, end: Instant) {
+        while self.w.error.is_none() && self.step_once(Some(end)).is_some() {}
         if self.w.error.is_some() {
             return;
         }
-        while let Some((at, due)) = self.w.next_due() {
-            if at > end {
-                break;
-            }
-            if at > self.w.now {
-                self.w.now = at;
-                self.w.same_instant = 0;
-            } else {
-                self.w.same_instant += 1;
-                if self.w.same_instant > MAX_STEPS_PER_INSTANT {
-                    self.w.fail(
-                        SimErrorKind::LiveLock,
-                        format!("{due:?} keeps being due at one instant"),
-                    );
-                    return;
-                }
-            }
-            self.w.steps += 1;
-            if self.w.steps > MAX_STEPS {
-                self.w
-                    .fail(SimErrorKind::TooManySteps, format!("more than {MAX_STEPS}"));
-                return;
-            }
-            self.dispatch(due);
-            self.w.collect_links();
-            self.check_step();
-            if self.w.error.is_some() {
-                return;
-            }
-        }
         self.w.now = self.w.now.max(end);
         self.check_step();
+    }
+
+    /// Takes the next thing due, if it is due by `end`: its virtual time.
+    fn step_once(&mut self, end: Option<Instant>) -> Option<Duration> {
+        let (at, due) = self.w.next_due()?;
+        if end.is_some_and(|end| at > end) {
+            return None;
+        }
+        if at > self.w.now {
+            self.w.now = at;
+            self.w.same_instant = 0;
+        } else {
+            self.w.same_instant += 1;
+            if self.w.same_instant > MAX_STEPS_PER_INSTANT {
+                self.w.fail(
+                    SimErrorKind::LiveLock,
+                    format!("{due:?} keeps being due at one instant"),
+                );
+                return None;
+            }
+        }
+        self.w.steps += 1;
+        if self.w.steps > MAX_STEPS {
+            self.w
+                .fail(SimErrorKind::TooManySteps, format!("more than {MAX_STEPS}"));
+            return None;
+        }
+        self.dispatch(due);
+        self.w.collect_links();
+        self.check_step();
+        Some(self.w.elapsed())
     }
 
     pub(crate) fn dispatch(&mut self, due: Due) {
@@ -279,33 +366,52 @@ impl Sim {
                 .handle_input(now, Input::TokenFailed(&error));
             TokenOutcome::Failed
         } else {
-            let p = &mut self.w.parts[i];
-            let expired = std::mem::take(&mut p.expire_next_token);
-            let value = if expired {
-                "expired".to_owned()
-            } else {
-                p.name.clone()
+            let expired = std::mem::take(&mut self.w.parts[i].expire_next_token);
+            let wall = self.w.wall_clock();
+            let source = match &self.w.parts[i].tokens {
+                Tokens::Own(_) => i,
+                Tokens::Of(j) => *j,
             };
-            let token = Token::jwt(value.clone());
-            p.spaces.handle_input(
-                now,
-                Input::Token {
-                    token: &token,
-                    refreshes: false,
-                },
-            );
+            let Tokens::Own(tokens) = &mut self.w.parts[source].tokens else {
+                unreachable!("a second connection borrows the tokens of a participant with its own")
+            };
+            let refreshes = tokens.refreshes();
+            let answer = if expired {
+                Ok(Token::jwt("expired"))
+            } else {
+                tokens.token(wall)
+            };
+            let p = &mut self.w.parts[i];
+            let outcome = match &answer {
+                Ok(token) => {
+                    p.spaces
+                        .handle_input(now, Input::Token { token, refreshes });
+                    if expired {
+                        TokenOutcome::Expired
+                    } else {
+                        TokenOutcome::Valid
+                    }
+                }
+                Err(error) => {
+                    p.report.token_errors += 1;
+                    p.spaces.handle_input(now, Input::TokenFailed(error));
+                    TokenOutcome::Failed
+                }
+            };
+            // The token itself is a secret, kept out of the trace; the user it names is not.
+            let shown = match (&answer, expired) {
+                (_, true) => "expired".to_owned(),
+                (Ok(_), false) => p.name.trim_end_matches('\'').to_owned(),
+                (Err(_), false) => "error from the source".to_owned(),
+            };
             let name = &self.w.parts[i].name;
             self.w
                 .rec
-                .line(now - self.w.base, format_args!("{name} token {value}"));
-            if expired {
-                TokenOutcome::Expired
-            } else {
-                TokenOutcome::Valid
-            }
+                .line(now - self.w.base, format_args!("{name} token {shown}"));
+            outcome
         };
         self.observe(Happening::Token {
-            participant: i,
+            participant: ParticipantId(i),
             outcome,
         });
         self.drain_client(i);
@@ -329,7 +435,7 @@ impl Sim {
         for command in &commands {
             self.w.record_command(i, command);
             self.observe(Happening::Command {
-                participant: i,
+                participant: ParticipantId(i),
                 command,
             });
         }

@@ -9,7 +9,7 @@ use spaces_socket::spaces::{Spaces, SpacesEvent};
 
 use crate::bot::Command;
 use crate::net::Link;
-use crate::plan::{Fault, ParticipantConfig};
+use crate::plan::{Fault, ParticipantConfig, ParticipantId};
 use crate::report::ParticipantReport;
 use crate::world::World;
 use spaces_socket_emulator::{ConnId, Emulator, EmulatorConfig, EmulatorEvent};
@@ -33,7 +33,7 @@ pub enum Happening<'a> {
     /// A participant's command (from its bot, or the simulation's own `connect`).
     Command {
         /// Which participant.
-        participant: usize,
+        participant: ParticipantId,
         /// The command and its result.
         command: &'a Command,
     },
@@ -41,28 +41,28 @@ pub enum Happening<'a> {
     /// answers later ([`Happening::Token`]).
     TokenRequest {
         /// Which participant.
-        participant: usize,
+        participant: ParticipantId,
         /// 0 for the first connection, then the reconnection attempt.
         attempt: u32,
     },
     /// A participant's token provider answered.
     Token {
         /// Which participant.
-        participant: usize,
+        participant: ParticipantId,
         /// How.
         outcome: TokenOutcome,
     },
     /// A participant's session produced an event (before its bot sees it).
     Event {
         /// Which participant.
-        participant: usize,
+        participant: ParticipantId,
         /// The event.
         event: &'a SpacesEvent,
     },
     /// A participant's session asked for a transmit (before the network carries it).
     Transmit {
         /// Which participant.
-        participant: usize,
+        participant: ParticipantId,
         /// The transmit.
         transmit: &'a Transmit,
     },
@@ -128,14 +128,23 @@ impl<'a> SimView<'a> {
         self.w.seed
     }
 
-    /// Number of participants.
-    pub fn participants(&self) -> usize {
-        self.w.parts.len()
+    /// Every participant, in the order they were added (then the second connections
+    /// [`Fault::SecondConnection`] opened).
+    pub fn participants(&self) -> impl Iterator<Item = ParticipantView<'a>> + 'a {
+        let w = self.w;
+        (0..w.parts.len()).map(move |index| ParticipantView { w, index })
     }
 
-    /// Participant `index` (panics if out of range).
-    pub fn participant(&self, index: usize) -> ParticipantView<'a> {
-        ParticipantView { w: self.w, index }
+    /// One participant (panics for an id of another run's, out of range).
+    pub fn participant(&self, id: ParticipantId) -> ParticipantView<'a> {
+        assert!(
+            id.0 < self.w.parts.len(),
+            "{id:?} is not a participant of this run"
+        );
+        ParticipantView {
+            w: self.w,
+            index: id.0,
+        }
     }
 
     /// Every connection that can still carry something.
@@ -195,9 +204,9 @@ pub struct ParticipantView<'a> {
 }
 
 impl<'a> ParticipantView<'a> {
-    /// Its number.
-    pub fn index(&self) -> usize {
-        self.index
+    /// Its handle.
+    pub fn id(&self) -> ParticipantId {
+        ParticipantId(self.index)
     }
 
     /// Its name (and user id).
@@ -210,7 +219,7 @@ impl<'a> ParticipantView<'a> {
         &self.w.parts[self.index].spaces
     }
 
-    /// Its simulation settings.
+    /// Its simulation settings, its session's configuration among them.
     pub fn config(&self) -> &'a ParticipantConfig {
         &self.w.parts[self.index].config
     }
@@ -256,8 +265,8 @@ impl<'a> LinkView<'a> {
     }
 
     /// The participant that opened it.
-    pub fn participant(&self) -> usize {
-        self.link.participant
+    pub fn participant(&self) -> ParticipantId {
+        ParticipantId(self.link.participant)
     }
 
     /// The emulator's id, once it accepted the connect.

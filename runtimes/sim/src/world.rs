@@ -3,10 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use spaces_socket::client::Config;
-use spaces_socket::spaces::{Incoming, SendError, SendId, Spaces, SpacesEvent};
+use spaces_socket::spaces::{Incoming, SendError, SendId, Spaces, SpacesEvent, TokenProvider};
 use spaces_socket_emulator::rng::Rng;
 use spaces_socket_emulator::{ConnId, Emulator, EmulatorConfig};
 
@@ -42,11 +42,22 @@ pub(crate) enum Due {
 
 // ----- the world --------------------------------------------------------------------------
 
+/// Where a participant's tokens come from.
+pub(crate) enum Tokens {
+    /// Its own source.
+    Own(Box<dyn TokenProvider>),
+    /// The source of participant `.0` (a second connection of its user).
+    Of(usize),
+}
+
 pub(crate) struct Participant {
     pub(crate) name: String,
     pub(crate) config: ParticipantConfig,
     pub(crate) session_config: Config,
     pub(crate) spaces: Spaces,
+    pub(crate) tokens: Tokens,
+    /// The spaces its bot asked for (mirrors the session's wanted spaces).
+    pub(crate) wanted: BTreeSet<String>,
     pub(crate) rng: Rng,
     pub(crate) link: Option<u64>,
     pub(crate) last_link: Option<u64>,
@@ -55,6 +66,41 @@ pub(crate) struct Participant {
     pub(crate) expire_next_token: bool,
     pub(crate) report: ParticipantReport,
     pub(crate) send_index: BTreeMap<SendId, usize>,
+}
+
+impl Participant {
+    /// A participant whose session is `config.session` with the reconnection seed `seed`.
+    pub(crate) fn new(
+        name: String,
+        config: ParticipantConfig,
+        tokens: Tokens,
+        seed: u64,
+        rng: Rng,
+    ) -> Self {
+        let mut session = config.session.clone();
+        session.client.rng_seed = Some(seed);
+        let session_config = session.client.clone();
+        // Checked when the participant was added.
+        let spaces = Spaces::new(session).expect("a session configuration Spaces::new accepts");
+        Self {
+            report: ParticipantReport {
+                name: name.clone(),
+                ..ParticipantReport::default()
+            },
+            name,
+            config,
+            session_config,
+            spaces,
+            tokens,
+            wanted: BTreeSet::new(),
+            rng,
+            link: None,
+            last_link: None,
+            user_closed: false,
+            expire_next_token: false,
+            send_index: BTreeMap::new(),
+        }
+    }
 }
 
 /// Everything but the bots and the observer, so that both can be called while it is borrowed.
@@ -100,6 +146,12 @@ impl World {
 
     pub(crate) fn elapsed(&self) -> Duration {
         self.now - self.base
+    }
+
+    /// The virtual wall clock: the emulator's base time plus the virtual time.
+    pub(crate) fn wall_clock(&self) -> SystemTime {
+        let base = Duration::from_millis(self.server_config.base_time_unix_ms);
+        SystemTime::UNIX_EPOCH + base + self.elapsed()
     }
 
     pub(crate) fn trace(&mut self, what: fmt::Arguments<'_>) {
@@ -297,6 +349,12 @@ impl World {
                 p.user_closed = false;
             }
             Command::Close { was_closed: false } => p.user_closed = true,
+            Command::Subscribe(space) => {
+                p.wanted.insert(space.clone());
+            }
+            Command::Unsubscribe(space) => {
+                p.wanted.remove(space);
+            }
             Command::Send {
                 space,
                 text,

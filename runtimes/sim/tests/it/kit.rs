@@ -5,8 +5,12 @@
 use std::time::Duration;
 
 use spaces_socket::spaces::SpacesEvent;
+use spaces_socket::spaces::{SendFailure, Token};
 use spaces_socket_sim::emulator::EmulatorEvent;
-use spaces_socket_sim::{Bot, Builder, Ctx, Fault, Happening, Observer, Report, SimView};
+use spaces_socket_sim::{
+    AddError, Bot, Builder, Ctx, Fault, FaultPicks, Happening, Observer, Outcome,
+    ParticipantConfig, ParticipantId, ParticipantReport, Report, SimView, shrink,
+};
 
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../examples/bot_sim.rs"]
@@ -15,9 +19,9 @@ mod bot_sim;
 #[test]
 fn the_same_seed_gives_the_same_trace_byte_for_byte() {
     let trace = |seed| {
-        let (result, _, trace) = bot_sim::run(seed, false, true);
-        result.expect("the echo bot passes");
-        trace
+        let run = bot_sim::run(seed, false, true, None);
+        run.result.expect("the echo bot passes");
+        run.trace
     };
     let first = trace(5);
     assert!(first.lines().count() > 100, "a trace has every frame");
@@ -28,7 +32,9 @@ fn the_same_seed_gives_the_same_trace_byte_for_byte() {
 #[test]
 fn the_trace_hash_does_not_depend_on_keeping_the_trace() {
     let hash = |keep| {
-        let mut sim = bot_sim::world(9, false).keep_trace(keep).build();
+        let (mut world, _) = bot_sim::world(9, false);
+        world.keep_trace(keep);
+        let mut sim = world.build();
         sim.run_for(Duration::from_secs(90)).expect("runs");
         sim.trace_hash()
     };
@@ -38,8 +44,7 @@ fn the_trace_hash_does_not_depend_on_keeping_the_trace() {
 #[test]
 fn the_echo_bot_answers_every_message_exactly_once_over_many_seeds() {
     for seed in 0..40 {
-        let (result, _, _) = bot_sim::run(seed, false, false);
-        if let Err(why) = result {
+        if let Err(why) = bot_sim::run(seed, false, false, None).result {
             panic!("seed {seed}: {why}");
         }
     }
@@ -48,14 +53,57 @@ fn the_echo_bot_answers_every_message_exactly_once_over_many_seeds() {
 #[test]
 fn the_buggy_echo_bot_is_caught_and_its_seeds_are_named() {
     let failing: Vec<u64> = (0..40)
-        .filter(|&seed| bot_sim::run(seed, true, false).0.is_err())
+        .filter(|&seed| bot_sim::run(seed, true, false, None).result.is_err())
         .collect();
     // The default fault mix triggers the bug (an answer awaiting its echo across a reconnect)
     // in about a third of the seeds.
     assert!(failing.len() >= 5, "caught only in seeds {failing:?}");
-    let (result, _, _) = bot_sim::run(failing[0], true, false);
-    let why = result.expect_err("a failing seed fails again on replay");
+    let run = bot_sim::run(failing[0], true, false, None);
+    let why = run
+        .result
+        .expect_err("a failing seed fails again on replay");
     assert!(why.contains("confirmed answers"), "{why}");
+}
+
+#[test]
+fn a_failing_seed_shrinks_to_fewer_faults_that_still_fail_and_replay() {
+    // Seed 1 of the buggy echo bot fails with 9 faults.
+    let (seed, buggy) = (1, true);
+    let first = bot_sim::run(seed, buggy, false, None);
+    assert!(first.result.is_err(), "seed {seed} fails");
+    let fails = |picks: &FaultPicks| {
+        bot_sim::run(seed, buggy, false, Some(picks))
+            .result
+            .is_err()
+    };
+    let shrunk = shrink(&first.faults, fails);
+    assert!(shrunk.still_fails);
+    assert_eq!(shrunk.before, first.faults.len());
+    assert!(
+        shrunk.picks.len() < first.faults.len(),
+        "{} of {} faults",
+        shrunk.picks.len(),
+        first.faults.len()
+    );
+    // Replayed from its printed form: the reduced schedule, and still failing.
+    let printed: FaultPicks = shrunk.picks.to_string().parse().expect("parses back");
+    assert_eq!(printed, shrunk.picks);
+    let replay = bot_sim::run(seed, buggy, false, Some(&printed));
+    assert!(
+        replay.result.is_err(),
+        "the reduced schedule fails on replay"
+    );
+    assert_eq!(replay.faults, shrunk.picks.apply(&first.faults));
+    // A passing seed does not shrink.
+    let passing = bot_sim::run(seed, false, false, None);
+    assert!(passing.result.is_ok());
+    let not = shrink(&passing.faults, |picks| {
+        bot_sim::run(seed, false, false, Some(picks))
+            .result
+            .is_err()
+    });
+    assert!(!not.still_fails);
+    assert_eq!(not.runs, 1);
 }
 
 /// Subscribes to `lobby` and stays quiet.
@@ -69,83 +117,82 @@ impl Bot for Quiet {
     fn on_event(&mut self, _ctx: &mut Ctx<'_>, _event: &SpacesEvent) {}
 }
 
-/// Two quiet participants, `fault` at 5 s, `more` faults after, 40 s in all.
-fn with_fault(fault: Fault, more: &[(u64, Fault)]) -> Report {
-    let mut b = Builder::new()
-        .seed(1)
-        .record_events(true)
-        .participant("a", Quiet)
-        .participant("b", Quiet)
-        .fault_at(Duration::from_secs(5), fault);
-    for (secs, f) in more {
-        b = b.fault_at(Duration::from_secs(*secs), f.clone());
+/// Two quiet participants `a` and `b`, the faults `faults(a, b)` gives (at whole seconds),
+/// 40 s in all.
+fn with_faults(faults: impl Fn(ParticipantId, ParticipantId) -> Vec<(u64, Fault)>) -> Report {
+    let mut world = Builder::new();
+    world.seed(1).record_events(true);
+    let a = world.participant("a", Quiet).expect("a new name");
+    let b = world.participant("b", Quiet).expect("a new name");
+    for (secs, fault) in faults(a, b) {
+        world.fault_at(Duration::from_secs(secs), fault);
     }
-    b.run_for(Duration::from_secs(40))
+    world
+        .run_for(Duration::from_secs(40))
         .expect("the run keeps going")
 }
 
+/// What participant `who` went through.
+fn of<'r>(report: &'r Report, who: &str) -> &'r ParticipantReport {
+    report.named(who).expect("a participant of the run")
+}
+
 fn disconnects(report: &Report, who: &str, reason: &str) -> u32 {
-    let p = report.participant(who);
+    let p = of(report, who);
     p.disconnects.get(reason).copied().unwrap_or(0)
 }
 
 #[test]
 fn each_fault_happens() {
-    let r = with_fault(Fault::Reset { participant: 0 }, &[]);
+    let r = with_faults(|a, _| vec![(5, Fault::Reset { participant: a })]);
     assert_eq!(disconnects(&r, "a", "transport error"), 1);
-    assert_eq!(r.participant("a").connects, 2, "reconnected");
-    assert_eq!(r.participant("b").connects, 1, "the other one untouched");
+    assert_eq!(of(&r, "a").connects, 2, "reconnected");
+    assert_eq!(of(&r, "b").connects, 1, "the other one untouched");
     assert_eq!(r.faults.len(), 1);
-    assert_eq!(r.participant("a").faults.len(), 1);
+    assert_eq!(of(&r, "a").faults.len(), 1);
 
-    let r = with_fault(Fault::Kick { participant: 0 }, &[]);
+    let r = with_faults(|a, _| vec![(5, Fault::Kick { participant: a })]);
     assert_eq!(disconnects(&r, "a", "transport close"), 1);
 
-    let half_open = Fault::HalfOpen {
-        participant: 1,
-        up: false,
-        down: true,
+    let half_open = |participant, up, down| Fault::HalfOpen {
+        participant,
+        up,
+        down,
     };
-    let r = with_fault(half_open, &[]);
+    let r = with_faults(|_, b| vec![(5, half_open(b, false, true))]);
     assert_eq!(disconnects(&r, "b", "ping timeout"), 1);
-    assert_eq!(r.participant("b").connects, 2);
-    let half_open = Fault::HalfOpen {
-        participant: 1,
-        up: true,
-        down: false,
-    };
-    let r = with_fault(half_open, &[]);
+    assert_eq!(of(&r, "b").connects, 2);
+    let r = with_faults(|_, b| vec![(5, half_open(b, true, false))]);
     assert_eq!(
         r.server.ping_timeouts, 1,
         "the server forgot the silent connection"
     );
-    assert_eq!(r.participant("b").connects, 2);
+    assert_eq!(of(&r, "b").connects, 2);
 
-    let r = with_fault(Fault::ServerDisconnect { participant: 0 }, &[]);
+    let r = with_faults(|a, _| vec![(5, Fault::ServerDisconnect { participant: a })]);
     assert_eq!(disconnects(&r, "a", "io server disconnect"), 1);
-    assert_eq!(r.participant("a").closes, 1);
-    assert_eq!(r.participant("a").connect_calls, 2, "reopened");
+    assert_eq!(of(&r, "a").closes, 1);
+    assert_eq!(of(&r, "a").connect_calls, 2, "reopened");
 
-    let kick = Fault::Kick { participant: 0 };
-    let r = with_fault(Fault::ExpireToken { participant: 0 }, &[(6, kick)]);
-    let auth_failed = r.participant("a").events.iter();
+    let r = with_faults(|a, _| {
+        let kick = Fault::Kick { participant: a };
+        vec![(5, Fault::ExpireToken { participant: a }), (6, kick)]
+    });
+    let auth_failed = of(&r, "a").events.iter();
     assert_eq!(
         auth_failed
             .filter(|(_, e)| matches!(e, SpacesEvent::AuthFailed(_)))
             .count(),
         1
     );
-    assert_eq!(r.participant("a").connects, 2, "back after reopening");
+    assert_eq!(of(&r, "a").connects, 2, "back after reopening");
 
     let down = Duration::from_secs(3);
-    let r = with_fault(Fault::RestartServer { down_for: down }, &[]);
+    let r = with_faults(|_, _| vec![(5, Fault::RestartServer { down_for: down })]);
     assert_eq!(r.server.restarts, 1);
     for who in ["a", "b"] {
-        assert_eq!(r.participant(who).connects, 2, "{who} reconnected");
-        assert!(
-            r.participant(who).connect_failures >= 1,
-            "{who} was refused"
-        );
+        assert_eq!(of(&r, who).connects, 2, "{who} reconnected");
+        assert!(of(&r, who).connect_failures >= 1, "{who} was refused");
     }
 
     for blackhole in [false, true] {
@@ -153,18 +200,19 @@ fn each_fault_happens() {
             duration: Duration::from_secs(4),
             blackhole,
         };
-        let r = with_fault(refuse, &[(6, Fault::Kick { participant: 0 })]);
-        assert!(r.participant("a").connect_failures >= 1, "{blackhole}");
-        assert_eq!(r.participant("a").connects, 2);
+        let r = with_faults(|a, _| vec![(5, refuse.clone()), (6, Fault::Kick { participant: a })]);
+        assert!(of(&r, "a").connect_failures >= 1, "{blackhole}");
+        assert_eq!(of(&r, "a").connects, 2);
     }
 
     let slow = Fault::Slow {
         duration: Duration::from_secs(10),
         factor: 10,
     };
-    let r = with_fault(slow, &[]);
+    let r = with_faults(|_, _| vec![(5, slow.clone())]);
     let slowest = r
-        .participant("a")
+        .named("a")
+        .expect("a")
         .events
         .iter()
         .filter_map(|(_, e)| match e {
@@ -173,15 +221,13 @@ fn each_fault_happens() {
         });
     assert!(slowest.max().unwrap_or_default() >= Duration::from_millis(400));
 
-    let r = with_fault(
-        Fault::Silent {
-            duration: Duration::from_secs(5),
-        },
-        &[],
-    );
+    let silent = Fault::Silent {
+        duration: Duration::from_secs(5),
+    };
+    let r = with_faults(|_, _| vec![(5, silent.clone())]);
     for who in ["a", "b"] {
         assert_eq!(disconnects(&r, who, "ping timeout"), 1, "{who}");
-        assert_eq!(r.participant(who).connects, 2, "{who}");
+        assert_eq!(of(&r, who).connects, 2, "{who}");
     }
 }
 
@@ -215,11 +261,11 @@ impl Observer for ServerLog {
 
 #[test]
 fn a_bots_commands_reach_the_emulator() {
-    let mut sim = Builder::new()
-        .participant("sayer", Sayer)
-        .participant("reader", Quiet)
-        .observer(ServerLog::default())
-        .build();
+    let mut world = Builder::new();
+    let sayer = world.participant("sayer", Sayer).expect("a new name");
+    let reader = world.participant("reader", Quiet).expect("a new name");
+    world.observer(ServerLog::default());
+    let mut sim = world.build();
     sim.run_for(Duration::from_secs(3)).expect("runs");
     let log = &sim.observer::<ServerLog>().expect("our observer").0;
     assert!(log.iter().any(|e| matches!(e,
@@ -228,11 +274,159 @@ fn a_bots_commands_reach_the_emulator() {
         EmulatorEvent::MessageSent { text, sender, .. }
             if text == "hi from a bot" && sender.id == "sayer")));
     let report = sim.report();
-    assert_eq!(report.participant("sayer").confirmed(), 1);
-    let got = &report.participant("reader").received;
+    assert_eq!(report.participant(sayer).confirmed(), 1);
+    let got = &report.participant(reader).received;
     assert_eq!(got.len(), 1);
     assert_eq!(
         (got[0].sender.as_str(), got[0].text.as_str()),
         ("sayer", "hi from a bot")
+    );
+}
+
+#[test]
+fn a_name_taken_twice_or_not_a_plain_word_is_refused() {
+    let mut world = Builder::new();
+    let first = world.participant("bot", Quiet).expect("a new name");
+    assert_eq!(
+        world.participant("bot", Quiet),
+        Err(AddError::DuplicateName("bot".to_owned()))
+    );
+    for bad in ["", "two words", "quote'"] {
+        assert!(
+            matches!(world.participant(bad, Quiet), Err(AddError::BadName(_))),
+            "{bad:?}"
+        );
+    }
+    let second = world.participant("other", Quiet).expect("a new name");
+    assert_ne!(first, second);
+    let report = world.run_for(Duration::from_secs(2)).expect("runs");
+    assert_eq!(report.participants.len(), 2, "refused ones are not added");
+    assert_eq!(report.participant(second).name, "other");
+}
+
+#[test]
+fn a_participant_runs_with_its_own_session_configuration_and_token_source() {
+    // A session that gives up on an unconfirmed message after 1 s, and a token source that
+    // names another user: the emulator sees that user.
+    let mut config = ParticipantConfig::default();
+    config.session.confirm_timeout = Some(Duration::from_secs(1));
+    let mut world = Builder::new();
+    let sayer = world
+        .participant_with("sayer", Sayer, config, Token::jwt("carol"))
+        .expect("a valid configuration");
+    let reader = world.participant("reader", Quiet).expect("a new name");
+    let mut sim = world.build();
+    while sim.report().participant(sayer).sends.is_empty() {
+        sim.step().expect("runs").expect("something is due");
+    }
+    // The message is on its way up: its echo never comes back.
+    sim.inject(Fault::HalfOpen {
+        participant: sayer,
+        up: false,
+        down: true,
+    })
+    .expect("runs");
+    sim.run_for(Duration::from_secs(10)).expect("runs");
+    let report = sim.report();
+    // (It says hello again once subscribed on its next connection.)
+    let sent = &report.participant(sayer).sends;
+    assert!(
+        matches!(
+            sent[0].outcome,
+            Some(Outcome::Failed(SendFailure::Unconfirmed))
+        ),
+        "{:?}",
+        sent[0]
+    );
+    let got = &report.participant(reader).received;
+    assert_eq!(
+        got[0].sender, "carol",
+        "the token's user, not the participant's name"
+    );
+
+    let mut bad = ParticipantConfig::default();
+    bad.session.client.namespace = "/elsewhere".to_owned();
+    let refused = Builder::new().participant_with("x", Quiet, bad, Token::jwt("x"));
+    assert!(matches!(refused, Err(AddError::Config(_))), "{refused:?}");
+}
+
+#[test]
+fn stepping_moves_one_event_at_a_time() {
+    let mut world = Builder::new();
+    let bot = world.participant("bot", Quiet).expect("a new name");
+    let mut sim = world.build();
+    let mut last = Duration::ZERO;
+    let mut steps = 0;
+    while !sim.view().participant(bot).spaces().is_connected() {
+        let at = sim.step().expect("runs").expect("something is due");
+        assert!(at >= last, "time never goes back");
+        last = at;
+        steps += 1;
+    }
+    assert_eq!(sim.report().steps, steps, "one step each");
+    assert!(steps > 3, "open, accept, handshake… took {steps} steps");
+    assert_eq!(sim.elapsed(), last);
+}
+
+#[test]
+fn a_fault_injected_while_running_happens_then_and_there() {
+    let mut world = Builder::new();
+    let a = world.participant("a", Quiet).expect("a new name");
+    let b = world.participant("b", Quiet).expect("a new name");
+    let mut sim = world.build();
+    sim.run_for(Duration::from_secs(3)).expect("runs");
+    assert_eq!(sim.report().participant(a).connects, 1);
+    sim.inject(Fault::Reset { participant: a }).expect("runs");
+    assert!(
+        !sim.view().participant(a).spaces().is_connected(),
+        "at once"
+    );
+    sim.inject_at(Duration::from_secs(20), Fault::Kick { participant: b });
+    sim.run_for(Duration::from_secs(30)).expect("runs");
+    let report = sim.report();
+    assert_eq!(report.participant(a).connects, 2);
+    assert_eq!(report.participant(b).connects, 2);
+    let at: Vec<Duration> = sim.faults().iter().map(|(at, _)| *at).collect();
+    assert_eq!(at, [Duration::from_secs(3), Duration::from_secs(20)]);
+    assert_eq!(report.participant(b).faults[0].0, Duration::from_secs(20));
+}
+
+#[test]
+fn a_second_connection_of_the_same_user_speaks_as_that_user() {
+    let mut world = Builder::new();
+    let bot = world.participant("bot", Quiet).expect("a new name");
+    let reader = world.participant("reader", Quiet).expect("a new name");
+    world.fault_at(
+        Duration::from_secs(3),
+        Fault::SecondConnection {
+            participant: bot,
+            duration: Duration::from_secs(5),
+        },
+    );
+    let report = world.run_for(Duration::from_secs(20)).expect("runs");
+    let twin = report
+        .named("bot'")
+        .expect("the second connection's report");
+    assert_eq!(twin.connects, 1);
+    assert_eq!(twin.confirmed(), 1, "{twin:?}");
+    assert_eq!(twin.closes, 1, "it left after its time");
+    let from_bot: Vec<&str> = report
+        .participant(reader)
+        .received
+        .iter()
+        .filter(|m| m.sender == "bot")
+        .map(|m| m.text.as_str())
+        .collect();
+    assert_eq!(
+        from_bot,
+        ["bot elsewhere #1"],
+        "the other user sees the bot's user"
+    );
+    // The bot's own session gets it too: from its own user, on another connection.
+    let own = &report.participant(bot).received;
+    assert!(
+        own.iter()
+            .any(|m| m.sender == "bot" && m.text == "bot elsewhere #1"),
+        "{own:?}"
     );
 }
