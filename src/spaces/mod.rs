@@ -73,7 +73,11 @@
 //! ```
 
 pub mod auth;
+mod config;
+mod errors;
 pub mod events;
+mod input;
+mod output;
 mod session;
 mod space_map;
 
@@ -84,15 +88,18 @@ pub use auth::{
 #[cfg(feature = "service-app")]
 #[cfg_attr(docsrs, doc(cfg(feature = "service-app")))]
 pub use auth::{ServiceKey, ServiceKeyProvider};
+pub use config::{
+    CHAT_NAMESPACE, DEFAULT_CONFIRM_TIMEOUT, Delivery, MAX_PAYLOAD_BYTES, PRODUCTION_URL,
+    STAGING_URL, SpacesConfig,
+};
+pub use errors::{ErrorPacket, SendError, SendFailure};
 pub use events::{
     Assignee, Category, ChannelRef, ChannelSubscribed, ChannelUnsubscribed, Content, Incoming,
     MediaSession, MediaSessionResponse, MessageSent, ParentMsg, PresenceContent,
     PresenceEventResponse, SendMessage, SendMessageFailed, SendPresenceEvent, Sender,
     SubscribeChannelFailed,
 };
+pub use input::{Input, ask_token};
+pub use output::{SendId, SpacesEvent, Step};
+pub use session::Spaces;
 pub(crate) use session::loopback_prefix;
-pub use session::{
-    CHAT_NAMESPACE, DEFAULT_CONFIRM_TIMEOUT, Delivery, ErrorPacket, Input, MAX_PAYLOAD_BYTES,
-    PRODUCTION_URL, STAGING_URL, SendError, SendFailure, SendId, Spaces, SpacesConfig, SpacesEvent,
-    Step, ask_token,
-};

@@ -276,9 +276,9 @@ impl Client {
         Ok(out)
     }
 
-    /// Wants `space` subscribed, now and after every reconnection; `password` is the space's
-    /// PIN, if it has one. Expect [`SpacesEvent::Subscribed`] or
-    /// [`SpacesEvent::SubscribeFailed`] from [`next_event`](Self::next_event).
+    /// [`Spaces::subscribe`](spaces_socket::spaces::Spaces::subscribe) on this session: wants
+    /// `space` subscribed, now and after every reconnect. Its events come from
+    /// [`next_event`](Self::next_event).
     ///
     /// # Errors
     /// [`Error::Closed`] once the session has ended.
@@ -286,8 +286,8 @@ impl Client {
         self.command(|core, now| core.subscribe(now, space, password))
     }
 
-    /// Stops wanting `space`; expect [`SpacesEvent::Unsubscribed`]. Messages still held for it
-    /// fail with [`SendFailure::Unsubscribed`](spaces_socket::spaces::SendFailure::Unsubscribed).
+    /// [`Spaces::unsubscribe`](spaces_socket::spaces::Spaces::unsubscribe) on this session. Its
+    /// events come from [`next_event`](Self::next_event).
     ///
     /// # Errors
     /// [`Error::Closed`] once the session has ended.
@@ -295,22 +295,24 @@ impl Client {
         self.command(|core, now| core.unsubscribe(now, space))
     }
 
-    /// Sends a message to its space (subscribe to it first). It goes out now if the space is
-    /// subscribed, else as soon as it is, across reconnections. Expect exactly one
-    /// [`SpacesEvent::Confirmed`] or [`SpacesEvent::SendFailed`] with the returned id.
+    /// [`Spaces::send_message`](spaces_socket::spaces::Spaces::send_message) on this session: the
+    /// returned id comes back in exactly one `Confirmed` or `SendFailed` event. Its events come
+    /// from [`next_event`](Self::next_event).
     ///
     /// # Errors
-    /// [`Error::Refused`] with the session's reason (nothing was queued), or
-    /// [`Error::Closed`] once the session has ended.
+    /// [`Error::Refused`] with the session's
+    /// [`SendError`](spaces_socket::spaces::SendError) (nothing was queued), or
+    /// [`Error::Closed`].
     pub fn send_message(&self, message: SendMessage) -> Result<SendId, Error> {
         Ok(self.command(|core, now| core.send_message(now, message))??)
     }
 
-    /// Sends a presence event (online, typing, …) to a subscribed space. Presence is momentary:
-    /// it is refused unless the session is connected and the space subscribed.
+    /// [`Spaces::send_presence`](spaces_socket::spaces::Spaces::send_presence) on this session
+    /// (never held).
     ///
     /// # Errors
-    /// [`Error::Refused`] (for example `SendError::NotConnected`), or [`Error::Closed`].
+    /// [`Error::Refused`] with the session's [`SendError`](spaces_socket::spaces::SendError), or
+    /// [`Error::Closed`].
     pub fn send_presence(&self, presence: &SendPresenceEvent) -> Result<(), Error> {
         Ok(self.command(|core, now| core.send_presence(now, presence))??)
     }

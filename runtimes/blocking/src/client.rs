@@ -85,8 +85,8 @@ impl fmt::Debug for Client {
 }
 
 impl Client {
-    /// Wants `space` subscribed, now and after every reconnect; `password` is its PIN if it has
-    /// one. Expect [`SpacesEvent::Subscribed`] or [`SpacesEvent::SubscribeFailed`] from
+    /// [`Spaces::subscribe`](spaces_socket::spaces::Spaces::subscribe) on this session: wants
+    /// `space` subscribed, now and after every reconnect. Its events come from
     /// [`next_event`](Self::next_event).
     ///
     /// # Errors
@@ -95,7 +95,8 @@ impl Client {
         self.command(|core, now| core.subscribe(now, space, password))
     }
 
-    /// Stops wanting `space`; expect [`SpacesEvent::Unsubscribed`] if it was subscribed.
+    /// [`Spaces::unsubscribe`](spaces_socket::spaces::Spaces::unsubscribe) on this session. Its
+    /// events come from [`next_event`](Self::next_event).
     ///
     /// # Errors
     /// [`Error::Closed`] once the session has ended.
@@ -103,23 +104,24 @@ impl Client {
         self.command(|core, now| core.unsubscribe(now, space))
     }
 
-    /// Sends a message to its space (subscribe first). It goes out now if the space is
-    /// subscribed, else as soon as it is, across reconnects. Expect exactly one
-    /// [`SpacesEvent::Confirmed`] or [`SpacesEvent::SendFailed`] with the returned id.
+    /// [`Spaces::send_message`](spaces_socket::spaces::Spaces::send_message) on this session: the
+    /// returned id comes back in exactly one `Confirmed` or `SendFailed` event. Its events come
+    /// from [`next_event`](Self::next_event).
     ///
     /// # Errors
-    /// [`Error::Refused`] when the message is refused before reaching the wire (not
-    /// subscribed, too large, rate limited, too many waiting; nothing was sent), or
+    /// [`Error::Refused`] with the session's
+    /// [`SendError`](spaces_socket::spaces::SendError) (nothing was queued), or
     /// [`Error::Closed`].
     pub fn send_message(&mut self, message: SendMessage) -> Result<SendId, Error> {
         Ok(self.command(|core, now| core.send_message(now, message))??)
     }
 
-    /// Sends a presence event (online, typing, …) to a subscribed space. Never held.
+    /// [`Spaces::send_presence`](spaces_socket::spaces::Spaces::send_presence) on this session
+    /// (never held).
     ///
     /// # Errors
-    /// [`Error::Refused`] (`SendError::NotConnected` unless connected and subscribed to its
-    /// space, or a size error; nothing was sent), or [`Error::Closed`].
+    /// [`Error::Refused`] with the session's [`SendError`](spaces_socket::spaces::SendError), or
+    /// [`Error::Closed`].
     pub fn send_presence(&mut self, presence: &SendPresenceEvent) -> Result<(), Error> {
         Ok(self.command(|core, now| core.send_presence(now, presence))??)
     }

@@ -9,11 +9,12 @@
 //! Everything is bounded in time and panics with the peer's stderr instead of hanging or
 //! skipping: a missing Node.js is a test failure, not a silent pass.
 //!
-//! Use it from an integration test with `mod support;`.
+//! A dev-dependency of every crate whose tests talk to the peers (the runtimes, the emulator,
+//! the examples); `raw-ws` adds [`raw_ws`], a raw websocket for asserting exact frames.
 
 // Each test binary compiles this module and uses only part of it; items are `pub` so
 // that reads naturally in test files even though the module is private to each binary.
-#![allow(dead_code, unreachable_pub)]
+#![forbid(unsafe_code)]
 
 use std::collections::VecDeque;
 use std::fs::{self, OpenOptions};
@@ -44,14 +45,9 @@ const LOCK_STALE_AFTER: Duration = Duration::from_secs(360);
 /// Packages whose presence means the install is usable.
 const REQUIRED_PACKAGES: [&str; 3] = ["socket.io", "socket.io-client", "socket.io-1.7.3"];
 
-/// `tests/peer`, the Node package holding the peer scripts: the root crate's, found from the
-/// root crate and from the runtime crates' tests (which include this file too).
+/// `tests/peer`, the Node package holding the peer scripts: this crate's own directory.
 pub fn peer_dir() -> PathBuf {
-    let from = Path::new(env!("CARGO_MANIFEST_DIR"));
-    from.ancestors()
-        .map(|dir| dir.join("tests").join("peer"))
-        .find(|peer| peer.join("package.json").is_file())
-        .unwrap_or_else(|| panic!("no tests/peer/package.json above {}", from.display()))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn node_modules_complete(dir: &Path) -> bool {
@@ -673,7 +669,14 @@ pub fn example_binary(name: &str) -> PathBuf {
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
     if !built.iter().any(|b| b == name) {
         let mut cargo = Command::new(env!("CARGO"));
-        cargo.args(["build", "--quiet", "--example", name]);
+        cargo.args([
+            "build",
+            "--quiet",
+            "-p",
+            "spaces-socket-examples",
+            "--example",
+            name,
+        ]);
         if !cfg!(debug_assertions) {
             cargo.arg("--release");
         }
@@ -699,3 +702,6 @@ pub fn example_binary(name: &str) -> PathBuf {
     );
     bin
 }
+
+#[cfg(feature = "raw-ws")]
+pub mod raw_ws;
