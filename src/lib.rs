@@ -116,6 +116,8 @@
 //! # Where next
 //!
 //! - [`spaces`]: the session, its configuration, events and payload types, tokens.
+//! - [`bot`]: write a bot once (a [`Bot`](bot::Bot) reacting through a [`Ctx`](bot::Ctx)); every
+//!   runtime's `run` and the simulation kit run the same type.
 //! - [`client`]: the Socket.IO 2 client under it (one Engine.IO session, many namespaces), for
 //!   raw Socket.IO users.
 //! - [`record`]: the session recording format that the runtimes write and the emulator replays.
@@ -132,6 +134,7 @@
 // Feature labels on items (docs.rs builds with `--cfg docsrs`, every feature, nightly).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod bot;
 pub mod client;
 // The wire codecs: public only with the `wire` feature, for the emulator crate and the fuzzers.
 #[cfg(feature = "wire")]
@@ -141,11 +144,7 @@ pub mod engine;
 mod engine;
 pub mod record;
 pub mod redact;
-#[cfg(feature = "wire")]
 pub mod rng;
-#[cfg(not(feature = "wire"))]
-#[allow(unreachable_pub)]
-mod rng;
 #[cfg(feature = "wire")]
 pub mod socket;
 #[cfg(not(feature = "wire"))]

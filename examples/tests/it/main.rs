@@ -8,5 +8,6 @@ use spaces_socket_peers as support;
 mod bench;
 mod chat;
 mod chat_through_a_cutting_proxy;
+mod echo_bot;
 mod record;
 mod service_app;

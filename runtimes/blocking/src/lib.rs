@@ -71,6 +71,7 @@
 
 mod client;
 mod stream;
+mod wake;
 
 pub use client::{Client, connect};
 /// The sans-IO core this crate drives, re-exported so one dependency is enough.
@@ -78,3 +79,4 @@ pub use spaces_socket;
 pub use spaces_socket_runtime::{
     Error, Options, Recorder, Session, TlsBackend, TlsError, TlsOptions,
 };
+pub use wake::{Shutdown, Waker};

@@ -277,8 +277,10 @@ pub fn session(
 }
 
 /// 64 random bits: std's `RandomState` is keyed from the operating system's randomness once
-/// per thread and stepped for every instance, so two calls and two processes differ.
-fn os_seed() -> u64 {
+/// per thread and stepped for every instance, so two calls and two processes differ. What
+/// seeds a session's jitter when its configuration sets none, and a bot's
+/// [`Ctx::rng`](spaces_socket::bot::Ctx::rng) in every runtime's `run`.
+pub fn os_seed() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u32(std::process::id());

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::json;
 use spaces_socket::Transmit;
+use spaces_socket::bot::SessionCommands;
 use spaces_socket::record::{self, Command, Entry, Frame, Line, millis, redact_json};
 use spaces_socket::spaces::{
     Input, SendError, SendId, SendMessage, SendPresenceEvent, Spaces, SpacesConfig, SpacesEvent,
@@ -197,6 +198,35 @@ impl Deref for RecordedSession {
 
     fn deref(&self) -> &Spaces {
         &self.spaces
+    }
+}
+
+/// A bot's commands go through the recording like the user's ([`spaces_socket::bot::Ctx`]).
+impl SessionCommands for RecordedSession {
+    fn spaces(&self) -> &Spaces {
+        &self.spaces
+    }
+    fn connect(&mut self, now: Instant) {
+        Self::connect(self, now);
+    }
+    fn subscribe(&mut self, now: Instant, space: &str, password: Option<&str>) {
+        Self::subscribe(self, now, space, password);
+    }
+    fn unsubscribe(&mut self, now: Instant, space: &str) {
+        Self::unsubscribe(self, now, space);
+    }
+    fn send_message(&mut self, now: Instant, message: SendMessage) -> Result<SendId, SendError> {
+        Self::send_message(self, now, message)
+    }
+    fn send_presence(
+        &mut self,
+        now: Instant,
+        presence: &SendPresenceEvent,
+    ) -> Result<(), SendError> {
+        Self::send_presence(self, now, presence)
+    }
+    fn close(&mut self, now: Instant) {
+        Self::close(self, now);
     }
 }
 

@@ -614,30 +614,34 @@ pub fn varied_text(len: usize) -> String {
 /// completion, at most `timeout` (panics after killing it otherwise). Returns its exit
 /// status (0 ok, 1 fail, 2 its own timeout) and stdout lines. Its stderr is printed.
 pub fn run_js_client(args: &[&str], timeout: Duration) -> (ExitStatus, Vec<String>) {
+    run_js_script("js-client.js", args, timeout)
+}
+
+/// Runs `node tests/peer/<script> <args…>` (a socket.io-client 2.0.4 script: `js-client.js`,
+/// `js-chatter.js`) like [`run_js_client`].
+pub fn run_js_script(script: &str, args: &[&str], timeout: Duration) -> (ExitStatus, Vec<String>) {
     ensure_node_modules();
     let dir = peer_dir();
     let mut child = Command::new("node")
-        .arg(dir.join("js-client.js"))
+        .arg(dir.join(script))
         .args(args)
         .current_dir(&dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| {
-            panic!("could not start `node js-client.js` (is Node.js on PATH?): {e}")
-        });
+        .unwrap_or_else(|e| panic!("could not start `node {script}` (is Node.js on PATH?): {e}"));
     let out = collect_all(child.stdout.take());
     let err = collect_all(child.stderr.take());
     let status = wait_bounded(&mut child, timeout);
     let stdout = join_text(out);
     let stderr = join_text(err);
-    eprintln!("js-client stderr:\n{stderr}");
+    eprintln!("{script} stderr:\n{stderr}");
     let lines: Vec<String> = stdout.lines().map(str::to_owned).collect();
     match status {
         Some(status) => (status, lines),
         None => panic!(
-            "js-client.js {args:?} did not exit within {timeout:?}\nstdout: {lines:#?}\nstderr:\n{stderr}"
+            "{script} {args:?} did not exit within {timeout:?}\nstdout: {lines:#?}\nstderr:\n{stderr}"
         ),
     }
 }
