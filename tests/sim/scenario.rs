@@ -17,8 +17,6 @@ pub const SPACE_POOL: [&str; 3] = ["space-alpha", "space-beta", "space-gamma"];
 
 /// Timer of the final round ([`ScriptBot`]): one send to each wanted space.
 pub const FINAL_ROUND: u64 = u64::MAX;
-/// Timer reopening the session after a [`ClientAction::Restart`].
-const REOPEN: u64 = u64::MAX - 1;
 /// Timers retrying final sends refused for room: `FINAL_RETRY + k`.
 const FINAL_RETRY: u64 = 1 << 62;
 /// Mixed into the seed for the workload's stream (the kit's streams come from the seed itself).
@@ -167,6 +165,15 @@ impl Scenario {
         for &(at, client, make) in &self.client_faults {
             b.fault_at(at, make(ids[client]));
         }
+        // A user restarting the session: its bot closes it at the action's time (or at its
+        // start, if later), and the kit connects it again `offline` later.
+        for (plan, &id) in self.clients.iter().zip(&ids) {
+            for (at, action) in &plan.actions {
+                if let ClientAction::Restart { offline } = action {
+                    b.reopen_at((*at).max(plan.config.start) + *offline, id);
+                }
+            }
+        }
         (b, ids)
     }
 }
@@ -262,6 +269,9 @@ impl ClientPlan {
 /// session has no room for it).
 #[derive(Debug)]
 pub struct ScriptBot {
+    user: String,
+    /// When it starts (a bot's `Ctx::elapsed` counts from there; the plan's times from 0).
+    start: Duration,
     spaces: Vec<String>,
     actions: Vec<(Duration, ClientAction)>,
     /// Mirror of the session's wanted spaces.
@@ -278,6 +288,8 @@ impl ScriptBot {
     /// The bot of `plan`.
     pub fn new(plan: &ClientPlan) -> Self {
         Self {
+            user: plan.user.clone(),
+            start: plan.config.start,
             spaces: plan.spaces.clone(),
             actions: plan.actions.clone(),
             wanted: BTreeSet::new(),
@@ -304,8 +316,10 @@ impl ScriptBot {
                 let _ = ctx.send_presence(&SendPresenceEvent::typing(space));
             }
             ClientAction::Restart { offline } => {
+                // The kit reopens it `offline` later (`Builder::reopen_at`, see `builder`): a
+                // bot cannot connect again, as a runtime's `run` returns once it closes.
+                let _ = offline;
                 ctx.close();
-                ctx.set_timer(offline, REOPEN);
             }
         }
     }
@@ -318,7 +332,7 @@ impl ScriptBot {
             Ok(_) => {
                 self.finals[k] = None;
                 self.final_pending -= 1;
-                self.last_final_at = ctx.elapsed();
+                self.last_final_at = self.start + ctx.elapsed();
             }
             // A small max_held or rate limit: try again when there is room.
             Err(SendError::QueueFull { .. }) => {
@@ -340,7 +354,7 @@ impl Bot for ScriptBot {
             self.wanted.insert(space.clone());
             ctx.subscribe(&space);
         }
-        let now = ctx.elapsed();
+        let now = self.start;
         for (k, (at, _)) in self.actions.iter().enumerate() {
             ctx.set_timer(at.saturating_sub(now), k as u64);
         }
@@ -355,7 +369,7 @@ impl Bot for ScriptBot {
     fn on_timer(&mut self, ctx: &mut Ctx<'_>, timer: u64) {
         match timer {
             FINAL_ROUND => {
-                let user = ctx.name().to_owned();
+                let user = self.user.clone();
                 for space in self.wanted.clone() {
                     let text = format!("final-{user}-{space}");
                     self.finals.push(Some((space, text)));
@@ -363,7 +377,6 @@ impl Bot for ScriptBot {
                     self.final_send(ctx, self.finals.len() - 1);
                 }
             }
-            REOPEN => ctx.connect(),
             t if t >= FINAL_RETRY => self.final_send(ctx, (t - FINAL_RETRY) as usize),
             k => {
                 let action = self.actions[k as usize].1.clone();

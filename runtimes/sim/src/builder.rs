@@ -9,7 +9,9 @@ use spaces_socket::spaces::{Spaces, Token, TokenProvider};
 use spaces_socket_emulator::rng::Rng;
 use spaces_socket_emulator::{DemoAuth, Emulator, EmulatorConfig};
 
-use crate::bot::{Bot, Ctx};
+use spaces_socket::bot::{Bot, Host};
+
+use crate::bot::SimBot;
 use crate::error::SimError;
 use crate::plan::{
     Fault, FaultMix, NetPlan, ParticipantConfig, ParticipantId, default_server, random_server,
@@ -23,7 +25,7 @@ use crate::world::{Action, Participant, Tokens, World};
 
 struct Entry {
     name: String,
-    bot: Box<dyn Bot>,
+    bot: Box<dyn SimBot>,
     config: ParticipantConfig,
     tokens: Box<dyn TokenProvider>,
 }
@@ -70,7 +72,7 @@ impl std::error::Error for AddError {
 /// [`rng`](Self::rng) while building, then at [`build`](Self::build) the network (if
 /// [`random_network`](Self::random_network)), the server (if
 /// [`random_server`](Self::random_server)) and the faults (if [`faults`](Self::faults)); the
-/// run's latencies and tokens, and each bot's [`Ctx::rng`], have streams of their own.
+/// run's latencies and tokens, and each bot's `Ctx::rng`, have streams of their own.
 ///
 /// ```
 /// use std::time::Duration;
@@ -108,6 +110,7 @@ pub struct Builder {
     mix: Option<FaultMix>,
     faults: Vec<(Duration, Fault)>,
     only_faults: Option<FaultPicks>,
+    reopens: Vec<(Duration, ParticipantId)>,
     record_events: bool,
     keep_trace: bool,
     observer: Box<dyn Observer>,
@@ -133,6 +136,7 @@ impl Builder {
             mix: None,
             faults: Vec::new(),
             only_faults: None,
+            reopens: Vec::new(),
             record_events: false,
             keep_trace: false,
             observer: Box::new(()),
@@ -159,7 +163,11 @@ impl Builder {
     /// # Errors
     /// [`AddError::DuplicateName`] when a participant already has this name,
     /// [`AddError::BadName`] when it is not a plain word.
-    pub fn participant(&mut self, name: &str, bot: impl Bot) -> Result<ParticipantId, AddError> {
+    pub fn participant(
+        &mut self,
+        name: &str,
+        bot: impl Bot + 'static,
+    ) -> Result<ParticipantId, AddError> {
         let tokens = Token::jwt(name);
         self.add(
             name,
@@ -183,31 +191,17 @@ impl Builder {
     pub fn participant_with(
         &mut self,
         name: &str,
-        bot: impl Bot,
+        bot: impl Bot + 'static,
         config: ParticipantConfig,
         tokens: impl TokenProvider + 'static,
     ) -> Result<ParticipantId, AddError> {
         self.add(name, Box::new(bot), config, Box::new(tokens))
     }
 
-    /// [`participant_with`](Self::participant_with) for a boxed bot and token source.
-    ///
-    /// # Errors
-    /// As [`participant_with`](Self::participant_with).
-    pub fn participant_boxed(
-        &mut self,
-        name: &str,
-        bot: Box<dyn Bot>,
-        config: ParticipantConfig,
-        tokens: Box<dyn TokenProvider>,
-    ) -> Result<ParticipantId, AddError> {
-        self.add(name, bot, config, tokens)
-    }
-
     fn add(
         &mut self,
         name: &str,
-        bot: Box<dyn Bot>,
+        bot: Box<dyn SimBot>,
         config: ParticipantConfig,
         tokens: Box<dyn TokenProvider>,
     ) -> Result<ParticipantId, AddError> {
@@ -279,6 +273,15 @@ impl Builder {
         self
     }
 
+    /// Calls `connect` on `participant`'s session at virtual time `at`, as its user would
+    /// after closing it: a bot can close its session ([`Ctx::close`](crate::Ctx::close)) but
+    /// not open it again (a runtime's `run` returns once the bot closes). Does nothing to a
+    /// session that is not closed then.
+    pub fn reopen_at(&mut self, at: Duration, participant: ParticipantId) -> &mut Self {
+        self.reopens.push((at, participant));
+        self
+    }
+
     /// Keeps every event of every participant in the report
     /// ([`ParticipantReport::events`](crate::ParticipantReport::events)); off by default.
     pub fn record_events(&mut self, on: bool) -> &mut Self {
@@ -323,7 +326,8 @@ impl Builder {
         let mut parts = Vec::new();
         let mut bot_list = Vec::new();
         for entry in self.entries {
-            let rng = bots.fork();
+            // The bot's generator (a fork of the bots' stream, as `Rng::fork` draws it).
+            let bot_seed = bots.next_u64();
             let session_seed = entry.config.session.client.rng_seed;
             let session_seed = session_seed.unwrap_or_else(|| bots.next_u64());
             parts.push(Participant::new(
@@ -331,9 +335,10 @@ impl Builder {
                 entry.config,
                 Tokens::Own(entry.tokens),
                 session_seed,
-                rng,
             ));
-            bot_list.push(entry.bot);
+            let mut host = Host::new(entry.bot, bot_seed);
+            host.record_commands();
+            bot_list.push(host);
         }
         let factor = faults
             .iter()
@@ -373,8 +378,6 @@ impl Builder {
             server_report: ServerReport::default(),
             injected: Vec::new(),
             error: None,
-            commands: Vec::new(),
-            timers: Vec::new(),
         };
         for i in 0..world.parts.len() {
             let start = world.parts[i].config.start;
@@ -382,6 +385,9 @@ impl Builder {
         }
         for (at, fault) in faults {
             world.schedule(base + at, Action::Fault(fault));
+        }
+        for (at, participant) in self.reopens {
+            world.schedule(base + at, Action::Reopen(participant.0));
         }
         Sim {
             w: world,
@@ -396,22 +402,6 @@ impl Builder {
         sim.run_for(duration)?;
         Ok(sim.report())
     }
-}
-
-/// Runs `f` with a [`Ctx`] for participant `i` at the world's now.
-pub(crate) fn with_ctx<R>(w: &mut World, i: usize, f: impl FnOnce(&mut Ctx<'_>) -> R) -> R {
-    let p = &mut w.parts[i];
-    let mut ctx = Ctx {
-        now: w.now,
-        elapsed: w.now - w.base,
-        index: i,
-        name: &p.name,
-        spaces: &mut p.spaces,
-        rng: &mut p.rng,
-        timers: &mut w.timers,
-        commands: &mut w.commands,
-    };
-    f(&mut ctx)
 }
 
 fn scenario_rng(seed: u64) -> Rng {

@@ -325,6 +325,6 @@ impl Sim {
             event: e,
         });
         self.w.book_event(i, e);
-        self.call_bot(i, |bot, ctx| bot.on_event(ctx, e));
+        self.call_bot(i, |host, spaces, now| host.handle_event(spaces, now, e));
     }
 }

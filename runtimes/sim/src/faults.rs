@@ -5,7 +5,9 @@ use std::time::Duration;
 use spaces_socket::spaces::{Input, SpacesEvent};
 use spaces_socket_emulator::{DemoAuth, Emulator};
 
-use crate::bot::{Bot, Ctx};
+use spaces_socket::bot::{Bot, Ctx, Host};
+
+use crate::bot::SimBot;
 use crate::plan::{Fault, ParticipantId};
 use crate::sim::Sim;
 use crate::view::Happening;
@@ -179,12 +181,13 @@ impl Sim {
     }
 
     /// Opens a second connection of participant `i`'s user: one more participant, with `i`'s
-    /// session settings and token source, running [`Elsewhere`] for `duration`.
+    /// session settings and token source, running `Elsewhere` for `duration`.
     fn second_connection(&mut self, i: usize, duration: Duration) {
         let Some(p) = self.w.parts.get(i) else {
             return;
         };
         let name = format!("{}'", p.name);
+        let user = p.name.clone();
         // Another of them already runs: one second connection at a time.
         if self
             .w
@@ -203,9 +206,9 @@ impl Sim {
             Tokens::Of(j) => Tokens::Of(j),
             Tokens::Own(_) => Tokens::Of(i),
         };
-        let rng = self.w.rng.fork();
+        let bot_seed = self.w.rng.next_u64();
         let seed = self.w.rng.next_u64();
-        let mut twin = Participant::new(name, config, tokens, seed, rng);
+        let mut twin = Participant::new(name, config, tokens, seed);
         twin.report.faults.push((
             self.w.elapsed(),
             Fault::SecondConnection {
@@ -214,12 +217,18 @@ impl Sim {
             },
         ));
         self.w.parts.push(twin);
-        self.bots.push(Box::new(Elsewhere { spaces, said: 0 }));
+        let elsewhere = Elsewhere {
+            user,
+            spaces,
+            said: 0,
+            stay: duration,
+        };
+        let mut host = Host::new(Box::new(elsewhere) as Box<dyn SimBot>, bot_seed);
+        host.record_commands();
+        self.bots.push(host);
         let k = self.w.parts.len() - 1;
         let now = self.w.now;
         self.w.schedule(now, Action::Start(k));
-        self.w
-            .schedule(now + duration, Action::Timer(k, ELSEWHERE_LEAVE));
     }
 }
 
@@ -229,8 +238,10 @@ const ELSEWHERE_LEAVE: u64 = u64::MAX;
 /// A second connection of a participant's user ([`Fault::SecondConnection`]): joins the
 /// participant's spaces, says one message in each, leaves when its time is up.
 struct Elsewhere {
+    user: String,
     spaces: Vec<String>,
     said: u32,
+    stay: Duration,
 }
 
 impl Bot for Elsewhere {
@@ -238,13 +249,13 @@ impl Bot for Elsewhere {
         for space in &self.spaces {
             ctx.subscribe(space);
         }
+        ctx.set_timer(self.stay, ELSEWHERE_LEAVE);
     }
 
     fn on_event(&mut self, ctx: &mut Ctx<'_>, event: &SpacesEvent) {
         if let SpacesEvent::Subscribed { space } = event {
             self.said += 1;
-            let user = ctx.name().trim_end_matches('\'');
-            let text = format!("{user} elsewhere #{}", self.said);
+            let text = format!("{} elsewhere #{}", self.user, self.said);
             let _ = ctx.send_text(space, &text);
         }
     }

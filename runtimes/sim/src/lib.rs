@@ -110,7 +110,6 @@ mod trace;
 mod view;
 mod world;
 
-pub use bot::{Bot, Command, Ctx};
 pub use builder::{AddError, Builder};
 pub use error::{MAX_IN_FLIGHT, MAX_STEPS, MAX_STEPS_PER_INSTANT, SimError, SimErrorKind};
 pub use plan::{
@@ -120,6 +119,8 @@ pub use plan::{
 pub use report::{Outcome, ParticipantReport, Received, Report, SendRecord, ServerReport};
 pub use shrink::{BadFaultPicks, FaultPicks, MAX_SHRINK_RUNS, Shrunk, shrink};
 pub use sim::Sim;
+/// The core's bot model, re-exported: the simulation runs the very bot type a runtime runs.
+pub use spaces_socket::bot::{Bot, Command, Ctx};
 /// The emulator the kit runs: its configuration ([`emulator::EmulatorConfig`]) and events
 /// ([`emulator::EmulatorEvent`]).
 pub use spaces_socket_emulator as emulator;

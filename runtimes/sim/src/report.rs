@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use spaces_socket::spaces::{SendFailure, SendId, SpacesEvent};
+use spaces_socket::spaces::{MessageSent, SendFailure, SendId, SpacesEvent};
 
 use crate::plan::{Fault, ParticipantId};
 
@@ -31,7 +31,8 @@ pub struct SendRecord {
     pub outcome: Option<Outcome>,
 }
 
-/// A message from someone else (a [`SpacesEvent::Message`]).
+/// A message as a participant received it ([`SpacesEvent::Message`] or
+/// [`SpacesEvent::OwnMessage`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Received {
     /// When (virtual time since the start).
@@ -46,6 +47,18 @@ pub struct Received {
     pub text: String,
 }
 
+impl Received {
+    pub(crate) fn of(at: Duration, m: &MessageSent) -> Self {
+        Self {
+            at,
+            id: m.id.clone().unwrap_or_default(),
+            space: m.topic_id.clone().unwrap_or_default(),
+            sender: (m.sender.as_ref().and_then(|s| s.id.clone())).unwrap_or_default(),
+            text: (m.content.as_ref().and_then(|c| c.body_text.clone())).unwrap_or_default(),
+        }
+    }
+}
+
 /// What one participant went through. Find it with [`Report::participant`].
 #[non_exhaustive]
 #[derive(Debug, Clone, Default)]
@@ -55,8 +68,11 @@ pub struct ParticipantReport {
     /// Every event with its virtual time, when
     /// [`Builder::record_events`](crate::Builder::record_events) is on.
     pub events: Vec<(Duration, SpacesEvent)>,
-    /// Messages from others, in arrival order.
+    /// Messages from others ([`SpacesEvent::Message`]), in arrival order.
     pub received: Vec<Received>,
+    /// Messages of its own user from another connection ([`SpacesEvent::OwnMessage`]), in
+    /// arrival order.
+    pub own_received: Vec<Received>,
     /// Every accepted send, in send order, with its outcome.
     pub sends: Vec<SendRecord>,
     /// Sends refused by `send_message`, by error (`"not subscribed"`, `"queue full"`,

@@ -3,10 +3,11 @@
 use std::any::Any;
 use std::time::{Duration, Instant};
 
-use spaces_socket::spaces::{AuthError, Input, Token};
+use spaces_socket::spaces::{AuthError, Input, Spaces, Token};
 
-use crate::bot::{Bot, Ctx};
-use crate::builder::with_ctx;
+use spaces_socket::bot::Bot;
+
+use crate::bot::BotHost;
 use crate::error::{MAX_STEPS, MAX_STEPS_PER_INSTANT, SimError, SimErrorKind};
 use crate::plan::{Fault, ParticipantId};
 use crate::report::Report;
@@ -19,7 +20,7 @@ use crate::world::{Action, Due, Tokens, World};
 /// [`run_for`](Self::run_for), then read [`report`](Self::report) and [`trace`](Self::trace).
 pub struct Sim {
     pub(crate) w: World,
-    pub(crate) bots: Vec<Box<dyn Bot>>,
+    pub(crate) bots: Vec<BotHost>,
     pub(crate) observer: Box<dyn Observer>,
 }
 
@@ -132,7 +133,7 @@ impl Sim {
     pub fn wake(&mut self, participant: ParticipantId, timer: u64) -> Result<(), SimError> {
         self.result()?;
         let index = participant.0;
-        self.call_bot(index, |bot, ctx| bot.on_timer(ctx, timer));
+        self.call_bot(index, |host, spaces, now| host.fire(spaces, now, timer));
         self.drain_client(index);
         self.check_step();
         self.result()
@@ -210,9 +211,8 @@ impl Sim {
     }
 
     /// `participant`'s bot, if it is a `B`.
-    pub fn bot<B: Bot>(&self, participant: ParticipantId) -> Option<&B> {
-        let bot: &dyn Any = self.bots.get(participant.0)?.as_ref();
-        bot.downcast_ref()
+    pub fn bot<B: Bot + 'static>(&self, participant: ParticipantId) -> Option<&B> {
+        self.bots.get(participant.0)?.bot().as_any().downcast_ref()
     }
 
     /// The observer, if it is an `O`.
@@ -259,7 +259,7 @@ impl Sim {
 
     /// Takes the next thing due, if it is due by `end`: its virtual time.
     fn step_once(&mut self, end: Option<Instant>) -> Option<Duration> {
-        let (at, due) = self.w.next_due()?;
+        let (at, due) = self.next_due()?;
         if end.is_some_and(|end| at > end) {
             return None;
         }
@@ -288,6 +288,21 @@ impl Sim {
         Some(self.w.elapsed())
     }
 
+    /// The earliest thing to happen: the world's, or a bot's timer. A bot's timer goes after
+    /// the agenda and before the rest at the same instant.
+    fn next_due(&self) -> Option<(Instant, Due)> {
+        let world = self.w.next_due();
+        let bot = (self.bots.iter().enumerate())
+            .filter_map(|(i, host)| Some((host.poll_timeout()?.max(self.w.now), i)))
+            .min();
+        match (world, bot) {
+            (Some((at, Due::Agenda)), Some((bot_at, _))) if at <= bot_at => world,
+            (Some((at, _)), Some((bot_at, i))) if bot_at <= at => Some((bot_at, Due::BotTimer(i))),
+            (None, Some((bot_at, i))) => Some((bot_at, Due::BotTimer(i))),
+            _ => world,
+        }
+    }
+
     pub(crate) fn dispatch(&mut self, due: Due) {
         let now = self.w.now;
         match due {
@@ -305,27 +320,33 @@ impl Sim {
                 self.w.server.handle_timeout(now);
                 self.drain_server();
             }
+            Due::BotTimer(i) => {
+                self.call_bot(i, |host, spaces, now| host.handle_timeout(spaces, now));
+                self.drain_client(i);
+            }
         }
     }
 
     pub(crate) fn act(&mut self, action: Action) {
         match action {
             Action::Start(i) => {
-                self.call_bot(i, |bot, ctx| {
-                    bot.on_start(ctx);
-                    ctx.connect();
+                self.call_bot(i, |host, spaces, now| {
+                    host.start(spaces, now);
+                    host.connect(spaces, now);
                 });
                 self.drain_client(i);
             }
             Action::Connect(i) => {
                 // The simulation's own `connect` (reopening), recorded like a bot's.
-                with_ctx(&mut self.w, i, |ctx| ctx.connect());
-                self.after_bot(i);
+                self.call_bot(i, |host, spaces, now| host.connect(spaces, now));
                 self.drain_client(i);
             }
-            Action::Timer(i, timer) => {
-                self.call_bot(i, |bot, ctx| bot.on_timer(ctx, timer));
-                self.drain_client(i);
+            Action::Reopen(i) => {
+                // The user's (`Builder::reopen_at`): only a closed session.
+                if self.w.parts[i].spaces.is_closed() {
+                    self.call_bot(i, |host, spaces, now| host.connect(spaces, now));
+                    self.drain_client(i);
+                }
             }
             Action::Token(i) => self.token(i),
             Action::Fault(fault) => self.fault(fault),
@@ -419,24 +440,20 @@ impl Sim {
 
     // ----- bots and commands --------------------------------------------------------------
 
-    /// Calls participant `i`'s bot with a [`Ctx`], then records its commands and timers.
-    pub(crate) fn call_bot(&mut self, i: usize, f: impl FnOnce(&mut dyn Bot, &mut Ctx<'_>)) {
-        let bot = self.bots[i].as_mut();
-        with_ctx(&mut self.w, i, |ctx| f(bot, ctx));
-        self.after_bot(i);
-    }
-
-    pub(crate) fn after_bot(&mut self, i: usize) {
+    /// Calls participant `i`'s bot through its host on its session, then records the commands
+    /// it issued.
+    pub(crate) fn call_bot(
+        &mut self,
+        i: usize,
+        f: impl FnOnce(&mut BotHost, &mut Spaces, Instant),
+    ) {
         let now = self.w.now;
-        for (after, timer) in std::mem::take(&mut self.w.timers) {
-            self.w.schedule(now + after, Action::Timer(i, timer));
-        }
-        let commands = std::mem::take(&mut self.w.commands);
-        for command in &commands {
-            self.w.record_command(i, command);
+        f(&mut self.bots[i], &mut self.w.parts[i].spaces, now);
+        for command in self.bots[i].take_commands() {
+            self.w.record_command(i, &command);
             self.observe(Happening::Command {
                 participant: ParticipantId(i),
-                command,
+                command: &command,
             });
         }
     }

@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 use spaces_socket::client::{Config, Transmit};
 use spaces_socket::spaces::{Spaces, SpacesEvent};
 
-use crate::bot::Command;
 use crate::net::Link;
 use crate::plan::{Fault, ParticipantConfig, ParticipantId};
 use crate::report::ParticipantReport;
 use crate::world::World;
+use spaces_socket::bot::Command;
 use spaces_socket_emulator::{ConnId, Emulator, EmulatorConfig, EmulatorEvent};
 
 /// How the simulated token provider answered a token request (`Step::Token`).

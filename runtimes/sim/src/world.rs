@@ -10,7 +10,8 @@ use spaces_socket::spaces::{Incoming, SendError, SendId, Spaces, SpacesEvent, To
 use spaces_socket_emulator::rng::Rng;
 use spaces_socket_emulator::{ConnId, Emulator, EmulatorConfig};
 
-use crate::bot::Command;
+use spaces_socket::bot::Command;
+
 use crate::error::{MAX_IN_FLIGHT, SimError, SimErrorKind};
 use crate::net::{InFlight, Link, Packet, Pipe};
 use crate::plan::{Fault, NetPlan, ParticipantConfig};
@@ -23,8 +24,8 @@ use crate::trace::Recorder;
 pub(crate) enum Action {
     Start(usize),
     Connect(usize),
+    Reopen(usize),
     Token(usize),
-    Timer(usize, u64),
     Fault(Fault),
     EndRefuse,
     EndBlackhole,
@@ -38,6 +39,7 @@ pub(crate) enum Due {
     Deliver { link: u64, up: bool },
     ClientTimer(usize),
     ServerTimer,
+    BotTimer(usize),
 }
 
 // ----- the world --------------------------------------------------------------------------
@@ -58,7 +60,6 @@ pub(crate) struct Participant {
     pub(crate) tokens: Tokens,
     /// The spaces its bot asked for (mirrors the session's wanted spaces).
     pub(crate) wanted: BTreeSet<String>,
-    pub(crate) rng: Rng,
     pub(crate) link: Option<u64>,
     pub(crate) last_link: Option<u64>,
     /// The bot closed the session: do not reopen it.
@@ -70,13 +71,7 @@ pub(crate) struct Participant {
 
 impl Participant {
     /// A participant whose session is `config.session` with the reconnection seed `seed`.
-    pub(crate) fn new(
-        name: String,
-        config: ParticipantConfig,
-        tokens: Tokens,
-        seed: u64,
-        rng: Rng,
-    ) -> Self {
+    pub(crate) fn new(name: String, config: ParticipantConfig, tokens: Tokens, seed: u64) -> Self {
         let mut session = config.session.clone();
         session.client.rng_seed = Some(seed);
         let session_config = session.client.clone();
@@ -93,7 +88,6 @@ impl Participant {
             spaces,
             tokens,
             wanted: BTreeSet::new(),
-            rng,
             link: None,
             last_link: None,
             user_closed: false,
@@ -133,9 +127,6 @@ pub(crate) struct World {
     pub(crate) server_report: ServerReport,
     pub(crate) injected: Vec<(Duration, Fault)>,
     pub(crate) error: Option<SimError>,
-    /// Filled by a [`Ctx`], emptied after each bot call.
-    pub(crate) commands: Vec<Command>,
-    pub(crate) timers: Vec<(Duration, u64)>,
 }
 
 impl World {
@@ -341,6 +332,7 @@ impl World {
                 .rec
                 .line(at, format_args!("{name} presence to {space}: {result:?}")),
             Command::Close { .. } => self.rec.line(at, format_args!("{name} close")),
+            other => self.rec.line(at, format_args!("{name} {other:?}")),
         }
         let p = &mut self.parts[i];
         match command {
@@ -435,21 +427,8 @@ impl World {
                         .get_or_insert(Outcome::Failed(failure.clone()));
                 }
             }
-            SpacesEvent::Message(m) => p.report.received.push(Received {
-                at,
-                id: m.id.clone().unwrap_or_default(),
-                space: m.topic_id.clone().unwrap_or_default(),
-                sender: m
-                    .sender
-                    .as_ref()
-                    .and_then(|s| s.id.clone())
-                    .unwrap_or_default(),
-                text: m
-                    .content
-                    .as_ref()
-                    .and_then(|c| c.body_text.clone())
-                    .unwrap_or_default(),
-            }),
+            SpacesEvent::Message(m) => p.report.received.push(Received::of(at, m)),
+            SpacesEvent::OwnMessage(m) => p.report.own_received.push(Received::of(at, m)),
             SpacesEvent::Closed => {
                 p.report.closes += 1;
                 if !p.user_closed && p.config.reopen_after_close {

@@ -1,28 +1,69 @@
-//! The simulation kit as a user's test sees it: a run replays byte for byte, the `bot_sim`
-//! example's echo bot passes and its buggy twin is caught with its seeds, every fault kind
-//! does what it says, and a bot's commands reach the emulator.
+//! The simulation kit as a user's test sees it: a run replays byte for byte, every fault kind
+//! does what it says (injected while running too), participants are addressed by handle with
+//! their own session configuration and token source, the world steps one event at a time, a
+//! failing run shrinks, and a bot's commands reach the emulator. The echo bot's own
+//! simulation (`bot_sim`) is tested with the examples.
 
 use std::time::Duration;
 
-use spaces_socket::spaces::SpacesEvent;
-use spaces_socket::spaces::{SendFailure, Token};
+use spaces_socket::spaces::{SendFailure, SpacesEvent, Token};
 use spaces_socket_sim::emulator::EmulatorEvent;
 use spaces_socket_sim::{
-    AddError, Bot, Builder, Ctx, Fault, FaultPicks, Happening, Observer, Outcome,
-    ParticipantConfig, ParticipantId, ParticipantReport, Report, SimView, shrink,
+    AddError, Bot, Builder, Ctx, Fault, FaultMix, FaultPicks, Happening, Observer, Outcome,
+    ParticipantConfig, ParticipantId, ParticipantReport, Report, Sim, SimView, shrink,
 };
 
-#[allow(dead_code, unreachable_pub)]
-#[path = "../../examples/bot_sim.rs"]
-mod bot_sim;
+/// Says something every 0.3–3 s for a minute.
+struct Talker {
+    name: &'static str,
+    said: u32,
+}
+
+impl Bot for Talker {
+    fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+        ctx.subscribe("lobby");
+        let first = ctx.rng().ms(300, 3_000);
+        ctx.set_timer(first, 0);
+    }
+
+    fn on_event(&mut self, _ctx: &mut Ctx<'_>, _event: &SpacesEvent) {}
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_>, _timer: u64) {
+        if ctx.elapsed() < Duration::from_secs(60) {
+            self.said += 1;
+            let _ = ctx.send_text("lobby", &format!("{} #{}", self.name, self.said));
+            let next = ctx.rng().ms(300, 3_000);
+            ctx.set_timer(next, 0);
+        }
+    }
+}
+
+/// Two talkers on a random network and server, with the default fault mix over a minute.
+fn chatty_world(seed: u64) -> Builder {
+    let mut world = Builder::new();
+    world
+        .seed(seed)
+        .random_network()
+        .random_server()
+        .faults(FaultMix::new(Duration::from_secs(60)));
+    for name in ["a", "b"] {
+        let talker = Talker { name, said: 0 };
+        world.participant(name, talker).expect("a new name");
+    }
+    world
+}
+
+fn chatty_run(seed: u64, keep_trace: bool) -> Sim {
+    let mut world = chatty_world(seed);
+    world.keep_trace(keep_trace);
+    let mut sim = world.build();
+    sim.run_for(Duration::from_secs(90)).expect("runs");
+    sim
+}
 
 #[test]
 fn the_same_seed_gives_the_same_trace_byte_for_byte() {
-    let trace = |seed| {
-        let run = bot_sim::run(seed, false, true, None);
-        run.result.expect("the echo bot passes");
-        run.trace
-    };
+    let trace = |seed| chatty_run(seed, true).trace().to_string();
     let first = trace(5);
     assert!(first.lines().count() > 100, "a trace has every frame");
     assert_eq!(first, trace(5), "two runs of one seed differ");
@@ -31,79 +72,66 @@ fn the_same_seed_gives_the_same_trace_byte_for_byte() {
 
 #[test]
 fn the_trace_hash_does_not_depend_on_keeping_the_trace() {
-    let hash = |keep| {
-        let (mut world, _) = bot_sim::world(9, false);
-        world.keep_trace(keep);
-        let mut sim = world.build();
-        sim.run_for(Duration::from_secs(90)).expect("runs");
-        sim.trace_hash()
-    };
-    assert_eq!(hash(false), hash(true));
+    assert_eq!(
+        chatty_run(9, false).trace_hash(),
+        chatty_run(9, true).trace_hash()
+    );
 }
 
-#[test]
-fn the_echo_bot_answers_every_message_exactly_once_over_many_seeds() {
-    for seed in 0..40 {
-        if let Err(why) = bot_sim::run(seed, false, false, None).result {
-            panic!("seed {seed}: {why}");
+/// The "bug" a shrink test looks for: participant `a` losing its connection to an error.
+struct NoErrorsOnA;
+
+impl Observer for NoErrorsOnA {
+    fn on_happening(&mut self, _sim: &SimView<'_>, what: &Happening<'_>) -> Result<(), String> {
+        match what {
+            Happening::Event {
+                participant,
+                event: SpacesEvent::Disconnected { reason },
+            } if participant.index() == 0 && reason.as_str() == "transport error" => {
+                Err("a lost its connection to an error".to_owned())
+            }
+            _ => Ok(()),
         }
     }
 }
 
 #[test]
-fn the_buggy_echo_bot_is_caught_and_its_seeds_are_named() {
-    let failing: Vec<u64> = (0..40)
-        .filter(|&seed| bot_sim::run(seed, true, false, None).result.is_err())
-        .collect();
-    // The default fault mix triggers the bug (an answer awaiting its echo across a reconnect)
-    // in about a third of the seeds.
-    assert!(failing.len() >= 5, "caught only in seeds {failing:?}");
-    let run = bot_sim::run(failing[0], true, false, None);
-    let why = run
-        .result
-        .expect_err("a failing seed fails again on replay");
-    assert!(why.contains("confirmed answers"), "{why}");
-}
-
-#[test]
-fn a_failing_seed_shrinks_to_fewer_faults_that_still_fail_and_replay() {
-    // Seed 1 of the buggy echo bot fails with 9 faults.
-    let (seed, buggy) = (1, true);
-    let first = bot_sim::run(seed, buggy, false, None);
-    assert!(first.result.is_err(), "seed {seed} fails");
-    let fails = |picks: &FaultPicks| {
-        bot_sim::run(seed, buggy, false, Some(picks))
-            .result
-            .is_err()
+fn a_failing_run_shrinks_to_fewer_faults_that_still_fail_and_replay() {
+    let fails = |seed: u64, picks: Option<&FaultPicks>| {
+        let mut world = chatty_world(seed);
+        world.observer(NoErrorsOnA);
+        if let Some(picks) = picks {
+            world.only_faults(picks.clone());
+        }
+        let mut sim = world.build();
+        let failed = sim.run_for(Duration::from_secs(90)).is_err();
+        (failed, sim.faults().to_vec())
     };
-    let shrunk = shrink(&first.faults, fails);
+    // The first seed among the first 50 that fails with more than one fault.
+    let (seed, schedule) = (0..50)
+        .map(|seed| (seed, fails(seed, None)))
+        .find(|(_, (failed, faults))| *failed && faults.len() > 1)
+        .map(|(seed, (_, faults))| (seed, faults))
+        .expect("a seed where a loses its connection among other faults");
+    let shrunk = shrink(&schedule, |picks| fails(seed, Some(picks)).0);
     assert!(shrunk.still_fails);
-    assert_eq!(shrunk.before, first.faults.len());
+    assert_eq!(shrunk.before, schedule.len());
     assert!(
-        shrunk.picks.len() < first.faults.len(),
-        "{} of {} faults",
+        shrunk.picks.len() < schedule.len(),
+        "seed {seed}: {} of {} faults",
         shrunk.picks.len(),
-        first.faults.len()
+        schedule.len()
     );
     // Replayed from its printed form: the reduced schedule, and still failing.
     let printed: FaultPicks = shrunk.picks.to_string().parse().expect("parses back");
     assert_eq!(printed, shrunk.picks);
-    let replay = bot_sim::run(seed, buggy, false, Some(&printed));
-    assert!(
-        replay.result.is_err(),
-        "the reduced schedule fails on replay"
-    );
-    assert_eq!(replay.faults, shrunk.picks.apply(&first.faults));
-    // A passing seed does not shrink.
-    let passing = bot_sim::run(seed, false, false, None);
-    assert!(passing.result.is_ok());
-    let not = shrink(&passing.faults, |picks| {
-        bot_sim::run(seed, false, false, Some(picks))
-            .result
-            .is_err()
-    });
-    assert!(!not.still_fails);
-    assert_eq!(not.runs, 1);
+    let (failed, replayed) = fails(seed, Some(&printed));
+    assert!(failed, "seed {seed}: the reduced schedule fails on replay");
+    assert_eq!(replayed, shrunk.picks.apply(&schedule));
+    // A run that does not fail does not shrink.
+    let calm = shrink(&schedule, |_| false);
+    assert!(!calm.still_fails);
+    assert_eq!(calm.runs, 1);
 }
 
 /// Subscribes to `lobby` and stays quiet.

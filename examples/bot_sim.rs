@@ -1,7 +1,10 @@
-//! An echo bot under deterministic simulation: it answers every message in its space with
-//! `echo: <text>`, while two users chat and the network and the server misbehave. Each seed is
+//! The echo bot under deterministic simulation: the very [`EchoBot`] type that
+//! `examples/echo_bot.rs` runs against a real server answers every message in its space with
+//! `echo: <text>`, while two users chat, its own user now and then speaks from a second
+//! connection, and the network and the server misbehave. Each seed is
 //! one world (latencies, server quirks, faults, who says what when); the check is that every
-//! message the bot received got exactly one confirmed answer.
+//! message the bot received from someone else got exactly one confirmed answer, and its own
+//! user's none.
 //!
 //! ```sh
 //! cargo run --release --example bot_sim -- --seeds 1000   # sweep seeds 0..1000
@@ -30,10 +33,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use spaces_socket::spaces::{SendId, SpacesEvent};
+use spaces_socket::bot::{Bot, Ctx};
+use spaces_socket::spaces::{SpacesEvent, Token};
+use spaces_socket_examples::echo::EchoBot;
 use spaces_socket_sim::{
-    BadFaultPicks, Bot, Builder, Ctx, Fault, FaultMix, FaultPicks, Outcome, ParticipantId, Report,
-    shrink,
+    BadFaultPicks, Builder, Fault, FaultMix, FaultPicks, Outcome, ParticipantConfig, ParticipantId,
+    Report, shrink,
 };
 
 /// The space everyone talks in.
@@ -41,121 +46,10 @@ const SPACE: &str = "lobby";
 /// Faults and chatter happen in the first two minutes; then the world is calm until everything
 /// settled.
 const WINDOW: Duration = Duration::from_secs(120);
-/// The bot's timer: try the answers it could not send yet.
-const RETRY: u64 = 0;
-
-/// What the bot knows of one message (sender, text).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Answer {
-    /// Not sent yet (the session refused it for now).
-    Queued,
-    /// Sent, waiting for its echo.
-    Sent(SendId),
-    /// Confirmed.
-    Done,
-}
-
-/// The echo bot.
-pub(crate) struct EchoBot {
-    /// Forget unconfirmed answers across a reconnect (the bug).
-    buggy: bool,
-    /// Server `_id`s already handled.
-    seen: BTreeSet<String>,
-    /// Every message answered or to answer, by (sender, text).
-    answers: BTreeMap<(String, String), Answer>,
-    /// Answers on the wire, by send id.
-    sent: BTreeMap<SendId, (String, String)>,
-}
-
-impl EchoBot {
-    pub(crate) fn new(buggy: bool) -> Self {
-        Self {
-            buggy,
-            seen: BTreeSet::new(),
-            answers: BTreeMap::new(),
-            sent: BTreeMap::new(),
-        }
-    }
-
-    fn answer(&mut self, ctx: &mut Ctx<'_>, key: (String, String)) {
-        match ctx.send_text(SPACE, &format!("echo: {}", key.1)) {
-            Ok(id) => {
-                self.answers.insert(key.clone(), Answer::Sent(id));
-                self.sent.insert(id, key);
-            }
-            // Not subscribed again yet, rate limited, queue full: try again soon.
-            Err(_) => {
-                self.answers.insert(key, Answer::Queued);
-                ctx.set_timer(Duration::from_millis(500), RETRY);
-            }
-        }
-    }
-
-    fn retry(&mut self, ctx: &mut Ctx<'_>) {
-        let queued: Vec<_> = self
-            .answers
-            .iter()
-            .filter(|(_, a)| **a == Answer::Queued)
-            .map(|(k, _)| k.clone())
-            .collect();
-        for key in queued {
-            self.answer(ctx, key);
-        }
-    }
-}
-
-impl Bot for EchoBot {
-    fn on_start(&mut self, ctx: &mut Ctx<'_>) {
-        ctx.subscribe(SPACE);
-    }
-
-    fn on_event(&mut self, ctx: &mut Ctx<'_>, event: &SpacesEvent) {
-        match event {
-            SpacesEvent::Message(m) => {
-                let sender = m.sender.as_ref().and_then(|s| s.id.clone());
-                let text = m.content.as_ref().and_then(|c| c.body_text.clone());
-                let (Some(id), Some(sender), Some(text)) = (m.id.clone(), sender, text) else {
-                    return;
-                };
-                // Our own answers can come back from an older connection of ours.
-                if sender == ctx.name() || !self.seen.insert(id) {
-                    return;
-                }
-                let key = (sender, text);
-                if !self.answers.contains_key(&key) {
-                    self.answer(ctx, key);
-                }
-            }
-            SpacesEvent::Confirmed { id, .. } => {
-                if let Some(key) = self.sent.remove(id) {
-                    self.answers.insert(key, Answer::Done);
-                }
-            }
-            // Not delivered (the session closed): answer again.
-            SpacesEvent::SendFailed { id, .. } => {
-                if let Some(key) = self.sent.remove(id) {
-                    self.answer(ctx, key);
-                }
-            }
-            SpacesEvent::Subscribed { .. } => self.retry(ctx),
-            SpacesEvent::Disconnected { .. } if self.buggy => {
-                // The bug: "answers not confirmed yet were lost with the connection" — but the
-                // library re-sends them after the reconnect.
-                for (_, key) in std::mem::take(&mut self.sent) {
-                    self.answers.insert(key, Answer::Queued);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn on_timer(&mut self, ctx: &mut Ctx<'_>, _timer: u64) {
-        self.retry(ctx);
-    }
-}
 
 /// A user who says something every 0.3–3 s during the window.
 pub(crate) struct Chatter {
+    pub(crate) name: &'static str,
     pub(crate) said: u32,
 }
 
@@ -169,15 +63,24 @@ impl Bot for Chatter {
     fn on_event(&mut self, _ctx: &mut Ctx<'_>, _event: &SpacesEvent) {}
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_>, _timer: u64) {
+        // Chatters start at 0, so the bot's elapsed time is the run's.
         if ctx.elapsed() >= WINDOW {
             return;
         }
         self.said += 1;
-        let text = format!("{} #{}", ctx.name(), self.said);
+        let text = format!("{} #{}", self.name, self.said);
         let _ = ctx.send_text(SPACE, &text);
         let next = ctx.rng().ms(300, 3_000);
         ctx.set_timer(next, 0);
     }
+}
+
+/// The fault mix: the kit's default, plus now and then a second connection of the bot's own
+/// user (which says something the bot must not answer).
+fn faults() -> FaultMix {
+    let mut mix = FaultMix::new(WINDOW);
+    mix.weights.second_connection = 6;
+    mix
 }
 
 /// The world of one seed, and the echo bot's handle.
@@ -187,13 +90,21 @@ pub(crate) fn world(seed: u64, buggy: bool) -> (Builder, ParticipantId) {
         .seed(seed)
         .random_network()
         .random_server()
-        .faults(FaultMix::new(WINDOW));
-    let echo = world.participant("echo", EchoBot::new(buggy));
+        .faults(faults());
+    let bot = if buggy {
+        EchoBot::buggy(SPACE)
+    } else {
+        EchoBot::new(SPACE)
+    };
+    // The bot knows its user, as a deployed bot does (its own messages from a second
+    // connection may come before it has sent anything).
+    let mut config = ParticipantConfig::default();
+    config.session.user_id = Some("echo".to_owned());
+    let echo = world.participant_with("echo", bot, config, Token::jwt("echo"));
     let echo = echo.expect("a new name");
     for name in ["alice", "bob"] {
-        world
-            .participant(name, Chatter { said: 0 })
-            .expect("a new name");
+        let chatter = Chatter { name, said: 0 };
+        world.participant(name, chatter).expect("a new name");
     }
     (world, echo)
 }
@@ -211,6 +122,13 @@ pub(crate) fn check(report: &Report, echo: ParticipantId) -> Result<(), String> 
         if matches!(send.outcome, Some(Outcome::Confirmed(_))) {
             *entry += 1;
         }
+    }
+    if let Some(own) = bot
+        .own_received
+        .iter()
+        .find(|m| confirmed.contains_key(m.text.as_str()))
+    {
+        return Err(format!("answered {:?}, its own user's message", own.text));
     }
     let received: BTreeSet<&str> = bot
         .received
@@ -307,7 +225,7 @@ fn shrink_seed(seed: u64, buggy: bool) -> ExitCode {
     }
     let buggy_flag = if buggy { " --buggy" } else { "" };
     println!(
-        "replay: cargo run --release -p spaces-socket-sim --example bot_sim --{buggy_flag} --seed {seed} --faults {}",
+        "replay: cargo run --release --example bot_sim --{buggy_flag} --seed {seed} --faults {}",
         shrunk.picks
     );
     println!(
