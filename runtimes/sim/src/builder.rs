@@ -31,6 +31,23 @@ struct Entry {
 }
 
 /// Why [`Builder::participant`] refused a participant.
+///
+/// ```
+/// use spaces_socket_sim::{AddError, Builder};
+/// # use spaces_socket_sim::{Bot, Ctx};
+/// # use spaces_socket::spaces::SpacesEvent;
+/// # struct Quiet;
+/// # impl Bot for Quiet {
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &SpacesEvent) {}
+/// # }
+///
+/// let mut world = Builder::new();
+/// world.participant("bot", Quiet)?;
+/// let again = world.participant("bot", Quiet);
+/// assert_eq!(again, Err(AddError::DuplicateName("bot".to_owned())));
+/// assert!(matches!(world.participant("two words", Quiet), Err(AddError::BadName(_))));
+/// # Ok::<(), AddError>(())
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AddError {

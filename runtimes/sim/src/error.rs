@@ -13,6 +13,37 @@ pub const MAX_STEPS_PER_INSTANT: u64 = 50_000;
 pub const MAX_STEPS: u64 = 20_000_000;
 
 /// What kind of failure stopped a run.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spaces_socket_sim::{Builder, Observer, SimErrorKind, SimView};
+/// # use spaces_socket_sim::{Bot, Ctx};
+/// # use spaces_socket::spaces::SpacesEvent;
+/// # struct Quiet;
+/// # impl Bot for Quiet {
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &SpacesEvent) {}
+/// # }
+///
+/// /// Fails the run at the first step past 2 s.
+/// struct Deadline;
+///
+/// impl Observer for Deadline {
+///     fn on_step(&mut self, sim: &SimView<'_>) -> Result<(), String> {
+///         if sim.elapsed() > Duration::from_secs(2) {
+///             return Err("too late".to_owned());
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// let mut world = Builder::new();
+/// world.seed(3).observer(Deadline);
+/// world.participant("bot", Quiet)?;
+/// let error = world.run_for(Duration::from_secs(10)).unwrap_err();
+/// assert_eq!(error.kind, SimErrorKind::Violation);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SimErrorKind {
@@ -31,6 +62,39 @@ pub enum SimErrorKind {
 /// A run stopped early. `Display` gives the seed, the virtual time, what happened and the last
 /// trace lines; replay the seed to see the whole trace
 /// ([`Builder::keep_trace`](crate::Builder::keep_trace)).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spaces_socket_sim::{Builder, Observer, SimErrorKind, SimView};
+/// # use spaces_socket_sim::{Bot, Ctx};
+/// # use spaces_socket::spaces::SpacesEvent;
+/// # struct Quiet;
+/// # impl Bot for Quiet {
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &SpacesEvent) {}
+/// # }
+///
+/// /// Fails the run at the first step past 2 s.
+/// struct Deadline;
+///
+/// impl Observer for Deadline {
+///     fn on_step(&mut self, sim: &SimView<'_>) -> Result<(), String> {
+///         if sim.elapsed() > Duration::from_secs(2) {
+///             return Err("too late".to_owned());
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// let mut world = Builder::new();
+/// world.seed(3).observer(Deadline);
+/// world.participant("bot", Quiet)?;
+/// let error = world.run_for(Duration::from_secs(10)).unwrap_err();
+/// assert_eq!((error.seed, error.what.as_str()), (3, "too late"));
+/// assert!(error.at > Duration::from_secs(2));
+/// assert!(error.to_string().starts_with("seed 3: Violation"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimError {

@@ -15,6 +15,21 @@ use spaces_socket_emulator::{EmulatorConfig, RateLimit};
 /// all.
 ///
 /// Pass it to [`Builder::network`](crate::Builder::network).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spaces_socket_sim::{Builder, NetPlan};
+///
+/// // A slow uplink with some jitter.
+/// let net = NetPlan {
+///     up_latency: Duration::from_millis(80),
+///     down_latency: Duration::from_millis(5),
+///     jitter: Duration::from_millis(10),
+/// };
+/// assert_eq!(net.calm_latency(), Duration::from_millis(90));
+/// Builder::new().network(net);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetPlan {
     /// One-way latency participant → server.
@@ -55,6 +70,14 @@ impl NetPlan {
 /// The emulator settings a simulation starts from: socket.io 2.0.4's defaults but a 1 s / 1.5 s
 /// heartbeat, so dead links show within seconds of virtual time. Pass it, changed as you like,
 /// to [`Builder::server`](crate::Builder::server).
+///
+/// ```
+/// use spaces_socket_sim::{Builder, default_server};
+///
+/// let mut server = default_server();
+/// server.max_connections = 2; // a full server refuses a third connection (HTTP 503)
+/// Builder::new().server(server);
+/// ```
 pub fn default_server() -> EmulatorConfig {
     EmulatorConfig {
         ping_interval: Duration::from_millis(1000),
@@ -75,6 +98,13 @@ pub fn default_server() -> EmulatorConfig {
 /// limit, which a session paced at its default `rate_limit` stays under). Unanswered
 /// subscriptions are not drawn: a session re-requests a timed-out subscription only on its
 /// next connection, so a run could never settle; set them yourself.
+///
+/// ```
+/// use spaces_socket_sim::{Rng, random_server};
+///
+/// let server = random_server(&mut Rng::new(7), 3);
+/// assert!(server.max_connections >= 3);
+/// ```
 pub fn random_server(rng: &mut Rng, participants: usize) -> EmulatorConfig {
     let base = random_server_base(rng, participants);
     EmulatorConfig {
@@ -404,6 +434,33 @@ impl Fault {
 }
 
 /// How often each kind of [`Fault`] is drawn, relative to the others (0: never).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spaces_socket_sim::{Fault, FaultMix, FaultWeights, Rng};
+///
+/// // Only second connections of a participant's user.
+/// let weights = FaultWeights {
+///     reset: 0,
+///     kick: 0,
+///     half_open: 0,
+///     server_disconnect: 0,
+///     expire_token: 0,
+///     restart_server: 0,
+///     refuse_connects: 0,
+///     slow: 0,
+///     silent: 0,
+///     server_error: 0,
+///     second_connection: 1,
+/// };
+/// let mut mix = FaultMix::new(Duration::from_secs(60));
+/// mix.weights = weights;
+/// mix.calm_one_in = 0;
+/// let faults = mix.draw(&mut Rng::new(1), 2);
+/// assert!(!faults.is_empty());
+/// assert!(faults.iter().all(|(_, f)| matches!(f, Fault::SecondConnection { .. })));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaultWeights {
     /// [`Fault::Reset`].
@@ -453,6 +510,17 @@ impl Default for FaultWeights {
 /// [`Builder::faults`](crate::Builder::faults). The window also bounds the token provider's
 /// faults ([`ParticipantConfig::token_delay_max`], [`ParticipantConfig::token_failure_one_in`]):
 /// after it, the world is calm and everything must recover.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spaces_socket_sim::{Builder, FaultMix};
+///
+/// let mut mix = FaultMix::new(Duration::from_secs(120));
+/// mix.calm_one_in = 0; // faults in every run
+/// mix.weights.second_connection = 5; // and now and then the bot's own user elsewhere
+/// Builder::new().faults(mix);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaultMix {
     /// Faults happen in `0..window`.

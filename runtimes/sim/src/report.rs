@@ -8,6 +8,44 @@ use spaces_socket::spaces::{MessageSent, SendFailure, SendId, SpacesEvent};
 use crate::plan::{Fault, ParticipantId};
 
 /// How one accepted send ended.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spaces_socket_sim::{Builder, Outcome};
+/// # use spaces_socket_sim::{Bot, Ctx};
+/// # use spaces_socket::spaces::SpacesEvent;
+/// # struct Quiet;
+/// # impl Bot for Quiet {
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &SpacesEvent) {}
+/// # }
+/// # struct Reader;
+/// # impl Bot for Reader {
+/// #     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+/// #         ctx.subscribe("lobby");
+/// #     }
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &SpacesEvent) {}
+/// # }
+/// # struct Hello;
+/// # impl Bot for Hello {
+/// #     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+/// #         ctx.subscribe("lobby");
+/// #     }
+/// #     fn on_event(&mut self, ctx: &mut Ctx<'_>, event: &SpacesEvent) {
+/// #         if let SpacesEvent::Subscribed { space } = event {
+/// #             let _ = ctx.send_text(space, "hello");
+/// #         }
+/// #     }
+/// # }
+///
+/// let mut world = Builder::new();
+/// let alice = world.participant("alice", Hello)?;
+/// let bob = world.participant("bob", Reader)?;
+/// let report = world.run_for(Duration::from_secs(3))?;
+/// let send = &report.participant(alice).sends[0];
+/// assert!(matches!(&send.outcome, Some(Outcome::Confirmed(id)) if !id.is_empty()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// Confirmed (echoed back) with this server message `_id`.
@@ -17,6 +55,45 @@ pub enum Outcome {
 }
 
 /// One `send_message` that returned `Ok`.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spaces_socket_sim::{Builder, Outcome};
+/// # use spaces_socket_sim::{Bot, Ctx};
+/// # use spaces_socket::spaces::SpacesEvent;
+/// # struct Quiet;
+/// # impl Bot for Quiet {
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &SpacesEvent) {}
+/// # }
+/// # struct Reader;
+/// # impl Bot for Reader {
+/// #     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+/// #         ctx.subscribe("lobby");
+/// #     }
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &SpacesEvent) {}
+/// # }
+/// # struct Hello;
+/// # impl Bot for Hello {
+/// #     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+/// #         ctx.subscribe("lobby");
+/// #     }
+/// #     fn on_event(&mut self, ctx: &mut Ctx<'_>, event: &SpacesEvent) {
+/// #         if let SpacesEvent::Subscribed { space } = event {
+/// #             let _ = ctx.send_text(space, "hello");
+/// #         }
+/// #     }
+/// # }
+///
+/// let mut world = Builder::new();
+/// let alice = world.participant("alice", Hello)?;
+/// let bob = world.participant("bob", Reader)?;
+/// let report = world.run_for(Duration::from_secs(3))?;
+/// let send = &report.participant(alice).sends[0];
+/// assert_eq!((send.space.as_str(), send.text.as_str()), ("lobby", "hello"));
+/// assert!(send.outcome.is_some());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendRecord {
     /// The id `send_message` returned.
@@ -33,6 +110,45 @@ pub struct SendRecord {
 
 /// A message as a participant received it ([`SpacesEvent::Message`] or
 /// [`SpacesEvent::OwnMessage`]).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spaces_socket_sim::{Builder, Outcome};
+/// # use spaces_socket_sim::{Bot, Ctx};
+/// # use spaces_socket::spaces::SpacesEvent;
+/// # struct Quiet;
+/// # impl Bot for Quiet {
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &SpacesEvent) {}
+/// # }
+/// # struct Reader;
+/// # impl Bot for Reader {
+/// #     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+/// #         ctx.subscribe("lobby");
+/// #     }
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &SpacesEvent) {}
+/// # }
+/// # struct Hello;
+/// # impl Bot for Hello {
+/// #     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+/// #         ctx.subscribe("lobby");
+/// #     }
+/// #     fn on_event(&mut self, ctx: &mut Ctx<'_>, event: &SpacesEvent) {
+/// #         if let SpacesEvent::Subscribed { space } = event {
+/// #             let _ = ctx.send_text(space, "hello");
+/// #         }
+/// #     }
+/// # }
+///
+/// let mut world = Builder::new();
+/// let alice = world.participant("alice", Hello)?;
+/// let bob = world.participant("bob", Reader)?;
+/// let report = world.run_for(Duration::from_secs(3))?;
+/// let got = &report.participant(bob).received;
+/// assert_eq!(got[0].sender, "alice");
+/// assert_eq!(got[0].text, "hello");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Received {
     /// When (virtual time since the start).
@@ -60,6 +176,45 @@ impl Received {
 }
 
 /// What one participant went through. Find it with [`Report::participant`].
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spaces_socket_sim::{Builder, Outcome};
+/// # use spaces_socket_sim::{Bot, Ctx};
+/// # use spaces_socket::spaces::SpacesEvent;
+/// # struct Quiet;
+/// # impl Bot for Quiet {
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &SpacesEvent) {}
+/// # }
+/// # struct Reader;
+/// # impl Bot for Reader {
+/// #     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+/// #         ctx.subscribe("lobby");
+/// #     }
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &SpacesEvent) {}
+/// # }
+/// # struct Hello;
+/// # impl Bot for Hello {
+/// #     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+/// #         ctx.subscribe("lobby");
+/// #     }
+/// #     fn on_event(&mut self, ctx: &mut Ctx<'_>, event: &SpacesEvent) {
+/// #         if let SpacesEvent::Subscribed { space } = event {
+/// #             let _ = ctx.send_text(space, "hello");
+/// #         }
+/// #     }
+/// # }
+///
+/// let mut world = Builder::new();
+/// let alice = world.participant("alice", Hello)?;
+/// let bob = world.participant("bob", Reader)?;
+/// let report = world.run_for(Duration::from_secs(3))?;
+/// let alice = report.participant(alice);
+/// assert_eq!((alice.name.as_str(), alice.connects, alice.confirmed()), ("alice", 1, 1));
+/// assert_eq!(alice.unresolved(), 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, Default)]
 pub struct ParticipantReport {
@@ -128,6 +283,44 @@ impl ParticipantReport {
 }
 
 /// The server's side of a run.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spaces_socket_sim::{Builder, Outcome};
+/// # use spaces_socket_sim::{Bot, Ctx};
+/// # use spaces_socket::spaces::SpacesEvent;
+/// # struct Quiet;
+/// # impl Bot for Quiet {
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &SpacesEvent) {}
+/// # }
+/// # struct Reader;
+/// # impl Bot for Reader {
+/// #     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+/// #         ctx.subscribe("lobby");
+/// #     }
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &SpacesEvent) {}
+/// # }
+/// # struct Hello;
+/// # impl Bot for Hello {
+/// #     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+/// #         ctx.subscribe("lobby");
+/// #     }
+/// #     fn on_event(&mut self, ctx: &mut Ctx<'_>, event: &SpacesEvent) {
+/// #         if let SpacesEvent::Subscribed { space } = event {
+/// #             let _ = ctx.send_text(space, "hello");
+/// #         }
+/// #     }
+/// # }
+///
+/// let mut world = Builder::new();
+/// let alice = world.participant("alice", Hello)?;
+/// let bob = world.participant("bob", Reader)?;
+/// let report = world.run_for(Duration::from_secs(3))?;
+/// assert_eq!(report.server.messages, 1);
+/// assert_eq!(report.server.restarts, 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, Default)]
 pub struct ServerReport {
@@ -143,6 +336,46 @@ pub struct ServerReport {
 
 /// What a run did, from [`Sim::report`](crate::Sim::report) or
 /// [`Builder::run_for`](crate::Builder::run_for): assert on it in a test.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spaces_socket_sim::{Builder, Outcome};
+/// # use spaces_socket_sim::{Bot, Ctx};
+/// # use spaces_socket::spaces::SpacesEvent;
+/// # struct Quiet;
+/// # impl Bot for Quiet {
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &SpacesEvent) {}
+/// # }
+/// # struct Reader;
+/// # impl Bot for Reader {
+/// #     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+/// #         ctx.subscribe("lobby");
+/// #     }
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &SpacesEvent) {}
+/// # }
+/// # struct Hello;
+/// # impl Bot for Hello {
+/// #     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+/// #         ctx.subscribe("lobby");
+/// #     }
+/// #     fn on_event(&mut self, ctx: &mut Ctx<'_>, event: &SpacesEvent) {
+/// #         if let SpacesEvent::Subscribed { space } = event {
+/// #             let _ = ctx.send_text(space, "hello");
+/// #         }
+/// #     }
+/// # }
+///
+/// let mut world = Builder::new();
+/// let alice = world.participant("alice", Hello)?;
+/// let bob = world.participant("bob", Reader)?;
+/// let report = world.run_for(Duration::from_secs(3))?;
+/// assert_eq!(report.participants.len(), 2);
+/// assert!(report.faults.is_empty());
+/// assert_eq!(report.participant(bob).received.len(), 1);
+/// assert!(report.steps > 0 && report.virtual_time == Duration::from_secs(3));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, Default)]
 pub struct Report {

@@ -110,6 +110,14 @@ impl fmt::Display for FaultPicks {
 }
 
 /// A [`FaultPicks`] that does not parse: not `-`, nor `index[/ms],…` with increasing indices.
+///
+/// ```
+/// use spaces_socket_sim::FaultPicks;
+///
+/// assert!("3,1".parse::<FaultPicks>().is_err()); // not in increasing order
+/// assert!("two".parse::<FaultPicks>().is_err());
+/// assert!("-".parse::<FaultPicks>().is_ok_and(|p| p.is_empty()));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadFaultPicks(pub String);
 
@@ -155,6 +163,19 @@ impl FromStr for FaultPicks {
 }
 
 /// What [`shrink`] found.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spaces_socket_sim::{Fault, shrink};
+///
+/// let schedule = vec![(Duration::from_secs(1), Fault::Silent { duration: Duration::from_secs(4) }); 6];
+/// // Stands in for a run that fails whenever at least two faults are kept.
+/// let shrunk = shrink(&schedule, |picks| picks.len() >= 2);
+/// assert!(shrunk.still_fails);
+/// assert_eq!((shrunk.before, shrunk.picks.len()), (6, 2));
+/// assert!(shrunk.runs > 1);
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shrunk {

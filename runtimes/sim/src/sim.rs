@@ -18,6 +18,47 @@ use crate::world::{Action, Due, Tokens, World};
 /// A running simulation: participants' `Spaces` cores and the emulator core on a simulated
 /// network and a virtual clock. Made by [`Builder::build`](crate::Builder::build); advance it with
 /// [`run_for`](Self::run_for), then read [`report`](Self::report) and [`trace`](Self::trace).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spaces_socket_sim::{Builder, Outcome};
+/// # use spaces_socket_sim::{Bot, Ctx};
+/// # use spaces_socket::spaces::SpacesEvent;
+/// # struct Quiet;
+/// # impl Bot for Quiet {
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &SpacesEvent) {}
+/// # }
+/// # struct Reader;
+/// # impl Bot for Reader {
+/// #     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+/// #         ctx.subscribe("lobby");
+/// #     }
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &SpacesEvent) {}
+/// # }
+/// # struct Hello;
+/// # impl Bot for Hello {
+/// #     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+/// #         ctx.subscribe("lobby");
+/// #     }
+/// #     fn on_event(&mut self, ctx: &mut Ctx<'_>, event: &SpacesEvent) {
+/// #         if let SpacesEvent::Subscribed { space } = event {
+/// #             let _ = ctx.send_text(space, "hello");
+/// #         }
+/// #     }
+/// # }
+///
+/// let mut world = Builder::new();
+/// let alice = world.participant("alice", Hello)?;
+/// let bob = world.participant("bob", Reader)?;
+/// world.keep_trace(true);
+/// let mut sim = world.build();
+/// sim.run_for(Duration::from_secs(3))?;
+/// assert_eq!(sim.report().participant(bob).received.len(), 1);
+/// assert!(sim.trace().lines().iter().any(|l| l.contains("alice send \"hello\"")));
+/// assert_eq!(sim.elapsed(), Duration::from_secs(3));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Sim {
     pub(crate) w: World,
     pub(crate) bots: Vec<BotHost>,

@@ -15,6 +15,43 @@ use spaces_socket::bot::Command;
 use spaces_socket_emulator::{ConnId, Emulator, EmulatorConfig, EmulatorEvent};
 
 /// How the simulated token provider answered a token request (`Step::Token`).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spaces_socket_sim::{Builder, Fault, Happening, Observer, SimView, TokenOutcome};
+/// # use spaces_socket_sim::{Bot, Ctx};
+/// # use spaces_socket::spaces::SpacesEvent;
+/// # struct Quiet;
+/// # impl Bot for Quiet {
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &SpacesEvent) {}
+/// # }
+///
+/// /// Keeps how each token request was answered.
+/// #[derive(Default)]
+/// struct Tokens(Vec<TokenOutcome>);
+///
+/// impl Observer for Tokens {
+///     fn on_happening(&mut self, _sim: &SimView<'_>, what: &Happening<'_>) -> Result<(), String> {
+///         if let Happening::Token { outcome, .. } = what {
+///             self.0.push(*outcome);
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// let mut world = Builder::new();
+/// world.observer(Tokens::default());
+/// let bot = world.participant("bot", Quiet)?;
+/// // The next token has expired, and the next connection needs one.
+/// world.fault_at(Duration::from_secs(1), Fault::ExpireToken { participant: bot });
+/// world.fault_at(Duration::from_secs(2), Fault::Kick { participant: bot });
+/// let mut sim = world.build();
+/// sim.run_for(Duration::from_secs(10))?;
+/// let seen = &sim.observer::<Tokens>().expect("ours").0;
+/// assert_eq!(seen[..2], [TokenOutcome::Valid, TokenOutcome::Expired]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenOutcome {
@@ -27,6 +64,43 @@ pub enum TokenOutcome {
 }
 
 /// Something that just happened, as an [`Observer`] sees it.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spaces_socket_sim::{Builder, Fault, Happening, Observer, SimView, TokenOutcome};
+/// # use spaces_socket_sim::{Bot, Ctx};
+/// # use spaces_socket::spaces::SpacesEvent;
+/// # struct Quiet;
+/// # impl Bot for Quiet {
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &SpacesEvent) {}
+/// # }
+///
+/// /// Keeps how each token request was answered.
+/// #[derive(Default)]
+/// struct Tokens(Vec<TokenOutcome>);
+///
+/// impl Observer for Tokens {
+///     fn on_happening(&mut self, _sim: &SimView<'_>, what: &Happening<'_>) -> Result<(), String> {
+///         if let Happening::Token { outcome, .. } = what {
+///             self.0.push(*outcome);
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// let mut world = Builder::new();
+/// world.observer(Tokens::default());
+/// let bot = world.participant("bot", Quiet)?;
+/// // The next token has expired, and the next connection needs one.
+/// world.fault_at(Duration::from_secs(1), Fault::ExpireToken { participant: bot });
+/// world.fault_at(Duration::from_secs(2), Fault::Kick { participant: bot });
+/// let mut sim = world.build();
+/// sim.run_for(Duration::from_secs(10))?;
+/// let seen = &sim.observer::<Tokens>().expect("ours").0;
+/// assert_eq!(seen[..2], [TokenOutcome::Valid, TokenOutcome::Expired]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy)]
 pub enum Happening<'a> {
@@ -77,6 +151,37 @@ pub enum Happening<'a> {
 /// a [`SimError`](crate::SimError) with the seed, the virtual time and the last trace lines.
 /// Install one with [`Builder::observer`](crate::Builder::observer); read it back with
 /// [`Sim::observer`](crate::Sim::observer).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spaces_socket_sim::{Builder, Observer, SimErrorKind, SimView};
+/// # use spaces_socket_sim::{Bot, Ctx};
+/// # use spaces_socket::spaces::SpacesEvent;
+/// # struct Quiet;
+/// # impl Bot for Quiet {
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &SpacesEvent) {}
+/// # }
+///
+/// /// Fails the run at the first step past 2 s.
+/// struct Deadline;
+///
+/// impl Observer for Deadline {
+///     fn on_step(&mut self, sim: &SimView<'_>) -> Result<(), String> {
+///         if sim.elapsed() > Duration::from_secs(2) {
+///             return Err("too late".to_owned());
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// let mut world = Builder::new();
+/// world.seed(3).observer(Deadline);
+/// world.participant("bot", Quiet)?;
+/// let error = world.run_for(Duration::from_secs(10)).unwrap_err();
+/// assert_eq!(error.kind, SimErrorKind::Violation);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Observer: Any {
     /// After every command, token, event, transmit, server event and fault.
     fn on_happening(&mut self, sim: &SimView<'_>, what: &Happening<'_>) -> Result<(), String> {
@@ -102,6 +207,29 @@ impl Observer for () {}
 
 /// A read-only look at a running simulation. Get one in an [`Observer`] hook or from
 /// [`Sim::view`](crate::Sim::view).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spaces_socket_sim::Builder;
+/// # use spaces_socket_sim::{Bot, Ctx};
+/// # use spaces_socket::spaces::SpacesEvent;
+/// # struct Quiet;
+/// # impl Bot for Quiet {
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &SpacesEvent) {}
+/// # }
+///
+/// let mut world = Builder::new();
+/// let bot = world.participant("bot", Quiet)?;
+/// let mut sim = world.build();
+/// sim.run_for(Duration::from_secs(2))?;
+/// let view = sim.view();
+/// assert_eq!(view.elapsed(), Duration::from_secs(2));
+/// assert_eq!(view.participants().count(), 1);
+/// assert!(view.participant(bot).spaces().is_connected());
+/// assert_eq!(view.emulator().connections(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy)]
 pub struct SimView<'a> {
     pub(crate) w: &'a World,
@@ -197,6 +325,28 @@ impl<'a> SimView<'a> {
 }
 
 /// A read-only look at one participant, from [`SimView::participant`].
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spaces_socket_sim::Builder;
+/// # use spaces_socket_sim::{Bot, Ctx};
+/// # use spaces_socket::spaces::SpacesEvent;
+/// # struct Quiet;
+/// # impl Bot for Quiet {
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &SpacesEvent) {}
+/// # }
+///
+/// let mut world = Builder::new();
+/// let bot = world.participant("bot", Quiet)?;
+/// let mut sim = world.build();
+/// sim.run_for(Duration::from_secs(2))?;
+/// let view = sim.view();
+/// let p = view.participant(bot);
+/// assert_eq!((p.id(), p.name()), (bot, "bot"));
+/// assert_eq!(p.report().connects, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy)]
 pub struct ParticipantView<'a> {
     w: &'a World,
@@ -253,6 +403,29 @@ impl<'a> ParticipantView<'a> {
 }
 
 /// A read-only look at one simulated websocket.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spaces_socket_sim::Builder;
+/// # use spaces_socket_sim::{Bot, Ctx};
+/// # use spaces_socket::spaces::SpacesEvent;
+/// # struct Quiet;
+/// # impl Bot for Quiet {
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &SpacesEvent) {}
+/// # }
+///
+/// let mut world = Builder::new();
+/// let bot = world.participant("bot", Quiet)?;
+/// let mut sim = world.build();
+/// sim.run_for(Duration::from_secs(2))?;
+/// let view = sim.view();
+/// let link = view.participant(bot).link().expect("connected");
+/// assert!(link.client_open() && link.server_open());
+/// assert_eq!(link.participant(), bot);
+/// assert!(link.conn().is_some());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy)]
 pub struct LinkView<'a> {
     link: &'a Link,
