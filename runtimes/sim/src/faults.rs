@@ -186,17 +186,18 @@ impl Sim {
         let Some(p) = self.w.parts.get(i) else {
             return;
         };
-        let name = format!("{}'", p.name);
         let user = p.name.clone();
-        // Another of them already runs: one second connection at a time.
-        if self
-            .w
-            .parts
-            .iter()
-            .any(|p| p.name == name && !p.spaces.is_closed())
-        {
+        let twin = format!("{user}'");
+        let twins = self.w.parts.iter().filter(|p| p.name.starts_with(&twin));
+        // One second connection at a time.
+        if twins.clone().any(|p| !p.spaces.is_closed()) {
             return;
         }
+        // Names never repeat: the next ones are "<name>'2", "<name>'3"…
+        let name = match twins.count() {
+            0 => twin,
+            n => format!("{twin}{}", n + 1),
+        };
         let spaces: Vec<String> = p.wanted.iter().cloned().collect();
         let mut config = p.config.clone();
         config.reopen_after_close = false;

@@ -363,7 +363,8 @@ pub enum Fault {
     /// session of the same user elsewhere. It joins the spaces the participant subscribed to,
     /// says one chat message in each (`"<name> elsewhere #<k>"`) and leaves after `duration`.
     /// A bot must not take that user's messages for someone else's: they come from itself.
-    /// Its session shows in the report as one more participant, named `"<name>'"`.
+    /// Its session shows in the report as one more participant, named `"<name>'"` (then
+    /// `"<name>'2"`…; one at a time: drawn while one runs, it does nothing).
     SecondConnection {
         /// Whose user.
         participant: ParticipantId,

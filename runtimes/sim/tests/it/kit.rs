@@ -431,7 +431,23 @@ fn a_second_connection_of_the_same_user_speaks_as_that_user() {
             duration: Duration::from_secs(5),
         },
     );
+    // Drawn while the first runs: nothing; after it left: another one, of another name.
+    for at in [5, 12] {
+        world.fault_at(
+            Duration::from_secs(at),
+            Fault::SecondConnection {
+                participant: bot,
+                duration: Duration::from_secs(2),
+            },
+        );
+    }
     let report = world.run_for(Duration::from_secs(20)).expect("runs");
+    let names: Vec<&str> = report
+        .participants
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    assert_eq!(names, ["bot", "reader", "bot'", "bot'2"]);
     let twin = report
         .named("bot'")
         .expect("the second connection's report");
@@ -447,8 +463,8 @@ fn a_second_connection_of_the_same_user_speaks_as_that_user() {
         .collect();
     assert_eq!(
         from_bot,
-        ["bot elsewhere #1"],
-        "the other user sees the bot's user"
+        ["bot elsewhere #1", "bot elsewhere #1"],
+        "the other user sees the bot's user, once from each second connection"
     );
     // The bot's own session gets it too: from its own user, on another connection.
     let own = &report.participant(bot).received;
