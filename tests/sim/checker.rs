@@ -413,11 +413,16 @@ impl Checker {
                     bail!(1, "c{i}: {id:?} to {space} failed: {failure:?}");
                 }
             }
-            SpacesEvent::Message(msg) => {
+            SpacesEvent::Message(msg) | SpacesEvent::OwnMessage(msg) => {
                 let server_id = msg.id.clone().unwrap_or_default();
                 let Some(m) = self.server_msgs.get(&server_id) else {
                     bail!(5, "c{i}: message {server_id:?} the server never sent");
                 };
+                // Our user's messages come as `OwnMessage` once the session knows who it is
+                // (the same cases as below: an older connection of ours delivering late).
+                if matches!(e, SpacesEvent::OwnMessage(_)) && m.sender != p.name() {
+                    bail!(5, "c{i}: {:?} of {} came as its own", m.text, m.sender);
+                }
                 // Our own message comes back as someone else's only when an older connection
                 // of ours delivered it late (the server still had it open): never from the
                 // connection we are on.
@@ -428,13 +433,13 @@ impl Checker {
                         bail!(
                             7,
                             "c{i}: its own {:?} (echo without loopbackMetadata: {}, odd \
-                             fields: {}) came back as a Message",
+                             fields: {}) came back as a message",
                             m.text,
                             config.drop_loopback,
                             config.odd_message_fields
                         );
                     }
-                    bail!(5, "c{i}: got its own {:?} as a Message", m.text);
+                    bail!(5, "c{i}: got its own {:?} back as a message", m.text);
                 }
                 if msg.sender.as_ref().and_then(|s| s.id.as_deref()) != Some(&m.sender) {
                     bail!(5, "c{i}: {server_id} has the wrong sender");

@@ -96,9 +96,17 @@ const SWEEP_100K_FAILURES: [u64; 15] = [
 /// only after two calm rounds in a row.
 const SWEEP_500K_FAILURES: [u64; 1] = [428367];
 
+/// Failed a 20,000-seed sweep while the kit moved to the core's `Bot` (issue 18), not bugs of
+/// the session: a user's restart with no time offline reopened the session before its bot had
+/// closed it (6871, 8959, 11869: never reconnected; `Builder::reopen_at` now waits for the
+/// close), and our own message from an older connection, legitimately back, came as the new
+/// `OwnMessage` the checker did not know yet (4288, 9641, 11687).
+const SWEEP_ISSUE18_FAILURES: [u64; 6] = [4288, 6871, 8959, 9641, 11687, 11869];
+
 #[test]
-fn the_failing_seeds_of_the_100k_and_500k_sweeps_keep_every_invariant() {
-    for seed in SWEEP_100K_FAILURES.into_iter().chain(SWEEP_500K_FAILURES) {
+fn the_failing_seeds_of_earlier_sweeps_keep_every_invariant() {
+    let seeds = SWEEP_100K_FAILURES.into_iter().chain(SWEEP_500K_FAILURES);
+    for seed in seeds.chain(SWEEP_ISSUE18_FAILURES) {
         // Panics with the seed, the invariant and the replay command on a violation.
         let report = super::run_seed(seed, false);
         assert!(

@@ -292,8 +292,9 @@ impl Builder {
 
     /// Calls `connect` on `participant`'s session at virtual time `at`, as its user would
     /// after closing it: a bot can close its session ([`Ctx::close`](crate::Ctx::close)) but
-    /// not open it again (a runtime's `run` returns once the bot closes). Does nothing to a
-    /// session that is not closed then.
+    /// not open it again (a runtime's `run` returns once the bot closes). A session still
+    /// open then (its bot closes it at that very instant, or later) is reopened right after
+    /// its bot closes it.
     pub fn reopen_at(&mut self, at: Duration, participant: ParticipantId) -> &mut Self {
         self.reopens.push((at, participant));
         self

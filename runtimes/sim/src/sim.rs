@@ -383,10 +383,13 @@ impl Sim {
                 self.drain_client(i);
             }
             Action::Reopen(i) => {
-                // The user's (`Builder::reopen_at`): only a closed session.
+                // The user's (`Builder::reopen_at`): a session still open is reopened once
+                // its bot closes it.
                 if self.w.parts[i].spaces.is_closed() {
                     self.call_bot(i, |host, spaces, now| host.connect(spaces, now));
                     self.drain_client(i);
+                } else {
+                    self.w.parts[i].reopen_pending = true;
                 }
             }
             Action::Token(i) => self.token(i),

@@ -64,6 +64,9 @@ pub(crate) struct Participant {
     pub(crate) last_link: Option<u64>,
     /// The bot closed the session: do not reopen it.
     pub(crate) user_closed: bool,
+    /// A reopen (`Builder::reopen_at`) came while the session was open: connect again once
+    /// the bot closes it.
+    pub(crate) reopen_pending: bool,
     pub(crate) expire_next_token: bool,
     pub(crate) report: ParticipantReport,
     pub(crate) send_index: BTreeMap<SendId, usize>,
@@ -91,6 +94,7 @@ impl Participant {
             link: None,
             last_link: None,
             user_closed: false,
+            reopen_pending: false,
             expire_next_token: false,
             send_index: BTreeMap::new(),
         }
@@ -431,7 +435,10 @@ impl World {
             SpacesEvent::OwnMessage(m) => p.report.own_received.push(Received::of(at, m)),
             SpacesEvent::Closed => {
                 p.report.closes += 1;
-                if !p.user_closed && p.config.reopen_after_close {
+                if p.user_closed && std::mem::take(&mut p.reopen_pending) {
+                    // The user's reopen that came first at this instant (or earlier).
+                    later = Some((now, Action::Connect(i)));
+                } else if !p.user_closed && p.config.reopen_after_close {
                     // Reopen as an app would after an auth failure or a server disconnect.
                     let reopen = self.rng.ms(500, 3_000);
                     later = Some((now + reopen, Action::Connect(i)));

@@ -474,3 +474,32 @@ fn a_second_connection_of_the_same_user_speaks_as_that_user() {
         "{own:?}"
     );
 }
+
+/// Closes its session at 2 s.
+struct Leaver;
+
+impl Bot for Leaver {
+    fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+        ctx.subscribe("lobby");
+        ctx.set_timer(Duration::from_secs(2), 0);
+    }
+
+    fn on_event(&mut self, _ctx: &mut Ctx<'_>, _event: &SpacesEvent) {}
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_>, _timer: u64) {
+        ctx.close();
+    }
+}
+
+#[test]
+fn a_user_reopens_a_session_its_bot_closed_even_at_the_same_instant() {
+    for (reopen, connects) in [(5, 2), (2, 2), (1, 2)] {
+        let mut world = Builder::new();
+        let bot = world.participant("bot", Leaver).expect("a new name");
+        world.reopen_at(Duration::from_secs(reopen), bot);
+        let report = world.run_for(Duration::from_secs(10)).expect("runs");
+        let bot = report.participant(bot);
+        assert_eq!(bot.closes, 1, "reopen at {reopen} s");
+        assert_eq!(bot.connects, connects, "reopen at {reopen} s: {bot:?}");
+    }
+}
