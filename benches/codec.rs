@@ -23,7 +23,7 @@ use spaces_socket::client::Transmit;
 use spaces_socket::engine;
 use spaces_socket::socket::{self, Args, PacketKind};
 use spaces_socket::spaces::{
-    Incoming, Input, SendMessage, Spaces, SpacesConfig, SpacesEvent, Token,
+    Incoming, Input, SendMessage, Spaces, SpacesConfig, SpacesEvent, Step, Token,
 };
 
 /// The fixture: a `/chat` MESSAGE_SENT Engine.IO frame, as the live service sends it.
@@ -149,8 +149,7 @@ fn subscribed_session(now: Instant) -> Spaces {
             r#"42/chat,["CHANNEL_SUBSCRIBED",{{"channel":{{"_id":"{SPACE}","type":"topic"}}}}]"#
         )),
     );
-    while spaces.poll_transmit().is_some() {}
-    while spaces.poll_event().is_some() {}
+    while !matches!(spaces.poll_output(), Step::Wait(_)) {}
     assert!(
         spaces.is_subscribed(SPACE),
         "the bench session is subscribed"
@@ -158,11 +157,19 @@ fn subscribed_session(now: Instant) -> Spaces {
     spaces
 }
 
+/// The session's next event (the one poll order; these sessions have no transmit waiting).
+fn next_event(spaces: &mut Spaces) -> Option<SpacesEvent> {
+    match spaces.poll_output() {
+        Step::Event(event) => Some(event),
+        _ => None,
+    }
+}
+
 /// Sends [`message`] and returns its frame.
 fn send(spaces: &mut Spaces, now: Instant) -> String {
     spaces.send_message(now, message()).expect("accepted");
-    match spaces.poll_transmit() {
-        Some(Transmit::Text(frame)) => frame,
+    match spaces.poll_output() {
+        Step::Transmit(Transmit::Text(frame)) => frame,
         other => panic!("expected the SEND_MESSAGE frame, got {other:?}"),
     }
 }
@@ -178,7 +185,7 @@ fn echo_of(frame: &str) -> String {
 /// Feeds somebody else's MESSAGE_SENT frame and takes the event it becomes.
 fn foreign_in(spaces: &mut Spaces, now: Instant, frame: &str) -> bool {
     spaces.handle_input(now, Input::Text(frame));
-    match spaces.poll_event() {
+    match next_event(spaces) {
         Some(SpacesEvent::Message(m)) => m.content.is_some(),
         other => panic!("expected a Message, got {other:?}"),
     }
@@ -205,7 +212,8 @@ fn round_trip(c: &mut Criterion) {
                 let echo = echo_of(&send(&mut spaces, now));
                 let start = Instant::now();
                 spaces.handle_input(now, Input::Text(black_box(&echo)));
-                let confirmed = matches!(spaces.poll_event(), Some(SpacesEvent::Confirmed { .. }));
+                let confirmed =
+                    matches!(next_event(&mut spaces), Some(SpacesEvent::Confirmed { .. }));
                 spent += start.elapsed();
                 assert!(confirmed, "the echo confirms the send");
             }
@@ -224,7 +232,7 @@ fn round_trip(c: &mut Criterion) {
                 spent += start.elapsed();
                 spaces.handle_input(now, Input::Text(&echo_of(&frame)));
                 assert!(matches!(
-                    spaces.poll_event(),
+                    next_event(&mut spaces),
                     Some(SpacesEvent::Confirmed { .. })
                 ));
             }
@@ -281,7 +289,7 @@ fn profile(spec: &str) {
                 let echo = echo_of(&send(&mut spaces, now));
                 spaces.handle_input(now, Input::Text(&echo));
                 assert!(matches!(
-                    spaces.poll_event(),
+                    next_event(&mut spaces),
                     Some(SpacesEvent::Confirmed { .. })
                 ));
             }

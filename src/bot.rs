@@ -314,12 +314,13 @@ impl Ctx<'_> {
     /// Wants `space` subscribed, now and after every reconnection ([`Spaces::subscribe`], no
     /// PIN). Expect [`SpacesEvent::Subscribed`] or [`SpacesEvent::SubscribeFailed`].
     pub fn subscribe(&mut self, space: &str) {
-        self.subscribe_with_pin(space, None);
+        self.session.subscribe(self.now, space, None);
+        self.journal(|| Command::Subscribe(space.to_owned()));
     }
 
-    /// [`subscribe`](Self::subscribe) to a space that has a PIN (`password`).
-    pub fn subscribe_with_pin(&mut self, space: &str, password: Option<&str>) {
-        self.session.subscribe(self.now, space, password);
+    /// [`subscribe`](Self::subscribe) to a space that has a PIN.
+    pub fn subscribe_with_pin(&mut self, space: &str, pin: &str) {
+        self.session.subscribe(self.now, space, Some(pin));
         self.journal(|| Command::Subscribe(space.to_owned()));
     }
 

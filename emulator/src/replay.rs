@@ -25,14 +25,18 @@
 //! assert_eq!(confirmed, 2);
 //! ```
 
+use std::collections::VecDeque;
 use std::time::Instant;
 
 use base64::Engine as _;
 use serde_json::Value;
+use spaces_socket::Transmit;
 use spaces_socket::record::{
     self, Command, Entry, Frame, Line, PLACEHOLDER, TokenAnswer, event_json, from_millis,
 };
-use spaces_socket::spaces::{AuthError, Input, SendMessage, SendPresenceEvent, Spaces, Token};
+use spaces_socket::spaces::{
+    AuthError, Input, SendMessage, SendPresenceEvent, Spaces, SpacesEvent, Step, Token,
+};
 
 /// What [`replay`] made of a recording.
 #[derive(Debug, Clone, PartialEq)]
@@ -131,6 +135,8 @@ pub fn replay(recording: &str) -> Result<Replay, ReplayError> {
         core,
         base: Instant::now(),
         tags,
+        outs: VecDeque::new(),
+        events: VecDeque::new(),
         replay: Replay {
             events: Vec::new(),
             frames: Vec::new(),
@@ -180,6 +186,12 @@ struct Player {
     base: Instant,
     /// For a version 1 recording: how its loopback tags translate.
     tags: Option<LegacyTags>,
+    /// What the core gave in its one poll order ([`Spaces::poll_output`]) ahead of the line
+    /// that records it: a runtime may record its transmits and events in another interleaving
+    /// (the async one wrote and handed out events on separate tasks), so each kind is matched
+    /// in its own order.
+    outs: VecDeque<Transmit>,
+    events: VecDeque<SpacesEvent>,
     replay: Replay,
 }
 
@@ -209,6 +221,37 @@ impl LegacyTags {
 }
 
 impl Player {
+    /// The core's next transmit; the events before it wait for their lines.
+    fn next_transmit(&mut self) -> Option<Transmit> {
+        if let Some(transmit) = self.outs.pop_front() {
+            return Some(transmit);
+        }
+        loop {
+            match self.core.poll_output() {
+                Step::Transmit(transmit) => return Some(transmit),
+                Step::Event(event) => self.events.push_back(event),
+                // Token requests never come out: the `token` lines answer them.
+                Step::Token { .. } => {}
+                _ => return None,
+            }
+        }
+    }
+
+    /// The core's next event; the transmits before it wait for their lines.
+    fn next_event(&mut self) -> Option<SpacesEvent> {
+        if let Some(event) = self.events.pop_front() {
+            return Some(event);
+        }
+        loop {
+            match self.core.poll_output() {
+                Step::Transmit(transmit) => self.outs.push_back(transmit),
+                Step::Event(event) => return Some(event),
+                Step::Token { .. } => {}
+                _ => return None,
+            }
+        }
+    }
+
     fn play(&mut self, number: usize, line: Line) -> Result<(), Problem> {
         if let Entry::Dropped { lines } = line.entry {
             return Err(Problem::Dropped(lines));
@@ -249,7 +292,7 @@ impl Player {
             Entry::Timeout => self.core.handle_input(now, Input::Timeout),
             Entry::Command(command) => self.command(number, now, command)?,
             Entry::Out(recorded) => {
-                let produced = self.core.poll_transmit().map(|t| Frame::of(&t));
+                let produced = self.next_transmit().map(|t| Frame::of(&t));
                 let produced = match &self.tags {
                     Some(tags) => produced.map(|p| tags.to_legacy(p)),
                     None => produced,
@@ -260,8 +303,7 @@ impl Player {
                 self.replay.frames.extend(produced);
             }
             Entry::Event { event } => {
-                // Token requests never come out here: the `token` lines answer them.
-                let produced = self.core.poll_event().as_ref().map(event_json);
+                let produced = self.next_event().as_ref().map(event_json);
                 self.compare(number, &event, produced.as_ref());
                 self.replay.events.extend(produced);
             }

@@ -25,7 +25,8 @@ use libfuzzer_sys::fuzz_target;
 use serde_json::value::RawValue;
 use spaces_socket::client::{AckId, Client, Config, Event, Query, Transmit};
 use spaces_socket::spaces::{
-    AuthError, Input, SendMessage, SendPresenceEvent, Spaces, SpacesConfig, SpacesEvent, Token,
+    AuthError, Input, SendMessage, SendPresenceEvent, Spaces, SpacesConfig, SpacesEvent, Step,
+    Token,
 };
 
 /// Real frames, so that short inputs reach the connected states.
@@ -436,22 +437,33 @@ impl Harness {
                     }
                 }
             }
-            Machine::Spaces(s) => {
-                while let Some(e) = s.poll_event() {
-                    drained += 1;
-                    assert!(drained < MAX_DRAIN, "event drain does not end");
-                    let _ = format!("{e:?}");
-                    if let SpacesEvent::Confirmed { id, .. } | SpacesEvent::SendFailed { id, .. } =
-                        &e
-                    {
-                        assert!(
-                            self.outstanding.remove(&id.get()),
-                            "second outcome for {id:?}: {e:?}"
-                        );
+            Machine::Spaces(s) => loop {
+                // The one poll order: taking an event may queue transmits, given first.
+                let e = match s.poll_output() {
+                    Step::Transmit(t) => {
+                        opens += usize::from(matches!(t, Transmit::Open(_)));
+                        drained += 1;
+                        assert!(drained < MAX_DRAIN, "transmit drain does not end");
+                        continue;
                     }
+                    // Answered by the `Token`/`TokenError` ops.
+                    Step::Token { .. } => continue,
+                    Step::Event(e) => e,
+                    _ => {
+                        assert_eq!(s.unconfirmed(), self.outstanding.len(), "unconfirmed count");
+                        break;
+                    }
+                };
+                drained += 1;
+                assert!(drained < MAX_DRAIN, "event drain does not end");
+                let _ = format!("{e:?}");
+                if let SpacesEvent::Confirmed { id, .. } | SpacesEvent::SendFailed { id, .. } = &e {
+                    assert!(
+                        self.outstanding.remove(&id.get()),
+                        "second outcome for {id:?}: {e:?}"
+                    );
                 }
-                assert_eq!(s.unconfirmed(), self.outstanding.len(), "unconfirmed count");
-            }
+            },
         }
         // The Spaces session keeps its client to itself; its queue bound is checked above.
         let Machine::Client(c) = &self.m else {

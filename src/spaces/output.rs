@@ -22,7 +22,7 @@ impl SendId {
     }
 }
 
-/// What happened, for the Spaces user. Drain with [`Spaces::poll_event`].
+/// What happened, for the Spaces user: [`Step::Event`] from [`Spaces::poll_output`].
 #[non_exhaustive]
 #[derive(Debug, Clone)]
 pub enum SpacesEvent {

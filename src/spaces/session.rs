@@ -92,11 +92,9 @@ struct Outgoing {
 ///    whichever comes first, and feed it in (step 1).
 ///
 /// [`poll_step`](Self::poll_step) is the same loop for runtimes, answering token requests from
-/// a [`TokenProvider`] itself. A runtime whose writer and event consumer run apart splits
-/// step 2 in the same order: the writer answers the token request while
-/// [`wants_token`](Self::wants_token) (with [`Input::Token`]) and takes
-/// [`poll_transmit`](Self::poll_transmit), the consumer takes [`poll_event`](Self::poll_event)
-/// (which skips token requests) and wakes the writer when [`has_transmit`](Self::has_transmit).
+/// a [`TokenProvider`] itself. Every runtime drains with it, on the task that owns the
+/// websocket; one whose events are read elsewhere queues them for its reader (as
+/// `spaces-socket-async-io` does), so the session never waits for a slow reader.
 #[derive(Debug)]
 pub struct Spaces {
     client: Client,
@@ -143,7 +141,7 @@ pub struct Spaces {
     chat_connected: bool,
     /// Events the session makes itself (confirmations it derives, failures), and those that
     /// must wait behind them. Events decoded from frames wait in the client's queue only and
-    /// are translated as [`Spaces::poll_event`] takes them.
+    /// are translated as [`Spaces::poll_output`] takes them.
     events: VecDeque<SpacesEvent>,
     /// The time of the latest input: what the client's queued events are processed at.
     now: Option<Instant>,
@@ -282,16 +280,10 @@ impl Spaces {
         self.paced.len()
     }
 
-    /// True while a connection attempt waits for [`Input::Token`]: the state [`Step::Token`]
-    /// announces. A runtime whose event consumer runs elsewhere (another task) answers from this
-    /// state, so a slow consumer never holds up a reconnection.
-    pub fn wants_token(&self) -> bool {
-        self.client.wants_query()
-    }
-
-    /// Events waiting for [`poll_event`](Self::poll_event) (an upper bound: some become
-    /// nothing when translated). Runtimes stop reading the socket while this is high, so a
-    /// slow consumer slows the server down instead of growing memory.
+    /// Events waiting for [`poll_output`](Self::poll_output) (an upper bound: some become
+    /// nothing when translated). A runtime that hands events out as they are read stops
+    /// reading the socket while this is high, so a slow consumer slows the server down instead
+    /// of growing memory.
     pub fn queued_events(&self) -> usize {
         self.events.len() + self.client.queued_events()
     }
@@ -482,35 +474,9 @@ impl Spaces {
         self.client.handle_timeout(now);
     }
 
-    /// The next websocket action; see [`Client::poll_transmit`].
-    #[must_use]
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+    /// The next websocket action ([`poll_output`](Self::poll_output) gives them first).
+    fn poll_transmit(&mut self) -> Option<Transmit> {
         self.client.poll_transmit()
-    }
-
-    /// True when [`poll_transmit`](Self::poll_transmit) has something, without taking it. An
-    /// async runtime whose events are taken on another task than the one writing the
-    /// websocket checks this after [`poll_event`](Self::poll_event) (taking an event can queue
-    /// transmits) to wake its writer only when needed.
-    pub fn has_transmit(&self) -> bool {
-        self.client.has_transmit()
-    }
-
-    /// The next event, for a runtime whose event consumer runs apart from its writer (see
-    /// [the poll order](Self#the-poll-order)); `None` when there is nothing left. Token
-    /// requests are skipped: that runtime answers them with [`Input::Token`] while
-    /// [`wants_token`](Self::wants_token). Events decoded from frames are translated here, one
-    /// at a time, so taking an event can queue transmits (a subscription replayed after a
-    /// reconnect, held messages once a space is subscribed): check
-    /// [`has_transmit`](Self::has_transmit) after events came out.
-    #[must_use]
-    pub fn poll_event(&mut self) -> Option<SpacesEvent> {
-        loop {
-            match self.next_output()? {
-                Output::Event(event) => return Some(event),
-                Output::Token(_) => {}
-            }
-        }
     }
 
     /// The next step of [the poll order](Self#the-poll-order): a transmit, else the token
@@ -549,7 +515,11 @@ impl Spaces {
     /// The next token request or event, in order.
     fn next_output(&mut self) -> Option<Output> {
         loop {
-            if let Some(attempt) = self.token_request.take() {
+            // A request the session no longer waits for (closed meanwhile) is dropped, so a
+            // `Step::Token` is always worth answering.
+            if let Some(attempt) = self.token_request.take()
+                && self.client.wants_query()
+            {
                 return Some(Output::Token(attempt));
             }
             if let Some(event) = self.events.pop_front() {
@@ -564,12 +534,10 @@ impl Spaces {
         }
     }
 
-    /// Answers a pending token request (see [`wants_token`](Self::wants_token)) from
-    /// `tokens`, with the wall-clock time `wall`; does nothing when none is pending.
+    /// Answers the token request [`Step::Token`] announced from `tokens`, with the wall-clock
+    /// time `wall`.
     fn answer_token(&mut self, now: Instant, wall: SystemTime, tokens: &mut dyn TokenProvider) {
-        if self.wants_token() {
-            ask_token(tokens, wall, |input| self.handle_input(now, input));
-        }
+        ask_token(tokens, wall, |input| self.handle_input(now, input));
     }
 
     /// The next deadline; see [`Client::poll_timeout`].
@@ -1068,8 +1036,7 @@ mod tests {
             .expect("held");
         spaces.close(now);
         assert_eq!(spaces.unconfirmed(), 1);
-        assert_eq!(spaces.poll_transmit(), None);
-        assert!(std::iter::from_fn(|| spaces.poll_event()).next().is_none());
+        assert!(matches!(spaces.poll_output(), Step::Wait(_)));
         spaces.connect(now);
         assert!(matches!(spaces.poll_output(), Step::Token { attempt: 0 }));
     }

@@ -24,7 +24,8 @@ fn minting() -> impl TokenProvider {
 /// the websocket and feeds the open packet; returns the token the attempt carried.
 fn next_attempt(h: &mut SpacesHarness, tokens: &mut dyn TokenProvider) -> String {
     for _ in 0..200 {
-        if h.client.wants_token() {
+        h.drain();
+        if h.token_requests.pop().is_some() {
             let token = tokens.token(SystemTime::UNIX_EPOCH).expect("a token");
             let refreshes = tokens.refreshes();
             h.put(Input::Token {

@@ -160,3 +160,25 @@ fn the_echo_bot_on_smol_answers_every_line_once_and_never_itself() {
 fn the_echo_bot_on_async_std_answers_every_line_once_and_never_itself() {
     answers_every_line_once_and_never_itself(Runtime::AsyncStd);
 }
+
+#[test]
+fn the_example_runs_its_demo_on_each_runtime_and_exits_once_every_line_is_answered() {
+    for runtime in ["blocking", "smol", "async-std"] {
+        let out = std::process::Command::new(crate::support::example_binary("echo_bot"))
+            .args(["--runtime", runtime, "--for", "20"])
+            .env_remove("SPACES_TOKEN")
+            .output()
+            .expect("run the echo_bot example");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{runtime}: {stdout}\n{stderr}");
+        for line in ["hello, bot", "can you hear me?", "bye"] {
+            let answer = format!("bot: echo: {line}\n");
+            assert_eq!(stdout.matches(&answer).count(), 1, "{runtime}: {stdout}");
+        }
+        assert!(
+            stderr.contains("3 message(s) answered"),
+            "{runtime}: {stderr}"
+        );
+    }
+}

@@ -1,23 +1,29 @@
-//! The driver task: carry out the core's transmits (taken under the lock, written outside it),
-//! answer its token requests, run its timers, then sleep until the first of a websocket
-//! message, a wake-up from a [`Client`](crate::Client), or the core's deadline.
+//! The driver task: drain the core in its one poll order ([`Spaces::poll_step`] under the
+//! lock: transmits, token answers, events handed to the [`Client`](crate::Client)s through the
+//! shared queue, the deadline), carry out the transmits outside the lock (frames fed, then
+//! flushed once per batch), then sleep until the first of a websocket message, a wake-up from
+//! a [`Client`](crate::Client), or the core's deadline.
+//!
+//! [`Spaces::poll_step`]: spaces_socket::spaces::Spaces::poll_step
 
-// `run` and `execute` return `async` blocks on purpose (see `run`).
+// `run`, `execute` and `write` return `async` blocks on purpose (see `run`).
 #![allow(clippy::manual_async_fn)]
 
 use std::future::{Future, poll_fn};
+use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
 
 use async_io::Timer;
 use async_tungstenite::tungstenite::{Error as WsError, Message};
 use futures_lite::{StreamExt, future};
+use futures_sink::Sink;
 use spaces_socket::client::Transmit;
-use spaces_socket::spaces::Input;
+use spaces_socket::spaces::{Input, Step};
 use spaces_socket_runtime::{Options, describe, normal_close};
 
 use crate::transport::{Tls, Ws};
-use crate::{Shared, lock};
+use crate::{Shared, State, lock};
 
 /// What the websocket stream yields: `None` once it has ended.
 type Frame = Option<Result<Message, WsError>>;
@@ -30,6 +36,8 @@ pub(crate) struct Driver {
     pub(crate) tls: Tls,
     pub(crate) options: Options,
     pub(crate) ws: Option<Ws>,
+    /// The transmits of one drain, carried out in order once the lock is released.
+    pub(crate) batch: Vec<Transmit>,
 }
 
 impl Drop for Driver {
@@ -48,17 +56,19 @@ impl Driver {
             loop {
                 // Locals live across an await take room in every state of the task: each is
                 // scoped to the await that needs it.
-                if let Some(transmit) = step(&self.shared) {
-                    self.execute(transmit).await;
+                let (deadline, read, closed) = {
+                    let mut state = lock(&self.shared);
+                    let deadline = drain(&mut state, &mut self.batch);
+                    // Under the same lock: a close in between would leave its events behind.
+                    (deadline, !state.backlog(), state.core.is_closed())
+                };
+                if !self.batch.is_empty() {
+                    self.write().await;
                     continue;
                 }
-                let (deadline, read) = {
-                    let state = lock(&self.shared);
-                    if state.core.is_closed() {
-                        break;
-                    }
-                    (state.core.poll_timeout(), !state.backlog())
-                };
+                if closed {
+                    break;
+                }
                 let woken = poll_fn(|cx| {
                     let mut state = lock(&self.shared);
                     if std::mem::take(&mut state.woken) {
@@ -90,10 +100,76 @@ impl Driver {
         }
     }
 
-    /// Carries out one transmit (not an `async fn`, which would keep `transmit` twice).
+    /// Carries out the batch in order: frames are fed to the websocket and flushed once, before
+    /// an open or a close and at the end (not an `async fn`, see [`Driver::run`]).
+    fn write(&mut self) -> impl Future<Output = ()> + Send + '_ {
+        async move {
+            let mut fed = false;
+            let mut batch = std::mem::take(&mut self.batch);
+            for transmit in batch.drain(..) {
+                let message = match transmit {
+                    Transmit::Text(text) => Message::text(text),
+                    Transmit::Binary(data) => Message::binary(data),
+                    other => {
+                        if std::mem::take(&mut fed) {
+                            self.flush().await;
+                        }
+                        self.execute(other).await;
+                        continue;
+                    }
+                };
+                fed |= self.feed(message).await;
+            }
+            if fed {
+                self.flush().await;
+            }
+            // The (empty) buffer goes back for the next drain.
+            self.batch = batch;
+        }
+    }
+
+    /// Queues one frame in the websocket's write buffer (written once it is full, or by
+    /// [`Driver::flush`]); false when there is no websocket or it failed.
+    fn feed(&mut self, message: Message) -> impl Future<Output = bool> + Send + '_ {
+        async move {
+            let Some(ws) = self.ws.as_mut() else {
+                // The connection it was meant for is gone; the core resends what matters.
+                log::debug!("spaces driver: no websocket, frame dropped");
+                return false;
+            };
+            let feed = async {
+                poll_fn(|cx| Pin::new(&mut *ws).poll_ready(cx)).await?;
+                Pin::new(&mut *ws).start_send(message)
+            };
+            let feed = async { feed.await.map_err(|e| describe(&e)) };
+            let limit = self.options.write_timeout;
+            match within(limit, "a websocket write", feed).await {
+                Ok(()) => true,
+                Err(reason) => {
+                    self.lost(Some(reason));
+                    false
+                }
+            }
+        }
+    }
+
+    /// Writes out what [`Driver::feed`] queued.
+    fn flush(&mut self) -> impl Future<Output = ()> + Send + '_ {
+        async move {
+            let Some(ws) = self.ws.as_mut() else { return };
+            let flush = poll_fn(|cx| Pin::new(&mut *ws).poll_flush(cx));
+            let flush = async { flush.await.map_err(|e| describe(&e)) };
+            let limit = self.options.write_timeout;
+            if let Err(reason) = within(limit, "a websocket write", flush).await {
+                self.lost(Some(reason));
+            }
+        }
+    }
+
+    /// Opens or closes the websocket (not an `async fn`, which would keep `transmit` twice).
     fn execute(&mut self, transmit: Transmit) -> impl Future<Output = ()> + Send + '_ {
         async move {
-            let message = match transmit {
+            match transmit {
                 Transmit::Open(url) => {
                     self.ws = None;
                     // `WsUrl`'s Debug hides the token; never log `url.expose()`.
@@ -110,25 +186,15 @@ impl Driver {
                         }
                         Err(failure) => failure.report(&mut state.core, Instant::now()),
                     }
-                    return state.wake_waiters();
                 }
                 Transmit::Close => {
                     let Some(ws) = self.ws.take() else { return };
                     // Wait for the server's answer only when the session is over.
                     let graceful = lock(&self.shared).core.is_closed();
-                    return Box::pin(self.shut(ws, graceful)).await;
+                    Box::pin(self.shut(ws, graceful)).await;
                 }
-                Transmit::Text(text) => Message::text(text),
-                Transmit::Binary(data) => Message::binary(data),
-            };
-            let Some(ws) = self.ws.as_mut() else {
-                // The connection it was meant for is gone; the core resends what matters.
-                return log::debug!("spaces driver: no websocket, frame dropped");
-            };
-            let send = async { ws.send(message).await.map_err(|e| describe(&e)) };
-            let limit = self.options.write_timeout;
-            if let Err(reason) = within(limit, "a websocket write", send).await {
-                self.lost(Some(reason));
+                // Frames go through `write`; `Transmit` may grow.
+                other => log::debug!("spaces driver: {other:?} not carried out"),
             }
         }
     }
@@ -148,21 +214,18 @@ impl Driver {
                 .core
                 .handle_input(Instant::now(), Input::Binary(&data)),
             // tungstenite answers pings and close frames itself; the stream ends after a close.
-            _ => return,
+            _ => {}
         }
-        state.wake_waiters();
     }
 
     /// The websocket failed or was closed by the server: forget it and tell the core.
     fn lost(&mut self, reason: Option<String>) {
         log::debug!("spaces driver: websocket lost: {reason:?}");
         self.ws = None;
-        let mut state = lock(&self.shared);
         let error = reason.as_deref();
-        state
+        lock(&self.shared)
             .core
             .handle_input(Instant::now(), Input::Closed { error });
-        state.wake_waiters();
     }
 
     /// Sends a close frame (code 1000); when `graceful`, also waits for the server's answering
@@ -181,20 +244,41 @@ impl Driver {
     }
 }
 
-/// Under the lock: runs a due timer, answers a token request (the timer may have just made
-/// one), and takes the next transmit.
-fn step(shared: &Shared) -> Option<Transmit> {
-    let state = &mut *lock(shared);
-    let now = Instant::now();
-    let due = state.core.handle_due_timeout(now);
-    let token = state.core.wants_token();
-    let provider = &mut *state.provider;
-    let transmit = state.core.poll_write(now, SystemTime::now(), provider);
-    if due || token {
-        // Either may have queued events (a ping timeout, a failed token).
+/// Under the lock: drains the core in its one poll order into `batch` (transmits) and the
+/// shared queue (events), running a due timer once; returns the deadline to wait for.
+fn drain(state: &mut State, batch: &mut Vec<Transmit>) -> Option<Instant> {
+    let (now, wall) = (Instant::now(), SystemTime::now());
+    let mut timer_ran = false;
+    let mut events = false;
+    let deadline = loop {
+        // The payload bytes the event taken next weighs (those of the frame it came from).
+        let queued = state.core.queued_bytes();
+        match state.core.poll_step(now, wall, &mut *state.provider) {
+            Step::Transmit(transmit) => batch.push(transmit),
+            Step::Event(event) => {
+                let bytes = queued.saturating_sub(state.core.queued_bytes());
+                state.push_event(event, bytes);
+                events = true;
+            }
+            // Once per drain, so a timer that does not move cannot make this spin.
+            Step::Wait(Some(due)) if due <= now && !timer_ran => {
+                timer_ran = true;
+                state.core.handle_input(now, Input::Timeout);
+            }
+            Step::Wait(deadline) => break deadline,
+            // `poll_step` answers token requests itself.
+            _ => {}
+        }
+    };
+    if state.core.is_closed() && !state.drained {
+        // Everything the closed session produced is queued: readers may now see the end.
+        state.drained = true;
+        events = true;
+    }
+    if events {
         state.wake_waiters();
     }
-    transmit
+    deadline
 }
 
 /// The next websocket message of `ws`; never ready without a socket.

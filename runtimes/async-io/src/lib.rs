@@ -14,12 +14,17 @@
 //!   methods that lock the session, hand it the command and wake the driver; they never wait
 //!   for the network. [`next_event`](Client::next_event) and [`close`](Client::close) are
 //!   `async`.
-//! - the driver, a `Send + 'static` future that owns the websocket. It writes what the sans-IO
-//!   [`Spaces`] session asks for, reads frames into it, runs its timers and answers its token
-//!   requests from the [`TokenProvider`]; every protocol decision (heartbeats, reconnection,
-//!   resubscription, held messages) is the core's.
+//! - the driver, a `Send + 'static` future that owns the websocket. It drains the sans-IO
+//!   [`Spaces`] session in its one poll order ([`Spaces::poll_step`]): it writes what the
+//!   session asks for, answers its token requests from the [`TokenProvider`], and queues its
+//!   events for the clients; it reads frames into it and runs its timers. Every protocol
+//!   decision (heartbeats, reconnection, resubscription, held messages) is the core's.
 //!
-//! Events are queued once, in the core: [`Client::next_event`] takes them from there.
+//! [`Client::next_event`] takes the events from that queue, so a slow reader never holds up
+//! the session (a reconnection's replayed subscriptions go out at once).
+//! The [`Client`] is also a [`Stream`](futures_lite::Stream) of the same events, and
+//! `next_event` is cancel-safe. [`Client::run`] runs a [`Bot`] with async-io timers until the
+//! session ends; a [`Shutdown`] handle ends it from anywhere.
 //!
 //! The driver asks the provider for a fresh token before every (re)connection, with
 //! `SystemTime::now()`, while holding the session's lock, so the provider must not block for
@@ -33,8 +38,7 @@
 //! writing, running timers and sending pings, and commands keep working, so a task that sends
 //! before reading its events cannot deadlock. A reader that stays behind for longer than the
 //! server's heartbeat allows (Engine.IO `pingInterval + pingTimeout`) gets disconnected; the
-//! session then reconnects by itself like after any network failure. Read events steadily:
-//! some of them (a reconnection's `Connected`) let the session replay subscriptions.
+//! session then reconnects by itself like after any network failure.
 //!
 //! # Shutting down
 //!
@@ -86,6 +90,7 @@
 //! ```
 //!
 //! [`Spaces`]: spaces_socket::spaces::Spaces
+//! [`Spaces::poll_step`]: spaces_socket::spaces::Spaces::poll_step
 //! [`TokenProvider`]: spaces_socket::spaces::TokenProvider
 //!
 //! # Logging
@@ -103,6 +108,7 @@ mod driver;
 mod transport;
 
 use core::fmt;
+use std::collections::VecDeque;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -152,6 +158,14 @@ impl Shutdown {
 struct State {
     core: RecordedSession,
     provider: Box<dyn TokenProvider>,
+    /// The events the driver drained from the core, in order, each with the payload bytes it
+    /// weighs, for [`Client::next_event`].
+    events: VecDeque<(SpacesEvent, usize)>,
+    /// The sum of the weights in `events`.
+    queued_bytes: usize,
+    /// The core is closed and the driver has queued everything it produced: once `events` is
+    /// empty, [`Client::next_event`] ends.
+    drained: bool,
     /// [`Options::max_queued_events`] and [`Options::max_queued_bytes`]: the driver reads the
     /// socket only below both.
     max_queued: (usize, usize),
@@ -173,10 +187,29 @@ fn lock(shared: &Shared) -> MutexGuard<'_, State> {
 }
 
 impl State {
-    /// The reader is behind: as many events, or as many payload bytes, as it may leave.
+    /// The reader is behind: as many events, or as many payload bytes, as it may leave (those
+    /// queued for it and those still in the core, from frames read since the last drain).
     fn backlog(&self) -> bool {
         let (events, bytes) = self.max_queued;
-        self.core.queued_events() >= events || self.core.queued_bytes() >= bytes
+        self.events.len() + self.core.queued_events() >= events
+            || self.queued_bytes + self.core.queued_bytes() >= bytes
+    }
+
+    /// Queues an event for the readers (the driver wakes them once per drain).
+    fn push_event(&mut self, event: SpacesEvent, bytes: usize) {
+        self.queued_bytes += bytes;
+        self.events.push_back((event, bytes));
+    }
+
+    /// Takes the next event, waking the driver when that makes room to read again.
+    fn take_event(&mut self) -> Option<SpacesEvent> {
+        let backlog = self.backlog();
+        let (event, bytes) = self.events.pop_front()?;
+        self.queued_bytes -= bytes;
+        if backlog && !self.backlog() {
+            self.wake_driver();
+        }
+        Some(event)
     }
 
     fn wake_driver(&mut self) {
@@ -239,6 +272,9 @@ pub fn start(
     let shared = Arc::new(Mutex::new(State {
         core,
         provider: Box::new(provider),
+        events: VecDeque::new(),
+        queued_bytes: 0,
+        drained: false,
         max_queued: options.queue_limits(),
         woken: false,
         driver: None,
@@ -250,6 +286,7 @@ pub fn start(
         tls,
         options,
         ws: None,
+        batch: Vec::new(),
     };
     let handle = Arc::new(Handle(shared));
     Ok((Client { handle }, driver.run()))
@@ -298,9 +335,9 @@ impl Client {
             return Err(Error::Closed);
         }
         let out = f(&mut state.core, Instant::now());
+        // The driver carries out what it asks for, and queues the events some commands make
+        // (held messages failing on unsubscribe).
         state.wake_driver();
-        // Some commands queue events themselves (held messages failing on unsubscribe).
-        state.wake_waiters();
         Ok(out)
     }
 
@@ -376,26 +413,18 @@ impl Client {
         poll_fn(|cx| self.poll_event(cx)).await
     }
 
-    /// One poll of [`next_event`](Self::next_event): takes an event only when it returns it.
+    /// One poll of [`next_event`](Self::next_event): an event leaves the queue only in the poll
+    /// that returns it, which is what makes `next_event` cancel-safe.
     fn poll_event(&self, cx: &mut Context<'_>) -> Poll<Option<SpacesEvent>> {
         let mut state = self.state();
-        let backlog = state.backlog();
-        // Token requests are skipped: the driver answers them (`poll_write`).
-        let event = state.core.poll_event();
-        // Taking events may queue transmits, or make room to read again (even when they were
-        // all token requests, or translated into nothing).
-        if backlog || state.core.has_transmit() {
-            state.wake_driver();
+        let out = match state.take_event() {
+            Some(event) => Some(Some(event)),
+            None => (state.drained || state.finished).then_some(None),
+        };
+        if out.is_none() && !state.waiters.iter().any(|w| w.will_wake(cx.waker())) {
+            state.waiters.push(cx.waker().clone());
         }
-        match event.map(Some).or(state.ended().then_some(None)) {
-            Some(out) => Poll::Ready(out),
-            None => {
-                if !state.waiters.iter().any(|w| w.will_wake(cx.waker())) {
-                    state.waiters.push(cx.waker().clone());
-                }
-                Poll::Pending
-            }
-        }
+        out.map_or(Poll::Pending, Poll::Ready)
     }
 
     /// Runs `bot` on this session until it has ended (the bot called
@@ -458,12 +487,12 @@ impl Client {
         Shutdown(Arc::downgrade(&self.handle.0))
     }
 
-    /// Hands the session to a bot's host and wakes whoever must act on what it did.
+    /// Hands the session to a bot's host, then wakes the driver to carry out what it did (and
+    /// queue the events that made).
     fn with_core<T>(&self, f: impl FnOnce(&mut RecordedSession, Instant) -> T) -> T {
         let mut state = self.state();
         let out = f(&mut state.core, Instant::now());
         state.wake_driver();
-        state.wake_waiters();
         out
     }
 

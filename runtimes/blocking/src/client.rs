@@ -527,7 +527,7 @@ mod tests {
                 refreshes: false,
             },
         );
-        let Some(Transmit::Open(url)) = core.poll_transmit() else {
+        let Step::Transmit(Transmit::Open(url)) = core.poll_output() else {
             panic!("no open transmit");
         };
         let error = tungstenite::error::UrlError::UnableToConnect(url.expose().to_owned());

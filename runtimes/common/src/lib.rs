@@ -400,6 +400,7 @@ macro_rules! impl_session {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use spaces_socket::spaces::Step;
 
     #[test]
     fn url_errors_never_show_the_url() {
@@ -426,23 +427,17 @@ mod tests {
                 let mut config = SpacesConfig::new("http://127.0.0.1:1/chat").expect("config");
                 config.client.rng_seed = seed;
                 let mut core = session(config, now, &Options::default()).expect("session");
-                let token = spaces_socket::Token::jwt("t");
-                let refreshes = false;
-                core.handle_input(
-                    now,
-                    Input::Token {
-                        token: &token,
-                        refreshes,
-                    },
-                );
-                while core.poll_transmit().is_some() {}
+                let mut token = spaces_socket::Token::jwt("t");
+                let wall = std::time::SystemTime::now();
+                while core.poll_write(now, wall, &mut token).is_some() {}
                 core.handle_input(now, Input::OpenFailed { reason: "refused" });
-                std::iter::from_fn(|| core.poll_event())
-                    .find_map(|e| match e {
-                        SpacesEvent::Reconnecting { delay, .. } => Some(delay),
-                        _ => None,
-                    })
-                    .expect("a reconnection is scheduled")
+                loop {
+                    match core.poll_step(now, wall, &mut token) {
+                        Step::Event(SpacesEvent::Reconnecting { delay, .. }) => break delay,
+                        Step::Wait(_) => panic!("no reconnection is scheduled"),
+                        _ => {}
+                    }
+                }
             })
             .collect()
     }

@@ -4,6 +4,7 @@
 //! emulator crate's `replay` plays such a file back against the core.
 
 use core::fmt;
+use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::ops::Deref;
 use std::path::Path;
@@ -182,6 +183,9 @@ impl Tape {
 pub struct RecordedSession {
     spaces: Spaces,
     tape: Option<Tape>,
+    /// Events [`poll_write`](Self::poll_write) met while looking for transmits, for
+    /// [`poll_step`](Self::poll_step).
+    set_aside: VecDeque<SpacesEvent>,
 }
 
 impl fmt::Debug for RecordedSession {
@@ -250,7 +254,11 @@ impl RecordedSession {
                 r#"{{"format":"{format}","version":{version},"seed":{seed},"wall_ms":{wall},"config":{config}}}"#
             ));
         }
-        Self { spaces, tape }
+        Self {
+            spaces,
+            tape,
+            set_aside: VecDeque::new(),
+        }
     }
 
     fn note(&self, now: Instant, entry: impl FnOnce() -> Entry) {
@@ -339,32 +347,6 @@ impl RecordedSession {
         self.spaces.handle_input(now, input);
     }
 
-    /// [`Input::Timeout`] if the core's deadline is due at `now`; returns whether it was (a
-    /// runtime's drive loop, once per turn).
-    pub fn handle_due_timeout(&mut self, now: Instant) -> bool {
-        let due = self.spaces.poll_timeout().is_some_and(|due| due <= now);
-        if due {
-            self.handle_input(now, Input::Timeout);
-        }
-        due
-    }
-
-    /// [`Spaces::poll_transmit`], recorded.
-    #[must_use]
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        let transmit = self.spaces.poll_transmit()?;
-        self.note(Instant::now(), || Entry::Out(Frame::of(&transmit)));
-        Some(transmit)
-    }
-
-    /// [`Spaces::poll_event`], recorded.
-    #[must_use]
-    pub fn poll_event(&mut self) -> Option<SpacesEvent> {
-        let event = self.spaces.poll_event()?;
-        self.note_event(Instant::now(), &event);
-        Some(event)
-    }
-
     fn note_event(&self, now: Instant, event: &SpacesEvent) {
         self.note(now, || Entry::Event {
             event: record::event_json(event),
@@ -372,7 +354,8 @@ impl RecordedSession {
     }
 
     /// [`Spaces::poll_step`], recorded, token answers included (token requests are not: the
-    /// `token` line that answers one stands for it).
+    /// `token` line that answers one stands for it). Events that
+    /// [`poll_write`](Self::poll_write) set aside come out first, in order.
     pub fn poll_step(
         &mut self,
         now: Instant,
@@ -381,38 +364,68 @@ impl RecordedSession {
     ) -> Step {
         loop {
             let step = self.spaces.poll_output();
-            match &step {
+            match step {
                 Step::Token { .. } => {
                     self.answer_token(now, wall, tokens);
                     continue;
                 }
-                Step::Transmit(transmit) => self.note(now, || Entry::Out(Frame::of(transmit))),
-                Step::Event(event) => self.note_event(now, event),
+                Step::Transmit(ref transmit) => {
+                    self.note(now, || Entry::Out(Frame::of(transmit)));
+                }
+                Step::Event(event) => {
+                    self.note_event(now, &event);
+                    let event = match self.set_aside.pop_front() {
+                        Some(first) => {
+                            self.set_aside.push_back(event);
+                            first
+                        }
+                        None => event,
+                    };
+                    return Step::Event(event);
+                }
+                Step::Wait(_) => {
+                    if let Some(first) = self.set_aside.pop_front() {
+                        return Step::Event(first);
+                    }
+                }
                 _ => {}
             }
             return step;
         }
     }
 
-    /// The writer's half of [`poll_step`](Self::poll_step), for a runtime that takes the events
-    /// elsewhere (with [`poll_event`](Self::poll_event)): answers a pending token request from
-    /// `tokens` (recorded: whether a token came, never the token), then gives the next
-    /// transmit, recorded; the events stay queued. Call it until `None`.
+    /// The writer's half of [`poll_step`](Self::poll_step), for a runtime that carries out a
+    /// command's transmits at once and hands events out later (the blocking runtime): drains
+    /// the core in its one poll order, answering a token request from `tokens` (recorded:
+    /// whether a token came, never the token), and gives the next transmit, recorded. The
+    /// events met on the way are set aside for [`poll_step`](Self::poll_step). Call it until
+    /// `None`.
     pub fn poll_write(
         &mut self,
         now: Instant,
         wall: SystemTime,
         tokens: &mut dyn TokenProvider,
     ) -> Option<Transmit> {
-        self.answer_token(now, wall, tokens);
-        self.poll_transmit()
+        loop {
+            match self.spaces.poll_output() {
+                Step::Token { .. } => self.answer_token(now, wall, tokens),
+                Step::Transmit(transmit) => {
+                    self.note(now, || Entry::Out(Frame::of(&transmit)));
+                    return Some(transmit);
+                }
+                Step::Event(event) => {
+                    self.note_event(now, &event);
+                    self.set_aside.push_back(event);
+                }
+                _ => return None,
+            }
+        }
     }
 
-    /// Answers a pending token request from `tokens`, through [`handle_input`](Self::handle_input).
+    /// Answers the token request a [`Step::Token`] announced, from `tokens`, through
+    /// [`handle_input`](Self::handle_input).
     fn answer_token(&mut self, now: Instant, wall: SystemTime, tokens: &mut dyn TokenProvider) {
-        if self.spaces.wants_token() {
-            spaces_socket::spaces::ask_token(tokens, wall, |input| self.handle_input(now, input));
-        }
+        spaces_socket::spaces::ask_token(tokens, wall, |input| self.handle_input(now, input));
     }
 }
 
@@ -487,6 +500,33 @@ mod tests {
         for secret in ["PIN-SECRET", "TOKEN-SECRET"] {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
+    }
+
+    #[test]
+    fn a_bots_commands_are_recorded_like_the_users() {
+        struct Greeter;
+        impl spaces_socket::bot::Bot for Greeter {
+            fn on_start(&mut self, ctx: &mut spaces_socket::bot::Ctx<'_>) {
+                ctx.subscribe_with_pin("s1", "PIN-SECRET");
+                let _ = ctx.send_text("s1", "hello");
+                ctx.close();
+            }
+            fn on_event(&mut self, _: &mut spaces_socket::bot::Ctx<'_>, _: &SpacesEvent) {}
+        }
+        let out = Shared::new(None);
+        let mut core = recorded(Recorder::to_writer(out.clone()).unwrap());
+        let mut host = spaces_socket::bot::Host::new(Greeter, 1);
+        host.start(&mut core, Instant::now());
+        drop(core);
+        let text = out.text();
+        let commands: Vec<String> = text
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|l| l["kind"] == "command")
+            .map(|l| l["command"].as_str().unwrap_or("?").to_owned())
+            .collect();
+        assert_eq!(commands, ["subscribe", "send_message", "close"], "{text}");
+        assert!(!text.contains("PIN-SECRET"), "{text}");
     }
 
     #[test]
