@@ -1,4 +1,4 @@
-//! The project's deterministic simulation, on the public kit `spaces_socket_emulator::sim`
+//! The project's deterministic simulation, on the public kit `spaces_socket_sim`
 //! (see `tests/sim/mod.rs` for the scenario and `tests/sim/checker.rs` for the invariants): the
 //! seed sweep here, the replay tests in `tests/sim/replays.rs` and the regression scenarios in
 //! `tests/sim/regressions.rs`.
@@ -22,7 +22,7 @@ mod sim;
 use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
-use spaces_socket_emulator::sim::Report;
+use spaces_socket_sim::Report;
 
 /// Seeds that must always pass before a wall-clock budget may cut a sweep short.
 const MIN_SEEDS: u64 = 1000;

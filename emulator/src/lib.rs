@@ -14,21 +14,19 @@
 //!   websocket listener that serves an [`Emulator`] from one background thread. Start it, hand
 //!   its `url()` to a client, drop it to stop.
 //!
-//! * [`sim`]: deterministic simulation of the bots you write, built on the two sans-IO cores
-//!   (your bot's [`Spaces`](spaces_socket::spaces::Spaces) session and [`Emulator`]): a virtual
-//!   clock, a simulated network with faults, one seed, a trace and a report.
 //! * [`replay`]: plays a session recording (`chat --record FILE`, or a runtime's
 //!   `Options::record`) back against the core and reports the first line it disagrees with, so
 //!   a user's recording becomes a regression test.
 //!
 //! [`rng::Rng`] is the seeded generator behind every id the emulator makes, and every choice a
-//! simulation makes.
+//! simulation makes. Deterministic simulation of the bots you write, on this crate's sans-IO
+//! server, is the `spaces-socket-sim` crate.
 //!
 //! # Features
 //!
 //! * `listener` (default): the `listener` module and its IO dependencies (async-io,
 //!   async-tungstenite…). Without it (`default-features = false`) the crate is sans-IO: the
-//!   [`Emulator`], the [`sim`] kit and [`replay`] only.
+//!   [`Emulator`] and [`replay`] only.
 //!
 //! # Choices where the real server's behaviour is unknown (documented, not observed)
 //!
@@ -61,7 +59,6 @@ pub mod listener;
 pub mod replay;
 pub mod rng;
 mod server;
-pub mod sim;
 
 pub use auth::{AuthRejection, Authenticator, DemoAuth, User};
 pub use server::{

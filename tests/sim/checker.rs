@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 
 use spaces_socket::client::{ConnectFailure, DisconnectReason, Transmit};
 use spaces_socket::spaces::{Delivery, Incoming, SendError, SendFailure, SpacesEvent};
-use spaces_socket_emulator::sim::{
-    Command, Fault, Happening, Observer, Outcome, SendRecord, SimView, TokenOutcome,
-};
 use spaces_socket_emulator::{CloseReason, EmulatorEvent, codes};
+use spaces_socket_sim::{
+    Command, Fault, Happening, Observer, Outcome, ParticipantView, SendRecord, SimView,
+    TokenOutcome,
+};
 
 /// The sessions' `rate_window` (the kit keeps `SpacesConfig`'s default).
 const RATE_WINDOW: Duration = Duration::from_secs(60);
@@ -160,7 +161,7 @@ impl Checker {
 
     fn on_command(&mut self, sim: &SimView<'_>, i: usize, cmd: &Command) -> Result<(), String> {
         let now = sim.now();
-        let p = sim.participant(i);
+        let p = part(sim, i);
         let c = &mut self.clients[i];
         match cmd {
             Command::Connect { was_closed } => {
@@ -190,7 +191,7 @@ impl Checker {
                 unconfirmed_before: before,
                 result,
             } => {
-                let max_held = p.config().max_held;
+                let max_held = p.config().session.max_held;
                 let wanted = c.wanted.contains(space);
                 match result {
                     Ok(id) => {
@@ -260,8 +261,8 @@ impl Checker {
             && let Some(data) = frame.strip_prefix("42/chat,")
         {
             let now = sim.now();
-            let p = sim.participant(i);
-            let limit = p.config().rate_limit as usize;
+            let p = part(sim, i);
+            let limit = p.config().session.rate_limit as usize;
             let c = &mut self.clients[i];
             if c.replays > 0 && data.starts_with("[\"SUBSCRIBE_CHANNEL\"") {
                 // A subscription replayed on joining: never held by the pacer.
@@ -287,7 +288,7 @@ impl Checker {
                     .to_owned();
                 let written = c.written.entry(text.clone()).or_default();
                 *written += 1;
-                if *written > 1 && p.config().delivery == Delivery::AtMostOnce {
+                if *written > 1 && p.config().session.delivery == Delivery::AtMostOnce {
                     bail!(
                         7,
                         "c{i} is at most once but wrote {text:?} {} times",
@@ -303,7 +304,7 @@ impl Checker {
             }
             c.token_fresh = false;
             let url = url.expose();
-            let token = format!("token={}", sim.participant(i).name());
+            let token = format!("token={}", part(sim, i).name());
             if !url.contains(&token) && !url.contains("token=expired&") {
                 bail!(4, "c{i} opened without its token");
             }
@@ -333,7 +334,7 @@ impl Checker {
 
     fn on_event(&mut self, sim: &SimView<'_>, i: usize, e: &SpacesEvent) -> Result<(), String> {
         let now = sim.now();
-        let p = sim.participant(i);
+        let p = part(sim, i);
         match e {
             SpacesEvent::Connected => {
                 let c = &mut self.clients[i];
@@ -412,11 +413,16 @@ impl Checker {
                     bail!(1, "c{i}: {id:?} to {space} failed: {failure:?}");
                 }
             }
-            SpacesEvent::Message(msg) => {
+            SpacesEvent::Message(msg) | SpacesEvent::OwnMessage(msg) => {
                 let server_id = msg.id.clone().unwrap_or_default();
                 let Some(m) = self.server_msgs.get(&server_id) else {
                     bail!(5, "c{i}: message {server_id:?} the server never sent");
                 };
+                // Our user's messages come as `OwnMessage` once the session knows who it is
+                // (the same cases as below: an older connection of ours delivering late).
+                if matches!(e, SpacesEvent::OwnMessage(_)) && m.sender != p.name() {
+                    bail!(5, "c{i}: {:?} of {} came as its own", m.text, m.sender);
+                }
                 // Our own message comes back as someone else's only when an older connection
                 // of ours delivered it late (the server still had it open): never from the
                 // connection we are on.
@@ -427,13 +433,13 @@ impl Checker {
                         bail!(
                             7,
                             "c{i}: its own {:?} (echo without loopbackMetadata: {}, odd \
-                             fields: {}) came back as a Message",
+                             fields: {}) came back as a message",
                             m.text,
                             config.drop_loopback,
                             config.odd_message_fields
                         );
                     }
-                    bail!(5, "c{i}: got its own {:?} as a Message", m.text);
+                    bail!(5, "c{i}: got its own {:?} back as a message", m.text);
                 }
                 if msg.sender.as_ref().and_then(|s| s.id.as_deref()) != Some(&m.sender) {
                     bail!(5, "c{i}: {server_id} has the wrong sender");
@@ -524,7 +530,7 @@ impl Checker {
         // Subscriptions still awaited here: the link failed first, which is allowed.
         c.awaiting_sub.clear();
         // The link the events of this drain come from (the session may have closed it).
-        let link = sim.participant(i).last_link();
+        let link = part(sim, i).last_link();
         let down_dead = link.is_some_and(|l| l.down_dead());
         match reason {
             DisconnectReason::PingTimeout => {
@@ -555,8 +561,7 @@ impl Checker {
     /// namespace, or the connection's token had expired.
     fn closing_legit(&self, sim: &SimView<'_>, i: usize) -> bool {
         self.clients[i].closing
-            || sim
-                .participant(i)
+            || part(sim, i)
                 .last_link()
                 .is_some_and(|l| l.server_left() || l.expired_token())
     }
@@ -636,9 +641,9 @@ impl Checker {
         let ping = sim.heartbeat_bound();
         let round_trip = sim.max_latency() * 2 + Duration::from_millis(1);
         for (i, c) in self.clients.iter().enumerate() {
-            let p = sim.participant(i);
+            let p = part(sim, i);
             let spaces = p.spaces();
-            if spaces.unconfirmed() > p.config().max_held {
+            if spaces.unconfirmed() > p.config().session.max_held {
                 bail!(6, "c{i}: {} unconfirmed", spaces.unconfirmed());
             }
             let open = spaces.is_open();
@@ -661,12 +666,12 @@ impl Checker {
                 {
                     bail!(3, "c{i}: link dead since {:?}", dead - sim.base());
                 }
-                if !open && now > l.opened_at() + p.config().connect_timeout {
+                if !open && now > l.opened_at() + connect_timeout(&p) {
                     bail!(3, "c{i}: connect not given up after its timeout");
                 }
             }
             if let Some(since) = c.token_wait_since
-                && now > since + p.config().connect_timeout
+                && now > since + connect_timeout(&p)
             {
                 bail!(3, "c{i}: waited for a token past the connect timeout");
             }
@@ -702,7 +707,7 @@ impl Checker {
     /// stale connection left on the emulator.
     fn check_settled(&self, sim: &SimView<'_>, when: &str) -> Result<(), String> {
         for (i, c) in self.clients.iter().enumerate() {
-            let p = sim.participant(i);
+            let p = part(sim, i);
             if !p.spaces().is_connected() || !c.connected {
                 bail!(2, "c{i} not connected {when}");
             }
@@ -756,8 +761,7 @@ impl Checker {
 
     fn check_final_round(&self, sim: &SimView<'_>) -> Result<(), String> {
         for (sender, space, text) in &self.finals {
-            let confirmed = sim
-                .participant(*sender)
+            let confirmed = part(sim, *sender)
                 .report()
                 .sends
                 .iter()
@@ -780,6 +784,22 @@ impl Checker {
     }
 }
 
+/// Client `i` (the scenario's clients are the run's participants, in order).
+fn part<'a>(sim: &SimView<'a>, i: usize) -> ParticipantView<'a> {
+    sim.participants()
+        .nth(i)
+        .expect("one participant per client")
+}
+
+/// A client's connect timeout (the scenario always sets one).
+fn connect_timeout(p: &ParticipantView<'_>) -> Duration {
+    p.config()
+        .session
+        .client
+        .connect_timeout
+        .expect("the scenario sets one")
+}
+
 fn find_send(sends: &[SendRecord], id: spaces_socket::spaces::SendId) -> Option<&SendRecord> {
     sends
         .binary_search_by_key(&id, |s| s.id)
@@ -793,27 +813,29 @@ impl Observer for Checker {
             Happening::Command {
                 participant,
                 command,
-            } => self.on_command(sim, participant, command),
+            } => self.on_command(sim, participant.index(), command),
             Happening::Token {
                 participant,
                 outcome,
             } => {
-                self.on_token(participant, outcome);
+                self.on_token(participant.index(), outcome);
                 Ok(())
             }
             Happening::TokenRequest {
                 participant,
                 attempt,
-            } => self.on_token_request(sim, participant, attempt),
-            Happening::Event { participant, event } => self.on_event(sim, participant, event),
+            } => self.on_token_request(sim, participant.index(), attempt),
+            Happening::Event { participant, event } => {
+                self.on_event(sim, participant.index(), event)
+            }
             Happening::Transmit {
                 participant,
                 transmit,
-            } => self.on_transmit(sim, participant, transmit),
+            } => self.on_transmit(sim, participant.index(), transmit),
             Happening::Server(ev) => self.on_server_event(sim, ev),
             Happening::Fault(Fault::ServerError { participant }) => {
                 // It may die with its link: a count, not an exact expectation.
-                self.clients[*participant].server_errors += 1;
+                self.clients[participant.index()].server_errors += 1;
                 Ok(())
             }
             _ => Ok(()),
@@ -823,7 +845,7 @@ impl Observer for Checker {
     fn on_step(&mut self, sim: &SimView<'_>) -> Result<(), String> {
         let now = sim.now();
         for (i, c) in self.clients.iter_mut().enumerate() {
-            let paced = sim.participant(i).spaces().paced() > 0;
+            let paced = part(sim, i).spaces().paced() > 0;
             if paced || c.was_paced {
                 // Waiting for the rate window (or just released from it): a subscription's
                 // round trip starts when it leaves.

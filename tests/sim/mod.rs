@@ -1,4 +1,4 @@
-//! The project's deterministic simulation, on the public kit (`spaces_socket_emulator::sim`):
+//! The project's deterministic simulation, on the public kit (`spaces_socket_sim`):
 //! the kit brings the virtual clock, the simulated network, the faults, the seed streams and the
 //! trace; this module brings the scenario ([`scenario`]: 2–3 scripted clients with a random
 //! workload) and the invariants ([`checker::Checker`], a kit `Observer`).
@@ -17,7 +17,7 @@ mod replays;
 
 use std::time::Duration;
 
-use spaces_socket_emulator::sim::{Report, Sim};
+use spaces_socket_sim::{ParticipantId, Report, Sim};
 
 pub use checker::Checker;
 pub use scenario::{ClientAction, ClientPlan, Scenario, ScriptBot};
@@ -35,13 +35,13 @@ pub fn run_seed(seed: u64, verbose: bool) -> Report {
 /// Runs `scenario` to the end, checking every invariant; panics on a violation (after printing
 /// the trace when `verbose`).
 pub fn run(scenario: &Scenario, verbose: bool, record_events: bool) -> Report {
-    let mut sim = scenario
-        .builder()
+    let (mut world, ids) = scenario.builder();
+    world
         .observer(Checker::new(scenario.clients.len()))
         .keep_trace(verbose)
-        .record_events(record_events)
-        .build();
-    let result = drive(scenario, &mut sim);
+        .record_events(record_events);
+    let mut sim = world.build();
+    let result = drive(scenario, &ids, &mut sim);
     if verbose {
         print!("{}", sim.trace());
     }
@@ -56,7 +56,7 @@ pub fn run(scenario: &Scenario, verbose: bool, record_events: bool) -> Report {
     sim.report()
 }
 
-fn drive(sc: &Scenario, sim: &mut Sim) -> Result<(), String> {
+fn drive(sc: &Scenario, ids: &[ParticipantId], sim: &mut Sim) -> Result<(), String> {
     sim.run_for(sc.active).map_err(|e| e.to_string())?;
     // Measured after the activity: what is still queued behind the rate window counts.
     let quiet = sim.settle_time();
@@ -66,8 +66,8 @@ fn drive(sc: &Scenario, sim: &mut Sim) -> Result<(), String> {
     if !sc.final_round {
         return Ok(());
     }
-    for i in 0..sc.clients.len() {
-        sim.wake(i, scenario::FINAL_ROUND)
+    for &id in ids {
+        sim.wake(id, scenario::FINAL_ROUND)
             .map_err(|e| e.to_string())?;
     }
     let settle = sim.view().calm_latency() * 4 + Duration::from_secs(2);
@@ -75,8 +75,8 @@ fn drive(sc: &Scenario, sim: &mut Sim) -> Result<(), String> {
     // Until every final send is accepted (some wait for the rate limit or for room), and for
     // `settle` after the last one.
     let pending = |sim: &Sim| -> (usize, Duration) {
-        (0..sc.clients.len())
-            .filter_map(|i| sim.bot::<ScriptBot>(i))
+        ids.iter()
+            .filter_map(|&id| sim.bot::<ScriptBot>(id))
             .fold((0, Duration::ZERO), |(n, last), b| {
                 (n + b.final_pending, last.max(b.last_final_at))
             })
@@ -87,8 +87,8 @@ fn drive(sc: &Scenario, sim: &mut Sim) -> Result<(), String> {
         sim.run_for(settle).map_err(|e| e.to_string())?;
         let (n, last) = pending(sim);
         // Accepted is not written: sends may still wait for the session's rate window.
-        let queued = (0..sc.clients.len()).any(|i| {
-            let spaces = sim.view().participant(i).spaces();
+        let queued = ids.iter().any(|&id| {
+            let spaces = sim.view().participant(id).spaces();
             spaces.paced() > 0 || spaces.unconfirmed() > 0
         });
         let calm = n == 0 && !queued && last + settle <= sim.elapsed();

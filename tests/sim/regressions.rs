@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use spaces_socket::spaces::{SendFailure, SpacesEvent};
-use spaces_socket_emulator::sim::{Fault, Outcome};
+use spaces_socket_sim::{Fault, Outcome};
 
 use super::{ClientAction, ClientPlan, Scenario, run};
 
@@ -34,14 +34,13 @@ fn in_flight_message_of_an_unsubscribed_space_fails_when_the_link_drops() {
     let mut scenario = Scenario::manual(vec![sender, receiver], ms(10_000));
     // Server → sender stops delivering just before the send: the server accepts m1, the
     // echo is lost, and the sender's ping timeout drops the connection afterwards.
-    scenario.faults.push((
-        ms(4_990),
-        Fault::HalfOpen {
-            participant: 0,
+    scenario
+        .client_faults
+        .push((ms(4_990), 0, |participant| Fault::HalfOpen {
+            participant,
             up: false,
             down: true,
-        },
-    ));
+        }));
     // Invariant 1 (every accepted send resolves exactly once) is checked by the run itself.
     let report = run(&scenario, false, true);
 
@@ -97,9 +96,17 @@ const SWEEP_100K_FAILURES: [u64; 15] = [
 /// only after two calm rounds in a row.
 const SWEEP_500K_FAILURES: [u64; 1] = [428367];
 
+/// Failed a 20,000-seed sweep while the kit moved to the core's `Bot` (issue 18), not bugs of
+/// the session: a user's restart with no time offline reopened the session before its bot had
+/// closed it (6871, 8959, 11869: never reconnected; `Builder::reopen_at` now waits for the
+/// close), and our own message from an older connection, legitimately back, came as the new
+/// `OwnMessage` the checker did not know yet (4288, 9641, 11687).
+const SWEEP_ISSUE18_FAILURES: [u64; 6] = [4288, 6871, 8959, 9641, 11687, 11869];
+
 #[test]
-fn the_failing_seeds_of_the_100k_and_500k_sweeps_keep_every_invariant() {
-    for seed in SWEEP_100K_FAILURES.into_iter().chain(SWEEP_500K_FAILURES) {
+fn the_failing_seeds_of_earlier_sweeps_keep_every_invariant() {
+    let seeds = SWEEP_100K_FAILURES.into_iter().chain(SWEEP_500K_FAILURES);
+    for seed in seeds.chain(SWEEP_ISSUE18_FAILURES) {
         // Panics with the seed, the invariant and the replay command on a violation.
         let report = super::run_seed(seed, false);
         assert!(

@@ -5,10 +5,11 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use spaces_socket::spaces::{Delivery, SendError, SendPresenceEvent, SpacesEvent};
+use spaces_socket::spaces::{Delivery, SendError, SendPresenceEvent, SpacesEvent, Token};
 use spaces_socket_emulator::EmulatorConfig;
-use spaces_socket_emulator::sim::{
-    Bot, Builder, Ctx, Fault, FaultMix, NetPlan, ParticipantConfig, Rng, default_server,
+use spaces_socket_sim::{
+    Bot, Builder, Ctx, Fault, FaultMix, NetPlan, ParticipantConfig, ParticipantId, Rng,
+    default_server,
 };
 
 /// The spaces clients pick from.
@@ -16,12 +17,13 @@ pub const SPACE_POOL: [&str; 3] = ["space-alpha", "space-beta", "space-gamma"];
 
 /// Timer of the final round ([`ScriptBot`]): one send to each wanted space.
 pub const FINAL_ROUND: u64 = u64::MAX;
-/// Timer reopening the session after a [`ClientAction::Restart`].
-const REOPEN: u64 = u64::MAX - 1;
 /// Timers retrying final sends refused for room: `FINAL_RETRY + k`.
 const FINAL_RETRY: u64 = 1 << 62;
 /// Mixed into the seed for the workload's stream (the kit's streams come from the seed itself).
 const WORKLOAD_STREAM: u64 = 0x0057_0041_4b4c_4f41;
+
+/// Makes a fault on one client from its handle.
+pub type ClientFault = fn(ParticipantId) -> Fault;
 
 /// A complete description of one simulated run.
 #[derive(Debug, Clone)]
@@ -36,6 +38,9 @@ pub struct Scenario {
     pub server: Option<EmulatorConfig>,
     /// Scripted faults, by virtual time.
     pub faults: Vec<(Duration, Fault)>,
+    /// Scripted faults on one client (by its place in `clients`), made from its handle once
+    /// it is added.
+    pub client_faults: Vec<(Duration, usize, ClientFault)>,
     /// Random faults over `0..active`.
     pub mix: Option<FaultMix>,
     /// Faults and the workload happen in `0..active`; then nothing happens for the kit's
@@ -102,6 +107,7 @@ impl Scenario {
             net: None,
             server: None,
             faults: Vec::new(),
+            client_faults: Vec::new(),
             mix: Some(FaultMix::new(active)),
             active,
             final_round: true,
@@ -119,6 +125,7 @@ impl Scenario {
             net: Some(NetPlan::default()),
             server: Some(default_server()),
             faults: Vec::new(),
+            client_faults: Vec::new(),
             mix: None,
             active,
             final_round: true,
@@ -126,27 +133,48 @@ impl Scenario {
         }
     }
 
-    /// The kit's builder for this scenario, with one [`ScriptBot`] per client.
-    pub fn builder(&self) -> Builder {
-        let mut b = Builder::new().seed(self.seed);
-        b = match &self.net {
+    /// The kit's builder for this scenario, with one [`ScriptBot`] per client (its user's
+    /// name as a fixed token), and the clients' handles in order.
+    pub fn builder(&self) -> (Builder, Vec<ParticipantId>) {
+        let mut b = Builder::new();
+        b.seed(self.seed);
+        match &self.net {
             Some(net) => b.network(net.clone()),
             None => b.random_network(),
         };
-        b = match &self.server {
+        match &self.server {
             Some(server) => b.server(server.clone()),
             None => b.random_server(),
         };
         if let Some(mix) = &self.mix {
-            b = b.faults(mix.clone());
+            b.faults(mix.clone());
         }
+        let ids: Vec<ParticipantId> = self
+            .clients
+            .iter()
+            .map(|plan| {
+                let bot = ScriptBot::new(plan);
+                let token = Token::jwt(plan.user.as_str());
+                b.participant_with(&plan.user, bot, plan.config.clone(), token)
+                    .expect("a client of its own name and a valid session")
+            })
+            .collect();
         for (at, fault) in &self.faults {
-            b = b.fault_at(*at, fault.clone());
+            b.fault_at(*at, fault.clone());
         }
-        for plan in &self.clients {
-            b = b.participant_with(&plan.user, ScriptBot::new(plan), plan.config.clone());
+        for &(at, client, make) in &self.client_faults {
+            b.fault_at(at, make(ids[client]));
         }
-        b
+        // A user restarting the session: its bot closes it at the action's time (or at its
+        // start, if later), and the kit connects it again `offline` later.
+        for (plan, &id) in self.clients.iter().zip(&ids) {
+            for (at, action) in &plan.actions {
+                if let ClientAction::Restart { offline } = action {
+                    b.reopen_at((*at).max(plan.config.start) + *offline, id);
+                }
+            }
+        }
+        (b, ids)
     }
 }
 
@@ -158,9 +186,10 @@ impl ClientPlan {
             user: user.to_owned(),
             spaces: spaces.iter().map(|s| (*s).to_owned()).collect(),
             actions: Vec::new(),
-            config: ParticipantConfig {
-                rng_seed: Some(1),
-                ..ParticipantConfig::default()
+            config: {
+                let mut config = ParticipantConfig::default();
+                config.session.client.rng_seed = Some(1);
+                config
             },
         }
     }
@@ -220,14 +249,16 @@ impl ClientPlan {
             user: format!("user{i}"),
             spaces,
             actions,
-            config: ParticipantConfig {
-                // One participant in three is at most once.
-                delivery: if r.chance(1, 3) {
+            config: {
+                // One participant in three is at most once (drawn before the rest).
+                let delivery = if r.chance(1, 3) {
                     Delivery::AtMostOnce
                 } else {
                     Delivery::default()
-                },
-                ..ParticipantConfig::random(r)
+                };
+                let mut config = ParticipantConfig::random(r);
+                config.session.delivery = delivery;
+                config
             },
         }
     }
@@ -238,6 +269,9 @@ impl ClientPlan {
 /// session has no room for it).
 #[derive(Debug)]
 pub struct ScriptBot {
+    user: String,
+    /// When it starts (a bot's `Ctx::elapsed` counts from there; the plan's times from 0).
+    start: Duration,
     spaces: Vec<String>,
     actions: Vec<(Duration, ClientAction)>,
     /// Mirror of the session's wanted spaces.
@@ -254,6 +288,8 @@ impl ScriptBot {
     /// The bot of `plan`.
     pub fn new(plan: &ClientPlan) -> Self {
         Self {
+            user: plan.user.clone(),
+            start: plan.config.start,
             spaces: plan.spaces.clone(),
             actions: plan.actions.clone(),
             wanted: BTreeSet::new(),
@@ -280,8 +316,10 @@ impl ScriptBot {
                 let _ = ctx.send_presence(&SendPresenceEvent::typing(space));
             }
             ClientAction::Restart { offline } => {
+                // The kit reopens it `offline` later (`Builder::reopen_at`, see `builder`): a
+                // bot cannot connect again, as a runtime's `run` returns once it closes.
+                let _ = offline;
                 ctx.close();
-                ctx.set_timer(offline, REOPEN);
             }
         }
     }
@@ -294,7 +332,7 @@ impl ScriptBot {
             Ok(_) => {
                 self.finals[k] = None;
                 self.final_pending -= 1;
-                self.last_final_at = ctx.elapsed();
+                self.last_final_at = self.start + ctx.elapsed();
             }
             // A small max_held or rate limit: try again when there is room.
             Err(SendError::QueueFull { .. }) => {
@@ -316,7 +354,7 @@ impl Bot for ScriptBot {
             self.wanted.insert(space.clone());
             ctx.subscribe(&space);
         }
-        let now = ctx.elapsed();
+        let now = self.start;
         for (k, (at, _)) in self.actions.iter().enumerate() {
             ctx.set_timer(at.saturating_sub(now), k as u64);
         }
@@ -331,7 +369,7 @@ impl Bot for ScriptBot {
     fn on_timer(&mut self, ctx: &mut Ctx<'_>, timer: u64) {
         match timer {
             FINAL_ROUND => {
-                let user = ctx.name().to_owned();
+                let user = self.user.clone();
                 for space in self.wanted.clone() {
                     let text = format!("final-{user}-{space}");
                     self.finals.push(Some((space, text)));
@@ -339,7 +377,6 @@ impl Bot for ScriptBot {
                     self.final_send(ctx, self.finals.len() - 1);
                 }
             }
-            REOPEN => ctx.connect(),
             t if t >= FINAL_RETRY => self.final_send(ctx, (t - FINAL_RETRY) as usize),
             k => {
                 let action = self.actions[k as usize].1.clone();

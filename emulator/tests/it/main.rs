@@ -6,8 +6,6 @@
 //! * `js_client`: the official socket.io-client 2.0.4 under Node against the listener;
 //! * `bounds`: what a hostile client cannot exhaust (connections, handshake time, idle time,
 //!   queued bytes, stalled writes, message size, spaces);
-//! * `sim_kit`: the deterministic simulation kit (`sim`) as a user's test sees it: replays,
-//!   the `bot_sim` example's echo bot passing and its buggy twin caught, each fault happening;
 //! * `replay`: a checked-in session recording played back against the core, and edited copies
 //!   of it reported at the first line that differs.
 //!
@@ -22,6 +20,5 @@ mod js_client;
 mod listener;
 mod protocol;
 mod replay;
-mod sim_kit;
 #[cfg(feature = "listener")]
 mod support;

@@ -2,18 +2,34 @@
 //! and the faults. Each has a `random` constructor that draws it from an [`Rng`], so a whole
 //! world comes from one seed.
 
+use std::fmt;
 use std::time::Duration;
 
-use spaces_socket::spaces::Delivery;
+use spaces_socket::spaces::SpacesConfig;
 
-use crate::rng::Rng;
-use crate::{EmulatorConfig, RateLimit};
+use spaces_socket_emulator::rng::Rng;
+use spaces_socket_emulator::{EmulatorConfig, RateLimit};
 
 /// The network between every participant and the server. Each connection is a TCP stream: per
 /// direction, messages arrive in order (jitter never reorders) or, once the link fails, not at
 /// all.
 ///
-/// Pass it to [`Builder::network`](super::Builder::network).
+/// Pass it to [`Builder::network`](crate::Builder::network).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spaces_socket_sim::{Builder, NetPlan};
+///
+/// // A slow uplink with some jitter.
+/// let net = NetPlan {
+///     up_latency: Duration::from_millis(80),
+///     down_latency: Duration::from_millis(5),
+///     jitter: Duration::from_millis(10),
+/// };
+/// assert_eq!(net.calm_latency(), Duration::from_millis(90));
+/// Builder::new().network(net);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetPlan {
     /// One-way latency participant → server.
@@ -53,7 +69,15 @@ impl NetPlan {
 
 /// The emulator settings a simulation starts from: socket.io 2.0.4's defaults but a 1 s / 1.5 s
 /// heartbeat, so dead links show within seconds of virtual time. Pass it, changed as you like,
-/// to [`Builder::server`](super::Builder::server).
+/// to [`Builder::server`](crate::Builder::server).
+///
+/// ```
+/// use spaces_socket_sim::{Builder, default_server};
+///
+/// let mut server = default_server();
+/// server.max_connections = 2; // a full server refuses a third connection (HTTP 503)
+/// Builder::new().server(server);
+/// ```
 pub fn default_server() -> EmulatorConfig {
     EmulatorConfig {
         ping_interval: Duration::from_millis(1000),
@@ -74,6 +98,13 @@ pub fn default_server() -> EmulatorConfig {
 /// limit, which a session paced at its default `rate_limit` stays under). Unanswered
 /// subscriptions are not drawn: a session re-requests a timed-out subscription only on its
 /// next connection, so a run could never settle; set them yourself.
+///
+/// ```
+/// use spaces_socket_sim::{Rng, random_server};
+///
+/// let server = random_server(&mut Rng::new(7), 3);
+/// assert!(server.max_connections >= 3);
+/// ```
 pub fn random_server(rng: &mut Rng, participants: usize) -> EmulatorConfig {
     let base = random_server_base(rng, participants);
     EmulatorConfig {
@@ -101,33 +132,73 @@ fn random_server_base(rng: &mut Rng, participants: usize) -> EmulatorConfig {
     }
 }
 
-/// One participant's session and token provider. Pass it to
-/// [`Builder::participant_with`](super::Builder::participant_with).
-#[derive(Debug, Clone, PartialEq)]
+/// A participant of a run, as [`Builder::participant`](crate::Builder::participant) returns it:
+/// address faults ([`Fault::Reset`]…), reports ([`Report::participant`](crate::Report::participant))
+/// and views ([`SimView::participant`](crate::SimView::participant)) with it.
+///
+/// ```
+/// use spaces_socket_sim::{Builder, Fault, ParticipantId};
+/// # use spaces_socket_sim::{Bot, Ctx};
+/// # struct Quiet;
+/// # impl Bot for Quiet {
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &spaces_socket::spaces::SpacesEvent) {}
+/// # }
+///
+/// let mut world = Builder::new();
+/// let alice: ParticipantId = world.participant("alice", Quiet)?;
+/// world.fault_at(std::time::Duration::from_secs(5), Fault::Reset { participant: alice });
+/// let report = world.run_for(std::time::Duration::from_secs(20))?;
+/// assert_eq!(report.participant(alice).connects, 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ParticipantId(pub(crate) usize);
+
+impl ParticipantId {
+    /// Its place among the participants, from 0 in the order they were added (the index of
+    /// its report in [`Report::participants`](crate::Report::participants)).
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
+impl fmt::Debug for ParticipantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// One participant's session and its simulated token provider. Pass it to
+/// [`Builder::participant_with`](crate::Builder::participant_with), with the token source.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spaces_socket::spaces::Delivery;
+/// use spaces_socket_sim::ParticipantConfig;
+///
+/// let mut config = ParticipantConfig::default();
+/// // The session exactly as the bot ships with it.
+/// config.session.confirm_timeout = Some(Duration::from_secs(10));
+/// config.session.delivery = Delivery::AtMostOnce;
+/// // A token provider that is slow and fails one request in four while the faults last.
+/// config.token_delay_max = Duration::from_secs(2);
+/// config.token_failure_one_in = 4;
+/// ```
+#[non_exhaustive]
+#[derive(Debug, Clone)]
 pub struct ParticipantConfig {
-    /// When the participant starts ([`Bot::on_start`](super::Bot::on_start), then `connect`).
+    /// The session's configuration, as a runtime takes it: every policy (`confirm_timeout`,
+    /// `delivery`, `auth_retries`, `rate_limit`…) and the client's backoff and timeouts. Its
+    /// URL only shapes the websocket request the emulator reads. `client.rng_seed` of `None`
+    /// is drawn from the run's seed (so a run replays).
+    pub session: SpacesConfig,
+    /// When the participant starts ([`Bot::on_start`](crate::Bot::on_start), then `connect`).
     pub start: Duration,
-    /// The session's `rng_seed` (reconnection jitter); `None`: derived from the run's seed.
-    pub rng_seed: Option<u64>,
-    /// `reconnection_delay`.
-    pub reconnection_delay: Duration,
-    /// `reconnection_delay_max`.
-    pub reconnection_delay_max: Duration,
-    /// `randomization_factor`.
-    pub randomization_factor: f64,
-    /// `connect_timeout`.
-    pub connect_timeout: Duration,
-    /// `max_held`: most unconfirmed messages.
-    pub max_held: usize,
-    /// `rate_limit`: most sends per minute.
-    pub rate_limit: u32,
-    /// `delivery`: the policy for a message whose connection dropped before its echo
-    /// (default: at least once, 3 re-sends).
-    pub delivery: Delivery,
     /// A token is handed over at most this long after its request (`Step::Token`; at most
     /// 300 ms once the fault window is over): a slow token provider.
     pub token_delay_max: Duration,
-    /// One token request in this many fails (`handle_token_error`) during the fault window;
+    /// One token request in this many fails (`Input::TokenFailed`) during the fault window;
     /// 0: never.
     pub token_failure_one_in: u64,
     /// After the session closes by itself (authentication failure, server disconnect), call
@@ -135,20 +206,23 @@ pub struct ParticipantConfig {
     pub reopen_after_close: bool,
 }
 
+/// The URL the kit's sessions are configured with (any URL works: only its path and query
+/// reach the emulator).
+pub const SIM_URL: &str = "http://sim.invalid/chat";
+
 impl Default for ParticipantConfig {
-    /// socket.io-client's backoff (1 s to 5 s, factor 0.5), a 5 s connect timeout, the
-    /// documented Spaces limits, an instant and infallible token provider, and reopening.
+    /// A default [`SpacesConfig`] with socket.io-client's backoff (1 s to 5 s, factor 0.5) and
+    /// a 5 s connect timeout, an instant and infallible token provider, and reopening.
     fn default() -> Self {
+        let mut session = SpacesConfig::new(SIM_URL).expect("a static URL");
+        let c = &mut session.client;
+        c.reconnection_delay = Duration::from_millis(1000);
+        c.reconnection_delay_max = Duration::from_millis(5000);
+        c.randomization_factor = 0.5;
+        c.connect_timeout = Some(Duration::from_secs(5));
         Self {
+            session,
             start: Duration::ZERO,
-            rng_seed: None,
-            reconnection_delay: Duration::from_millis(1000),
-            reconnection_delay_max: Duration::from_millis(5000),
-            randomization_factor: 0.5,
-            connect_timeout: Duration::from_secs(5),
-            max_held: 1000,
-            rate_limit: 200,
-            delivery: Delivery::default(),
             token_delay_max: Duration::ZERO,
             token_failure_one_in: 0,
             reopen_after_close: true,
@@ -162,48 +236,64 @@ impl ParticipantConfig {
     /// four) or rate limit (one in eight), sometimes a token provider slower than the connect
     /// timeout (one in ten) or failing (one in six).
     pub fn random(rng: &mut Rng) -> Self {
-        let start = rng.ms(0, 2000);
-        let rng_seed = Some(rng.next_u64());
-        let reconnection_delay = rng.ms(100, 1000);
-        let reconnection_delay_max = reconnection_delay.max(rng.ms(1000, 5000));
-        Self {
-            start,
-            rng_seed,
-            reconnection_delay,
-            reconnection_delay_max,
-            randomization_factor: *rng.pick(&[0.0, 0.1, 0.5, 0.5, 1.0]),
-            connect_timeout: rng.ms(2000, 8000),
-            max_held: if rng.chance(1, 4) {
-                rng.range(2, 6) as usize
-            } else {
-                1000
-            },
-            rate_limit: if rng.chance(1, 8) {
-                rng.range(5, 15) as u32
-            } else {
-                200
-            },
-            delivery: Delivery::default(),
-            token_delay_max: if rng.chance(1, 10) {
-                rng.ms(1_000, 10_000)
-            } else {
-                rng.ms(0, 300)
-            },
-            token_failure_one_in: if rng.chance(1, 6) { rng.range(2, 6) } else { 0 },
-            reopen_after_close: true,
-        }
+        let mut config = Self {
+            start: rng.ms(0, 2000),
+            ..Self::default()
+        };
+        let c = &mut config.session.client;
+        c.rng_seed = Some(rng.next_u64());
+        c.reconnection_delay = rng.ms(100, 1000);
+        c.reconnection_delay_max = c.reconnection_delay.max(rng.ms(1000, 5000));
+        c.randomization_factor = *rng.pick(&[0.0, 0.1, 0.5, 0.5, 1.0]);
+        c.connect_timeout = Some(rng.ms(2000, 8000));
+        let s = &mut config.session;
+        s.max_held = if rng.chance(1, 4) {
+            rng.range(2, 6) as usize
+        } else {
+            1000
+        };
+        s.rate_limit = if rng.chance(1, 8) {
+            rng.range(5, 15) as u32
+        } else {
+            200
+        };
+        config.token_delay_max = if rng.chance(1, 10) {
+            rng.ms(1_000, 10_000)
+        } else {
+            rng.ms(0, 300)
+        };
+        config.token_failure_one_in = if rng.chance(1, 6) { rng.range(2, 6) } else { 0 };
+        config
     }
 
     /// The longest this participant can take to be back after a fault: the longest backoff,
     /// a connect timing out, and the slowest token.
     pub fn worst_recovery(&self) -> Duration {
-        self.reconnection_delay_max + self.connect_timeout + self.token_delay_max
+        let c = &self.session.client;
+        c.reconnection_delay_max + c.connect_timeout.unwrap_or_default() + self.token_delay_max
     }
 }
 
-/// Something that goes wrong, at a virtual time given to
-/// [`Builder::fault_at`](super::Builder::fault_at) or drawn by a [`FaultMix`]. Participants are
-/// numbered in the order they were added, from 0.
+/// Something that goes wrong: at a virtual time given to
+/// [`Builder::fault_at`](crate::Builder::fault_at) or [`Sim::inject_at`](crate::Sim::inject_at),
+/// now with [`Sim::inject`](crate::Sim::inject), or drawn by a [`FaultMix`]. Participants are
+/// addressed by their [`ParticipantId`].
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spaces_socket_sim::{Fault, ParticipantId};
+///
+/// fn cut_then_refuse(bot: ParticipantId) -> Vec<(Duration, Fault)> {
+///     vec![
+///         (Duration::from_millis(4_040), Fault::Reset { participant: bot }),
+///         (
+///             Duration::from_millis(4_050),
+///             Fault::RefuseConnects { duration: Duration::from_secs(3), blackhole: false },
+///         ),
+///     ]
+/// }
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fault {
@@ -211,13 +301,13 @@ pub enum Fault {
     /// data is lost.
     Reset {
         /// Which participant.
-        participant: usize,
+        participant: ParticipantId,
     },
     /// The participant's current connection silently stops delivering in one or both
     /// directions; nobody is told.
     HalfOpen {
         /// Which participant.
-        participant: usize,
+        participant: ParticipantId,
         /// Participant → server stops.
         up: bool,
         /// Server → participant stops.
@@ -254,35 +344,48 @@ pub enum Fault {
     /// after which the session reconnects by itself.
     Kick {
         /// Which participant.
-        participant: usize,
+        participant: ParticipantId,
     },
     /// The server disconnects the participant's namespace (`Emulator::disconnect_namespace`):
     /// the session closes for good (and reopens if
     /// [`ParticipantConfig::reopen_after_close`]).
     ServerDisconnect {
         /// Which participant.
-        participant: usize,
+        participant: ParticipantId,
     },
     /// The next token handed to the participant has expired: the server refuses it, the
     /// session closes (`AuthFailed`), and reopens as above.
     ExpireToken {
         /// Which participant.
-        participant: usize,
+        participant: ParticipantId,
+    },
+    /// A second connection of the participant's user (the same token) opens: another
+    /// session of the same user elsewhere. It joins the spaces the participant subscribed to,
+    /// says one chat message in each (`"<name> elsewhere #<k>"`) and leaves after `duration`.
+    /// A bot must not take that user's messages for someone else's: they come from itself.
+    /// Its session shows in the report as one more participant, named `"<name>'"` (then
+    /// `"<name>'2"`…; one at a time: drawn while one runs, it does nothing).
+    SecondConnection {
+        /// Whose user.
+        participant: ParticipantId,
+        /// How long the second connection stays.
+        duration: Duration,
     },
     /// The server sends an error packet (`44/chat,{"message":…,"code":…}`,
     /// `Emulator::send_error`) on the participant's joined connection: the session reports
     /// `ServerError` and keeps the connection.
     ServerError {
         /// Which participant.
-        participant: usize,
+        participant: ParticipantId,
     },
 }
 
 impl Fault {
     /// The participant this fault targets, or `None` when it hits the server (everyone).
-    pub fn participant(&self) -> Option<usize> {
+    pub fn participant(&self) -> Option<ParticipantId> {
         match self {
             Self::Reset { participant }
+            | Self::SecondConnection { participant, .. }
             | Self::HalfOpen { participant, .. }
             | Self::Kick { participant }
             | Self::ServerDisconnect { participant }
@@ -301,9 +404,25 @@ impl Fault {
             Self::RestartServer { down_for } => *down_for,
             Self::RefuseConnects { duration, .. }
             | Self::Slow { duration, .. }
-            | Self::Silent { duration } => *duration,
+            | Self::Silent { duration }
+            | Self::SecondConnection { duration, .. } => *duration,
             _ => Duration::ZERO,
         }
+    }
+
+    /// The same fault lasting `duration` instead (the instant ones are unchanged): how
+    /// [`shrink`](crate::shrink) shortens a window.
+    pub fn with_duration(&self, duration: Duration) -> Self {
+        let mut fault = self.clone();
+        match &mut fault {
+            Self::RestartServer { down_for: d }
+            | Self::RefuseConnects { duration: d, .. }
+            | Self::Slow { duration: d, .. }
+            | Self::Silent { duration: d }
+            | Self::SecondConnection { duration: d, .. } => *d = duration,
+            _ => {}
+        }
+        fault
     }
 
     /// The latency multiplier of a [`Fault::Slow`], else 1.
@@ -316,6 +435,33 @@ impl Fault {
 }
 
 /// How often each kind of [`Fault`] is drawn, relative to the others (0: never).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spaces_socket_sim::{Fault, FaultMix, FaultWeights, Rng};
+///
+/// // Only second connections of a participant's user.
+/// let weights = FaultWeights {
+///     reset: 0,
+///     kick: 0,
+///     half_open: 0,
+///     server_disconnect: 0,
+///     expire_token: 0,
+///     restart_server: 0,
+///     refuse_connects: 0,
+///     slow: 0,
+///     silent: 0,
+///     server_error: 0,
+///     second_connection: 1,
+/// };
+/// let mut mix = FaultMix::new(Duration::from_secs(60));
+/// mix.weights = weights;
+/// mix.calm_one_in = 0;
+/// let faults = mix.draw(&mut Rng::new(1), 2);
+/// assert!(!faults.is_empty());
+/// assert!(faults.iter().all(|(_, f)| matches!(f, Fault::SecondConnection { .. })));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaultWeights {
     /// [`Fault::Reset`].
@@ -338,6 +484,9 @@ pub struct FaultWeights {
     pub silent: u32,
     /// [`Fault::ServerError`].
     pub server_error: u32,
+    /// [`Fault::SecondConnection`] (for 1–20 s). 0 by default, so that the default mix draws
+    /// what it always drew: a seed stays the same run.
+    pub second_connection: u32,
 }
 
 impl Default for FaultWeights {
@@ -353,14 +502,26 @@ impl Default for FaultWeights {
             slow: 17,
             silent: 10,
             server_error: 4,
+            second_connection: 0,
         }
     }
 }
 
 /// Random faults over a window of virtual time, drawn from the run's seed. Pass it to
-/// [`Builder::faults`](super::Builder::faults). The window also bounds the token provider's
+/// [`Builder::faults`](crate::Builder::faults). The window also bounds the token provider's
 /// faults ([`ParticipantConfig::token_delay_max`], [`ParticipantConfig::token_failure_one_in`]):
 /// after it, the world is calm and everything must recover.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spaces_socket_sim::{Builder, FaultMix};
+///
+/// let mut mix = FaultMix::new(Duration::from_secs(120));
+/// mix.calm_one_in = 0; // faults in every run
+/// mix.weights.second_connection = 5; // and now and then the bot's own user elsewhere
+/// Builder::new().faults(mix);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaultMix {
     /// Faults happen in `0..window`.
@@ -403,6 +564,7 @@ impl FaultMix {
             w.slow,
             w.silent,
             w.server_error,
+            w.second_connection,
         ];
         let total: u64 = table.iter().map(|&x| u64::from(x)).sum();
         if total == 0 || participants == 0 {
@@ -424,7 +586,7 @@ impl FaultMix {
                 pick -= u64::from(table[kind]);
                 kind += 1;
             }
-            let mut p = || rng.index(participants);
+            let mut p = || ParticipantId(rng.index(participants));
             let fault = match kind {
                 0 => Fault::Reset { participant: p() },
                 1 => Fault::Kick { participant: p() },
@@ -453,7 +615,11 @@ impl FaultMix {
                 8 => Fault::Silent {
                     duration: Duration::from_millis(rng.range(1_000, 15_000).min(room)),
                 },
-                _ => Fault::ServerError { participant: p() },
+                9 => Fault::ServerError { participant: p() },
+                _ => Fault::SecondConnection {
+                    participant: p(),
+                    duration: Duration::from_millis(rng.range(1_000, 20_000).min(room)),
+                },
             };
             faults.push((Duration::from_millis(t), fault));
             t += rng.range(mean_gap / 5, mean_gap * 9 / 5).max(1);

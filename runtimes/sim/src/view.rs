@@ -7,13 +7,51 @@ use std::time::{Duration, Instant};
 use spaces_socket::client::{Config, Transmit};
 use spaces_socket::spaces::{Spaces, SpacesEvent};
 
-use super::bot::Command;
-use super::engine::{Link, World};
-use super::plan::{Fault, ParticipantConfig};
-use super::report::ParticipantReport;
-use crate::{ConnId, Emulator, EmulatorConfig, EmulatorEvent};
+use crate::net::Link;
+use crate::plan::{Fault, ParticipantConfig, ParticipantId};
+use crate::report::ParticipantReport;
+use crate::world::World;
+use spaces_socket::bot::Command;
+use spaces_socket_emulator::{ConnId, Emulator, EmulatorConfig, EmulatorEvent};
 
 /// How the simulated token provider answered a token request (`Step::Token`).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spaces_socket_sim::{Builder, Fault, Happening, Observer, SimView, TokenOutcome};
+/// # use spaces_socket_sim::{Bot, Ctx};
+/// # use spaces_socket::spaces::SpacesEvent;
+/// # struct Quiet;
+/// # impl Bot for Quiet {
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &SpacesEvent) {}
+/// # }
+///
+/// /// Keeps how each token request was answered.
+/// #[derive(Default)]
+/// struct Tokens(Vec<TokenOutcome>);
+///
+/// impl Observer for Tokens {
+///     fn on_happening(&mut self, _sim: &SimView<'_>, what: &Happening<'_>) -> Result<(), String> {
+///         if let Happening::Token { outcome, .. } = what {
+///             self.0.push(*outcome);
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// let mut world = Builder::new();
+/// world.observer(Tokens::default());
+/// let bot = world.participant("bot", Quiet)?;
+/// // The next token has expired, and the next connection needs one.
+/// world.fault_at(Duration::from_secs(1), Fault::ExpireToken { participant: bot });
+/// world.fault_at(Duration::from_secs(2), Fault::Kick { participant: bot });
+/// let mut sim = world.build();
+/// sim.run_for(Duration::from_secs(10))?;
+/// let seen = &sim.observer::<Tokens>().expect("ours").0;
+/// assert_eq!(seen[..2], [TokenOutcome::Valid, TokenOutcome::Expired]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenOutcome {
@@ -26,13 +64,50 @@ pub enum TokenOutcome {
 }
 
 /// Something that just happened, as an [`Observer`] sees it.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spaces_socket_sim::{Builder, Fault, Happening, Observer, SimView, TokenOutcome};
+/// # use spaces_socket_sim::{Bot, Ctx};
+/// # use spaces_socket::spaces::SpacesEvent;
+/// # struct Quiet;
+/// # impl Bot for Quiet {
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &SpacesEvent) {}
+/// # }
+///
+/// /// Keeps how each token request was answered.
+/// #[derive(Default)]
+/// struct Tokens(Vec<TokenOutcome>);
+///
+/// impl Observer for Tokens {
+///     fn on_happening(&mut self, _sim: &SimView<'_>, what: &Happening<'_>) -> Result<(), String> {
+///         if let Happening::Token { outcome, .. } = what {
+///             self.0.push(*outcome);
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// let mut world = Builder::new();
+/// world.observer(Tokens::default());
+/// let bot = world.participant("bot", Quiet)?;
+/// // The next token has expired, and the next connection needs one.
+/// world.fault_at(Duration::from_secs(1), Fault::ExpireToken { participant: bot });
+/// world.fault_at(Duration::from_secs(2), Fault::Kick { participant: bot });
+/// let mut sim = world.build();
+/// sim.run_for(Duration::from_secs(10))?;
+/// let seen = &sim.observer::<Tokens>().expect("ours").0;
+/// assert_eq!(seen[..2], [TokenOutcome::Valid, TokenOutcome::Expired]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy)]
 pub enum Happening<'a> {
     /// A participant's command (from its bot, or the simulation's own `connect`).
     Command {
         /// Which participant.
-        participant: usize,
+        participant: ParticipantId,
         /// The command and its result.
         command: &'a Command,
     },
@@ -40,28 +115,28 @@ pub enum Happening<'a> {
     /// answers later ([`Happening::Token`]).
     TokenRequest {
         /// Which participant.
-        participant: usize,
+        participant: ParticipantId,
         /// 0 for the first connection, then the reconnection attempt.
         attempt: u32,
     },
     /// A participant's token provider answered.
     Token {
         /// Which participant.
-        participant: usize,
+        participant: ParticipantId,
         /// How.
         outcome: TokenOutcome,
     },
     /// A participant's session produced an event (before its bot sees it).
     Event {
         /// Which participant.
-        participant: usize,
+        participant: ParticipantId,
         /// The event.
         event: &'a SpacesEvent,
     },
     /// A participant's session asked for a transmit (before the network carries it).
     Transmit {
         /// Which participant.
-        participant: usize,
+        participant: ParticipantId,
         /// The transmit.
         transmit: &'a Transmit,
     },
@@ -72,10 +147,41 @@ pub enum Happening<'a> {
 }
 
 /// Checks a run as it goes, e.g. a project's invariants. Every hook gets a read-only
-/// [`SimView`]; an `Err` stops the run, and [`Sim::run_for`](super::Sim::run_for) returns it as
-/// a [`SimError`](super::SimError) with the seed, the virtual time and the last trace lines.
-/// Install one with [`Builder::observer`](super::Builder::observer); read it back with
-/// [`Sim::observer`](super::Sim::observer).
+/// [`SimView`]; an `Err` stops the run, and [`Sim::run_for`](crate::Sim::run_for) returns it as
+/// a [`SimError`](crate::SimError) with the seed, the virtual time and the last trace lines.
+/// Install one with [`Builder::observer`](crate::Builder::observer); read it back with
+/// [`Sim::observer`](crate::Sim::observer).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spaces_socket_sim::{Builder, Observer, SimErrorKind, SimView};
+/// # use spaces_socket_sim::{Bot, Ctx};
+/// # use spaces_socket::spaces::SpacesEvent;
+/// # struct Quiet;
+/// # impl Bot for Quiet {
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &SpacesEvent) {}
+/// # }
+///
+/// /// Fails the run at the first step past 2 s.
+/// struct Deadline;
+///
+/// impl Observer for Deadline {
+///     fn on_step(&mut self, sim: &SimView<'_>) -> Result<(), String> {
+///         if sim.elapsed() > Duration::from_secs(2) {
+///             return Err("too late".to_owned());
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// let mut world = Builder::new();
+/// world.seed(3).observer(Deadline);
+/// world.participant("bot", Quiet)?;
+/// let error = world.run_for(Duration::from_secs(10)).unwrap_err();
+/// assert_eq!(error.kind, SimErrorKind::Violation);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Observer: Any {
     /// After every command, token, event, transmit, server event and fault.
     fn on_happening(&mut self, sim: &SimView<'_>, what: &Happening<'_>) -> Result<(), String> {
@@ -89,7 +195,7 @@ pub trait Observer: Any {
         Ok(())
     }
 
-    /// When the test calls [`Sim::checkpoint`](super::Sim::checkpoint) with `label`.
+    /// When the test calls [`Sim::checkpoint`](crate::Sim::checkpoint) with `label`.
     fn on_checkpoint(&mut self, sim: &SimView<'_>, label: &str) -> Result<(), String> {
         let _ = (sim, label);
         Ok(())
@@ -100,7 +206,30 @@ pub trait Observer: Any {
 impl Observer for () {}
 
 /// A read-only look at a running simulation. Get one in an [`Observer`] hook or from
-/// [`Sim::view`](super::Sim::view).
+/// [`Sim::view`](crate::Sim::view).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spaces_socket_sim::Builder;
+/// # use spaces_socket_sim::{Bot, Ctx};
+/// # use spaces_socket::spaces::SpacesEvent;
+/// # struct Quiet;
+/// # impl Bot for Quiet {
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &SpacesEvent) {}
+/// # }
+///
+/// let mut world = Builder::new();
+/// let bot = world.participant("bot", Quiet)?;
+/// let mut sim = world.build();
+/// sim.run_for(Duration::from_secs(2))?;
+/// let view = sim.view();
+/// assert_eq!(view.elapsed(), Duration::from_secs(2));
+/// assert_eq!(view.participants().count(), 1);
+/// assert!(view.participant(bot).spaces().is_connected());
+/// assert_eq!(view.emulator().connections(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy)]
 pub struct SimView<'a> {
     pub(crate) w: &'a World,
@@ -127,14 +256,23 @@ impl<'a> SimView<'a> {
         self.w.seed
     }
 
-    /// Number of participants.
-    pub fn participants(&self) -> usize {
-        self.w.parts.len()
+    /// Every participant, in the order they were added (then the second connections
+    /// [`Fault::SecondConnection`] opened).
+    pub fn participants(&self) -> impl Iterator<Item = ParticipantView<'a>> + 'a {
+        let w = self.w;
+        (0..w.parts.len()).map(move |index| ParticipantView { w, index })
     }
 
-    /// Participant `index` (panics if out of range).
-    pub fn participant(&self, index: usize) -> ParticipantView<'a> {
-        ParticipantView { w: self.w, index }
+    /// One participant (panics for an id of another run's, out of range).
+    pub fn participant(&self, id: ParticipantId) -> ParticipantView<'a> {
+        assert!(
+            id.0 < self.w.parts.len(),
+            "{id:?} is not a participant of this run"
+        );
+        ParticipantView {
+            w: self.w,
+            index: id.0,
+        }
     }
 
     /// Every connection that can still carry something.
@@ -175,18 +313,40 @@ impl<'a> SimView<'a> {
         self.w.net.calm_latency()
     }
 
-    /// The end of the fault window ([`FaultMix::window`](super::FaultMix::window)), if any.
+    /// The end of the fault window ([`FaultMix::window`](crate::FaultMix::window)), if any.
     pub fn fault_window(&self) -> Option<Duration> {
         self.w.chaos_until
     }
 
-    /// Whether the fault window is over (always false without a [`FaultMix`](super::FaultMix)).
+    /// Whether the fault window is over (always false without a [`FaultMix`](crate::FaultMix)).
     pub fn calm(&self) -> bool {
         self.w.calm()
     }
 }
 
 /// A read-only look at one participant, from [`SimView::participant`].
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spaces_socket_sim::Builder;
+/// # use spaces_socket_sim::{Bot, Ctx};
+/// # use spaces_socket::spaces::SpacesEvent;
+/// # struct Quiet;
+/// # impl Bot for Quiet {
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &SpacesEvent) {}
+/// # }
+///
+/// let mut world = Builder::new();
+/// let bot = world.participant("bot", Quiet)?;
+/// let mut sim = world.build();
+/// sim.run_for(Duration::from_secs(2))?;
+/// let view = sim.view();
+/// let p = view.participant(bot);
+/// assert_eq!((p.id(), p.name()), (bot, "bot"));
+/// assert_eq!(p.report().connects, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy)]
 pub struct ParticipantView<'a> {
     w: &'a World,
@@ -194,9 +354,9 @@ pub struct ParticipantView<'a> {
 }
 
 impl<'a> ParticipantView<'a> {
-    /// Its number.
-    pub fn index(&self) -> usize {
-        self.index
+    /// Its handle.
+    pub fn id(&self) -> ParticipantId {
+        ParticipantId(self.index)
     }
 
     /// Its name (and user id).
@@ -209,7 +369,7 @@ impl<'a> ParticipantView<'a> {
         &self.w.parts[self.index].spaces
     }
 
-    /// Its simulation settings.
+    /// Its simulation settings, its session's configuration among them.
     pub fn config(&self) -> &'a ParticipantConfig {
         &self.w.parts[self.index].config
     }
@@ -243,6 +403,29 @@ impl<'a> ParticipantView<'a> {
 }
 
 /// A read-only look at one simulated websocket.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spaces_socket_sim::Builder;
+/// # use spaces_socket_sim::{Bot, Ctx};
+/// # use spaces_socket::spaces::SpacesEvent;
+/// # struct Quiet;
+/// # impl Bot for Quiet {
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &SpacesEvent) {}
+/// # }
+///
+/// let mut world = Builder::new();
+/// let bot = world.participant("bot", Quiet)?;
+/// let mut sim = world.build();
+/// sim.run_for(Duration::from_secs(2))?;
+/// let view = sim.view();
+/// let link = view.participant(bot).link().expect("connected");
+/// assert!(link.client_open() && link.server_open());
+/// assert_eq!(link.participant(), bot);
+/// assert!(link.conn().is_some());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy)]
 pub struct LinkView<'a> {
     link: &'a Link,
@@ -255,8 +438,8 @@ impl<'a> LinkView<'a> {
     }
 
     /// The participant that opened it.
-    pub fn participant(&self) -> usize {
-        self.link.participant
+    pub fn participant(&self) -> ParticipantId {
+        ParticipantId(self.link.participant)
     }
 
     /// The emulator's id, once it accepted the connect.

@@ -7,6 +7,18 @@ use std::time::Duration;
 
 /// FNV-1a, 64 bits: a stable hash of a run's trace (std's hashers promise no stability, and
 /// hashes are compared across runs and builds). Two runs of one seed give one hash.
+///
+/// ```
+/// use spaces_socket_sim::TraceHash;
+///
+/// let mut a = TraceHash::default();
+/// a.write(b"ab");
+/// a.write(b"c");
+/// let mut b = TraceHash::default();
+/// b.write(b"a");
+/// b.write(b"bc");
+/// assert_ne!(a.finish(), b.finish(), "the split between writes counts");
+/// ```
 #[derive(Debug, Clone)]
 pub struct TraceHash(u64);
 
@@ -34,9 +46,50 @@ impl TraceHash {
 }
 
 /// The lines of a run, each `"<virtual seconds> <what>"`: commands, events, faults, and every
-/// frame in both directions. Kept when [`Builder::keep_trace`](super::Builder::keep_trace) is
-/// on; read it with [`Sim::trace`](super::Sim::trace) and print it with `Display`. The same seed
+/// frame in both directions. Kept when [`Builder::keep_trace`](crate::Builder::keep_trace) is
+/// on; read it with [`Sim::trace`](crate::Sim::trace) and print it with `Display`. The same seed
 /// prints the same trace, byte for byte.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use spaces_socket_sim::{Builder, Outcome};
+/// # use spaces_socket_sim::{Bot, Ctx};
+/// # use spaces_socket::spaces::SpacesEvent;
+/// # struct Quiet;
+/// # impl Bot for Quiet {
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &SpacesEvent) {}
+/// # }
+/// # struct Reader;
+/// # impl Bot for Reader {
+/// #     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+/// #         ctx.subscribe("lobby");
+/// #     }
+/// #     fn on_event(&mut self, _: &mut Ctx<'_>, _: &SpacesEvent) {}
+/// # }
+/// # struct Hello;
+/// # impl Bot for Hello {
+/// #     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+/// #         ctx.subscribe("lobby");
+/// #     }
+/// #     fn on_event(&mut self, ctx: &mut Ctx<'_>, event: &SpacesEvent) {
+/// #         if let SpacesEvent::Subscribed { space } = event {
+/// #             let _ = ctx.send_text(space, "hello");
+/// #         }
+/// #     }
+/// # }
+///
+/// let mut world = Builder::new();
+/// let alice = world.participant("alice", Hello)?;
+/// let bob = world.participant("bob", Reader)?;
+/// world.keep_trace(true);
+/// let mut sim = world.build();
+/// sim.run_for(Duration::from_secs(3))?;
+/// let trace = sim.trace();
+/// assert!(!trace.is_empty());
+/// assert!(trace.to_string().contains("bob message"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Trace {
     lines: Vec<String>,
