@@ -10,7 +10,7 @@
 //! skipping: a missing Node.js is a test failure, not a silent pass.
 //!
 //! A dev-dependency of every crate whose tests talk to the peers (the runtimes, the emulator,
-//! the examples); `raw-ws` adds [`raw_ws`], a raw websocket for asserting exact frames.
+//! the examples); `raw-ws` adds `raw_ws`, a raw websocket for asserting exact frames.
 
 // Each test binary compiles this module and uses only part of it; items are `pub` so
 // that reads naturally in test files even though the module is private to each binary.
