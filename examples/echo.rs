@@ -12,6 +12,10 @@ const RETRY: u64 = 0;
 /// How long a refused answer waits before it is tried again.
 const RETRY_AFTER: Duration = Duration::from_millis(500);
 
+/// What tells a message from its re-sent copies: its sender, and its `loopbackMetadata` (the
+/// same in every copy; unique per message in this crate's senders), or its text without one.
+type Key = (String, String);
+
 /// What the bot knows of one message it answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Answer {
@@ -29,8 +33,9 @@ enum Answer {
 ///
 /// Delivery is at least once: when a connection drops before a message's echo came back, the
 /// sender's library sends it again and we may see it twice (a new server `_id`, the same
-/// text). So the bot remembers what it answered, keyed by sender and text, and skips server
-/// `_id`s it has handled; it answers again only when its answer failed
+/// text, the same `loopbackMetadata`). So the bot remembers what it answered, keyed by sender
+/// and the message's `loopbackMetadata` (text when it has none: a sender whose library writes
+/// none and says the same thing twice gets one answer), and skips server `_id`s it has handled; it answers again only when its answer failed
 /// ([`SpacesEvent::SendFailed`]), and retries an answer the session refused for now
 /// (not subscribed again yet, rate limited) on a timer.
 ///
@@ -48,10 +53,10 @@ pub struct EchoBot {
     buggy: bool,
     /// Server `_id`s already handled.
     seen: BTreeSet<String>,
-    /// Every message answered or to answer, by (sender, text).
-    answers: BTreeMap<(String, String), Answer>,
+    /// Every message answered or to answer, by [`Key`], with its text.
+    answers: BTreeMap<Key, (Answer, String)>,
     /// Answers on the wire, by send id.
-    sent: BTreeMap<SendId, (String, String)>,
+    sent: BTreeMap<SendId, Key>,
 }
 
 impl EchoBot {
@@ -80,19 +85,19 @@ impl EchoBot {
     pub fn answered(&self) -> usize {
         self.answers
             .values()
-            .filter(|a| **a == Answer::Done)
+            .filter(|(a, _)| *a == Answer::Done)
             .count()
     }
 
-    fn answer(&mut self, ctx: &mut Ctx<'_>, key: (String, String)) {
-        match ctx.send_text(&self.space, &format!("echo: {}", key.1)) {
+    fn answer(&mut self, ctx: &mut Ctx<'_>, key: Key, text: String) {
+        match ctx.send_text(&self.space, &format!("echo: {text}")) {
             Ok(id) => {
-                self.answers.insert(key.clone(), Answer::Sent(id));
+                self.answers.insert(key.clone(), (Answer::Sent(id), text));
                 self.sent.insert(id, key);
             }
             // Not subscribed again yet, rate limited, queue full: try again soon.
             Err(_) => {
-                self.answers.insert(key, Answer::Queued);
+                self.answers.insert(key, (Answer::Queued, text));
                 ctx.cancel_timer(RETRY);
                 ctx.set_timer(RETRY_AFTER, RETRY);
             }
@@ -103,11 +108,11 @@ impl EchoBot {
         let queued: Vec<_> = self
             .answers
             .iter()
-            .filter(|(_, a)| **a == Answer::Queued)
-            .map(|(k, _)| k.clone())
+            .filter(|(_, (a, _))| *a == Answer::Queued)
+            .map(|(k, (_, text))| (k.clone(), text.clone()))
             .collect();
-        for key in queued {
-            self.answer(ctx, key);
+        for (key, text) in queued {
+            self.answer(ctx, key, text);
         }
     }
 }
@@ -132,26 +137,36 @@ impl Bot for EchoBot {
                 if !self.seen.insert(id) {
                     return;
                 }
-                let key = (sender, text);
+                let key = (
+                    sender,
+                    m.loopback_metadata.clone().unwrap_or_else(|| text.clone()),
+                );
                 if !self.answers.contains_key(&key) {
-                    self.answer(ctx, key);
+                    self.answer(ctx, key, text);
                 }
             }
             SpacesEvent::Confirmed { id, .. } => {
-                if let Some(key) = self.sent.remove(id) {
-                    self.answers.insert(key, Answer::Done);
+                if let Some(key) = self.sent.remove(id)
+                    && let Some((answer, _)) = self.answers.get_mut(&key)
+                {
+                    *answer = Answer::Done;
                 }
             }
             // Not delivered (the session closed, the server refused it): answer again.
             SpacesEvent::SendFailed { id, .. } => {
-                if let Some(key) = self.sent.remove(id) {
-                    self.answer(ctx, key);
+                if let Some(key) = self.sent.remove(id)
+                    && let Some((_, text)) = self.answers.get(&key)
+                {
+                    let text = text.clone();
+                    self.answer(ctx, key, text);
                 }
             }
             SpacesEvent::Subscribed { .. } => self.retry(ctx),
             SpacesEvent::Disconnected { .. } if self.buggy => {
                 for (_, key) in std::mem::take(&mut self.sent) {
-                    self.answers.insert(key, Answer::Queued);
+                    if let Some((answer, _)) = self.answers.get_mut(&key) {
+                        *answer = Answer::Queued;
+                    }
                 }
             }
             _ => {}
