@@ -168,8 +168,8 @@ fn next_event(spaces: &mut Spaces) -> Option<SpacesEvent> {
 /// Sends [`message`] and returns its frame.
 fn send(spaces: &mut Spaces, now: Instant) -> String {
     spaces.send_message(now, message()).expect("accepted");
-    match spaces.poll_transmit() {
-        Some(Transmit::Text(frame)) => frame,
+    match spaces.poll_output() {
+        Step::Transmit(Transmit::Text(frame)) => frame,
         other => panic!("expected the SEND_MESSAGE frame, got {other:?}"),
     }
 }

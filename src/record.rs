@@ -322,6 +322,7 @@ pub fn event_json(event: &SpacesEvent) -> Value {
             "event": "SendFailed", "id": id.get(), "space": space, "failure": format!("{failure:?}")
         }),
         E::Message(message) => json!({"event": "Message", "message": to_json(message)}),
+        E::OwnMessage(message) => json!({"event": "OwnMessage", "message": to_json(message)}),
         E::Incoming(incoming) => {
             use crate::spaces::Incoming as I;
             let payload = match incoming {
@@ -407,6 +408,7 @@ pub fn config_json(config: &SpacesConfig) -> Value {
         "subscribe_timeout_ms": millis(config.subscribe_timeout),
         "auth_retries": config.auth_retries,
         "binary_events": config.binary_events,
+        "user_id": config.user_id,
     })
 }
 
@@ -500,6 +502,9 @@ pub fn config_from_json(value: &Value) -> Result<SpacesConfig, String> {
     set(&mut config.subscribe_timeout, ms("subscribe_timeout_ms")?);
     set(&mut config.auth_retries, small("auth_retries")?);
     set(&mut config.binary_events, flag("binary_events")?);
+    if let Some(id) = get("user_id") {
+        config.user_id = Some(id.as_str().ok_or_else(|| bad("user_id"))?.to_owned());
+    }
     Ok(config)
 }
 

@@ -1,8 +1,25 @@
-//! A small seeded pseudo-random generator, so every random choice (reconnect jitter) is
-//! reproducible from the seed in the configuration.
+//! A small seeded pseudo-random generator: every random choice the session makes (reconnect
+//! jitter, its loopback tag) and every one a [`Bot`](crate::bot::Bot) makes through
+//! [`Ctx::rng`](crate::bot::Ctx::rng) is reproducible from a seed, so a simulation replays.
 
-/// SplitMix64: tiny, fast, and good enough for jitter; not for cryptography. Public with the
-/// `wire` feature, so the emulator's simulations draw from the same generator.
+use std::time::Duration;
+
+/// SplitMix64: tiny, fast, and good enough for jitter and simulated choices; **not** for
+/// cryptography.
+///
+/// Create one with [`Rng::new`], draw with [`next_u64`](Rng::next_u64) or the helpers
+/// ([`range`](Rng::range), [`index`](Rng::index), [`chance`](Rng::chance), [`ms`](Rng::ms),
+/// [`pick`](Rng::pick)), and hand an independent stream to a sub-component with
+/// [`fork`](Rng::fork).
+///
+/// ```
+/// use spaces_socket::rng::Rng;
+///
+/// let mut a = Rng::new(7);
+/// let mut b = Rng::new(7);
+/// assert_eq!(a.range(1, 6), b.range(1, 6)); // same seed, same draws
+/// assert!((300..=3_000).contains(&a.ms(300, 3_000).as_millis()));
+/// ```
 #[derive(Debug, Clone)]
 pub struct Rng {
     state: u64,
@@ -27,6 +44,46 @@ impl Rng {
     pub fn next_f64(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
+
+    /// A new generator seeded from this one's next draw: drawing from either afterwards does
+    /// not affect the other.
+    pub fn fork(&mut self) -> Self {
+        Self::new(self.next_u64())
+    }
+
+    /// Uniform in `lo..=hi` (`lo` when `hi <= lo`; the modulo bias is negligible here).
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        if hi <= lo {
+            return lo;
+        }
+        match (hi - lo).checked_add(1) {
+            Some(span) => lo + self.next_u64() % span,
+            None => self.next_u64(),
+        }
+    }
+
+    /// A uniform index below `n` (0 when `n` is 0).
+    pub fn index(&mut self, n: usize) -> usize {
+        match n {
+            0 => 0,
+            n => (self.next_u64() % n as u64) as usize,
+        }
+    }
+
+    /// True with probability `num / den`.
+    pub fn chance(&mut self, num: u64, den: u64) -> bool {
+        self.next_u64() % den.max(1) < num
+    }
+
+    /// A duration uniform in `lo..=hi` milliseconds.
+    pub fn ms(&mut self, lo: u64, hi: u64) -> Duration {
+        Duration::from_millis(self.range(lo, hi))
+    }
+
+    /// One of `items`, uniformly; `None` when it is empty.
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
+        items.get(self.index(items.len()))
+    }
 }
 
 #[cfg(test)]
@@ -43,5 +100,19 @@ mod tests {
             assert!((0.0..1.0).contains(&x));
         }
         assert_ne!(Rng::new(1).next_u64(), Rng::new(2).next_u64());
+    }
+
+    #[test]
+    fn helpers_stay_in_their_bounds() {
+        let mut r = Rng::new(3);
+        for _ in 0..1000 {
+            assert!((5..=9).contains(&r.range(5, 9)));
+            assert!(r.index(4) < 4);
+        }
+        assert_eq!(r.range(9, 5), 9);
+        assert_eq!(r.index(0), 0);
+        assert!(!r.chance(0, 10) && r.chance(10, 10));
+        assert_eq!(r.pick::<u8>(&[]), None);
+        assert_eq!(r.pick(&[4]), Some(&4));
     }
 }

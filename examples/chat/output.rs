@@ -47,6 +47,10 @@ impl Printer {
                 out(&format!("{} (delivered)", describe(message)))?
             }
             SpacesEvent::Message(message) => out(&describe(message))?,
+            // Our own user on another connection (another device): shown as before, marked.
+            SpacesEvent::OwnMessage(message) => {
+                out(&format!("{} (you, elsewhere)", describe(message)))?
+            }
             SpacesEvent::Incoming(Incoming::PresenceEventResponse(p)) => {
                 let who = p
                     .sender
@@ -170,7 +174,9 @@ fn describe(m: &MessageSent) -> String {
 /// The server event behind a Spaces event, as `(name, payload)`.
 fn wire_event(event: &SpacesEvent) -> Option<(String, Value)> {
     match event {
-        SpacesEvent::Confirmed { message, .. } | SpacesEvent::Message(message) => {
+        SpacesEvent::Confirmed { message, .. }
+        | SpacesEvent::Message(message)
+        | SpacesEvent::OwnMessage(message) => {
             Some(("MESSAGE_SENT".to_owned(), val(message.as_ref())))
         }
         SpacesEvent::Incoming(incoming) => {

@@ -3,8 +3,7 @@
 //! crates at any level, and not from any crate up to `debug`. The one exception is a third
 //! party's `trace` level: tungstenite traces the raw upgrade request, whose query carries the
 //! token (the Spaces protocol puts it there); the runtime docs say to keep that level off.
-#[path = "../../tests/peer/support.rs"]
-mod support;
+use spaces_socket_peers as support;
 
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};

@@ -414,17 +414,18 @@ impl Harness {
         }
     }
 
-    /// Drains transmits then events, like a runtime; returns how many `Open`s were asked for.
+    /// Drains transmits then events, like a runtime (`Spaces` in its one poll order); returns
+    /// how many `Open`s were asked for.
     fn drain(&mut self) -> usize {
         let mut opens = 0;
         let mut drained = 0;
-        while let Some(t) = both!(&mut self.m, x => x.poll_transmit()) {
-            opens += usize::from(matches!(t, Transmit::Open(_)));
-            drained += 1;
-            assert!(drained < MAX_DRAIN, "transmit drain does not end");
-        }
         match &mut self.m {
             Machine::Client(c) => {
+                while let Some(t) = c.poll_transmit() {
+                    opens += usize::from(matches!(t, Transmit::Open(_)));
+                    drained += 1;
+                    assert!(drained < MAX_DRAIN, "transmit drain does not end");
+                }
                 while let Some(e) = c.poll_event() {
                     drained += 1;
                     assert!(drained < MAX_DRAIN, "event drain does not end");

@@ -74,6 +74,15 @@ pub struct SpacesConfig {
     /// `client.max_binary_packet_bytes` apply, and a binary event reaches the user as
     /// [`SpacesEvent::Unrecognized`] (its attachments are not passed on).
     pub binary_events: bool,
+    /// Our own user id (`sender._id` of our messages), when you know it: a service app's bot
+    /// user, or the id your login returned. Default `None`: the session learns it from the
+    /// first echo of one of our messages that carries our `loopbackMetadata` tag. Either way
+    /// [`Spaces::me`](super::Spaces::me) tells it, and once it is known a message of our own
+    /// user sent by another connection arrives as [`SpacesEvent::OwnMessage`](super::SpacesEvent::OwnMessage),
+    /// never as [`SpacesEvent::Message`](super::SpacesEvent::Message). Set it when messages
+    /// of our own user may arrive before we have sent anything (an echo bot with a second
+    /// instance running).
+    pub user_id: Option<String>,
 }
 
 impl SpacesConfig {
@@ -97,6 +106,7 @@ impl SpacesConfig {
             subscribe_timeout: Duration::from_secs(20),
             auth_retries: 3,
             binary_events: false,
+            user_id: None,
         })
     }
 }

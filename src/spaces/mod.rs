@@ -24,14 +24,14 @@
 //! ```
 //! use std::time::Instant;
 //! use spaces_socket::client::Transmit;
-//! use spaces_socket::spaces::{Input, Spaces, SpacesConfig, Token};
+//! use spaces_socket::spaces::{Input, Spaces, SpacesConfig, Step, Token};
 //!
 //! let now = Instant::now();
 //! let mut spaces = Spaces::new(SpacesConfig::new("wss://spacesapis-socket.avayacloud.com/chat")?)?;
 //! spaces.connect(now);
 //! let token = Token::jwt("eyJhbGciOi.payload.signature");
 //! spaces.handle_input(now, Input::Token { token: &token, refreshes: false });
-//! let Some(Transmit::Open(url)) = spaces.poll_transmit() else { unreachable!() };
+//! let Step::Transmit(Transmit::Open(url)) = spaces.poll_output() else { unreachable!() };
 //! assert_eq!(
 //!     url.expose(),
 //!     "wss://spacesapis-socket.avayacloud.com/socket.io/?tokenType=jwt&token=eyJhbGciOi.payload.signature&EIO=3&transport=websocket"
@@ -43,13 +43,13 @@
 //! ```
 //! # use std::time::Instant;
 //! # use spaces_socket::client::Transmit;
-//! # use spaces_socket::spaces::{Input, Spaces, SpacesConfig, Token, STAGING_URL};
+//! # use spaces_socket::spaces::{Input, Spaces, SpacesConfig, Step, Token, STAGING_URL};
 //! # let now = Instant::now();
 //! let mut spaces = Spaces::new(SpacesConfig::new(STAGING_URL)?)?;
 //! spaces.connect(now);
 //! let token = Token::oauth("f746696f5de4528u128ae2f274eea253");
 //! spaces.handle_input(now, Input::Token { token: &token, refreshes: false });
-//! let Some(Transmit::Open(url)) = spaces.poll_transmit() else { unreachable!() };
+//! let Step::Transmit(Transmit::Open(url)) = spaces.poll_output() else { unreachable!() };
 //! assert!(url.expose().contains("?tokenType=oauth&token=f746696f5de4528u128ae2f274eea253&EIO=3"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

@@ -91,9 +91,13 @@ pub enum SpacesEvent {
         /// Why.
         failure: SendFailure,
     },
-    /// A message (chat, post, task, update) from someone else, or one of ours sent by another
-    /// connection.
+    /// A message (chat, post, task, update) from someone else, or from our own user before
+    /// the session knows who that is (see [`Spaces::me`](super::Spaces::me)).
     Message(Box<MessageSent>),
+    /// A message of our own user sent by another connection (another device, another
+    /// instance with the same credentials): its sender is [`Spaces::me`](super::Spaces::me).
+    /// A bot that answers messages skips these, so it never answers itself.
+    OwnMessage(Box<MessageSent>),
     /// Any other typed server event (`PRESENCE_EVENT_RESPONSE`, `MEDIA_SESSION_RESPONSE`, …).
     Incoming(Incoming),
     /// A server event this crate has no type for, or a known event whose payload did not fit

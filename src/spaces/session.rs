@@ -129,6 +129,9 @@ pub struct Spaces {
     /// the seed: an echo carrying it is ours (settled or not), one carrying another session's
     /// (the same user elsewhere, on a server that echoes to every socket of the user) is not.
     loopback_tag: u64,
+    /// Our own user id: [`SpacesConfig::user_id`], else the sender of the first echo that
+    /// carried our tag.
+    me: Option<String>,
     /// Re-sent messages whose extra copies may still come back, oldest first.
     ghosts: VecDeque<Ghost>,
     /// When each event of the current rate window was emitted, oldest first.
@@ -218,6 +221,7 @@ impl Spaces {
             sent: VecDeque::new(),
             next_id: 0,
             loopback_tag,
+            me: config.user_id.filter(|id| !id.is_empty()),
             ghosts: VecDeque::new(),
             emitted: VecDeque::new(),
             paced: VecDeque::new(),
@@ -242,6 +246,21 @@ impl Spaces {
     /// True while `/chat` is connected.
     pub fn is_connected(&self) -> bool {
         self.chat_connected
+    }
+
+    /// Our own user id (`sender._id` of our messages): [`SpacesConfig::user_id`] when set,
+    /// else learnt from the first echo of one of our messages that carried our
+    /// `loopbackMetadata` tag (never from a guess by text); `None` until then. It outlives
+    /// reconnections.
+    pub fn me(&self) -> Option<&str> {
+        self.me.as_deref()
+    }
+
+    /// True when `message` was sent by our own user ([`me`](Self::me)), from this connection
+    /// or another; false while our user is unknown.
+    pub fn is_own(&self, message: &MessageSent) -> bool {
+        let sender = message.sender.as_ref().and_then(|s| s.id.as_deref());
+        sender.is_some() && sender == self.me()
     }
 
     /// True when `space` is subscribed on the current connection.
@@ -455,9 +474,8 @@ impl Spaces {
         self.client.handle_timeout(now);
     }
 
-    /// The next websocket action; see [`Client::poll_transmit`].
-    #[must_use]
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+    /// The next websocket action ([`poll_output`](Self::poll_output) gives them first).
+    fn poll_transmit(&mut self) -> Option<Transmit> {
         self.client.poll_transmit()
     }
 
@@ -914,6 +932,11 @@ impl Spaces {
             },
             Incoming::MessageSent(mut msg) => match self.take_own_echo(now, &msg) {
                 Echo::Confirms(out) => {
+                    // Only an echo that carried our tag names us for sure; a match by text
+                    // could be someone else's identical message.
+                    if self.me.is_none() && msg.loopback_metadata.is_some() {
+                        self.me = msg.sender.as_ref().and_then(|s| s.id.clone());
+                    }
                     if out.resends > 0 {
                         self.watch_copies(now, &msg, &out);
                     }
@@ -927,6 +950,7 @@ impl Spaces {
                     log::debug!("spaces: another echo of message {}, already settled", id.0);
                     return None;
                 }
+                Echo::Foreign if self.is_own(&msg) => SpacesEvent::OwnMessage(msg),
                 Echo::Foreign => SpacesEvent::Message(msg),
             },
             Incoming::SendMessageFailed(failed) => {

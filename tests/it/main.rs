@@ -25,3 +25,4 @@ mod spaces_event_payloads;
 mod spaces_failures_and_limits;
 mod spaces_subscriptions_survive_reconnects;
 mod spaces_token_per_connection;
+mod who_am_i;

@@ -149,7 +149,6 @@ pub(crate) fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bo
 
 /// The Node peers' helper, shared with the other crates' tests: it installs `tests/peer`'s
 /// packages when they are missing and runs `js-client.js` with a bound.
-#[path = "../../../tests/peer/support.rs"]
-mod peer;
+use spaces_socket_peers as peer;
 
 pub(crate) use peer::{js_client_events, js_client_result, run_js_client};

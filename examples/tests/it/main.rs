@@ -3,11 +3,11 @@
 //! embedded emulator; and the bench tools (`bench`, `bench_floor`, `tests/peer/bench-client.js`).
 
 /// The Node socket.io peers and the example binaries.
-#[path = "../../../tests/peer/support.rs"]
-mod support;
+use spaces_socket_peers as support;
 
 mod bench;
 mod chat;
 mod chat_through_a_cutting_proxy;
+mod echo_bot;
 mod record;
 mod service_app;

@@ -22,6 +22,9 @@
 //!
 //! [`Client::next_event`] takes the events from that queue, so a slow reader never holds up
 //! the session (a reconnection's replayed subscriptions go out at once).
+//! The [`Client`] is also a [`Stream`](futures_lite::Stream) of the same events, and
+//! `next_event` is cancel-safe. [`Client::run`] runs a [`Bot`] with async-io timers until the
+//! session ends; a [`Shutdown`] handle ends it from anywhere.
 //!
 //! The driver asks the provider for a fresh token before every (re)connection, with
 //! `SystemTime::now()`, while holding the session's lock, so the provider must not block for
@@ -107,11 +110,13 @@ mod transport;
 use core::fmt;
 use std::collections::VecDeque;
 use std::future::{Future, poll_fn};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Poll, Waker};
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use futures_lite::future;
+use spaces_socket::bot::{Bot, Host};
 use spaces_socket::spaces::{
     SendId, SendMessage, SendPresenceEvent, SpacesConfig, SpacesEvent, TokenProvider,
 };
@@ -122,6 +127,32 @@ pub use spaces_socket;
 pub use spaces_socket_runtime::{
     Error, Options, Recorder, Session, TlsBackend, TlsError, TlsOptions,
 };
+
+/// Ends a session from any thread or task, without keeping it alive: made by
+/// [`Client::shutdown_handle`], cheap to clone. [`shutdown`](Self::shutdown) closes the
+/// session gracefully, like [`Client::close`] but without waiting: a [`Client::run`] then
+/// hands the bot the last events and returns, and a pull loop reads them, then `None`.
+///
+/// Ctrl-C: with the `ctrlc` crate, `ctrlc::set_handler(move || stop.shutdown())` where
+/// `stop` is the handle; with `async-signal` or `signal-hook`, call `shutdown` from the
+/// handler's task or thread the same way.
+#[derive(Clone)]
+pub struct Shutdown(std::sync::Weak<Mutex<State>>);
+
+impl fmt::Debug for Shutdown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shutdown").finish_non_exhaustive()
+    }
+}
+
+impl Shutdown {
+    /// Closes the session (once; later calls and calls after it ended do nothing).
+    pub fn shutdown(&self) {
+        if let Some(shared) = self.0.upgrade() {
+            lock(&shared).close();
+        }
+    }
+}
 
 /// One session, shared by every [`Client`] clone and the driver task, under one lock.
 struct State {
@@ -314,9 +345,9 @@ impl Client {
         Ok(out)
     }
 
-    /// Wants `space` subscribed, now and after every reconnection; `password` is the space's
-    /// PIN, if it has one. Expect [`SpacesEvent::Subscribed`] or
-    /// [`SpacesEvent::SubscribeFailed`] from [`next_event`](Self::next_event).
+    /// [`Spaces::subscribe`](spaces_socket::spaces::Spaces::subscribe) on this session: wants
+    /// `space` subscribed, now and after every reconnect. Its events come from
+    /// [`next_event`](Self::next_event).
     ///
     /// # Errors
     /// [`Error::Closed`] once the session has ended.
@@ -324,8 +355,8 @@ impl Client {
         self.command(|core, now| core.subscribe(now, space, password))
     }
 
-    /// Stops wanting `space`; expect [`SpacesEvent::Unsubscribed`]. Messages still held for it
-    /// fail with [`SendFailure::Unsubscribed`](spaces_socket::spaces::SendFailure::Unsubscribed).
+    /// [`Spaces::unsubscribe`](spaces_socket::spaces::Spaces::unsubscribe) on this session. Its
+    /// events come from [`next_event`](Self::next_event).
     ///
     /// # Errors
     /// [`Error::Closed`] once the session has ended.
@@ -333,36 +364,140 @@ impl Client {
         self.command(|core, now| core.unsubscribe(now, space))
     }
 
-    /// Sends a message to its space (subscribe to it first). It goes out now if the space is
-    /// subscribed, else as soon as it is, across reconnections. Expect exactly one
-    /// [`SpacesEvent::Confirmed`] or [`SpacesEvent::SendFailed`] with the returned id.
+    /// [`Spaces::send_message`](spaces_socket::spaces::Spaces::send_message) on this session: the
+    /// returned id comes back in exactly one `Confirmed` or `SendFailed` event. Its events come
+    /// from [`next_event`](Self::next_event).
     ///
     /// # Errors
-    /// [`Error::Refused`] with the session's reason (nothing was queued), or
-    /// [`Error::Closed`] once the session has ended.
+    /// [`Error::Refused`] with the session's
+    /// [`SendError`](spaces_socket::spaces::SendError) (nothing was queued), or
+    /// [`Error::Closed`].
     pub fn send_message(&self, message: SendMessage) -> Result<SendId, Error> {
         Ok(self.command(|core, now| core.send_message(now, message))??)
     }
 
-    /// Sends a presence event (online, typing, …) to a subscribed space. Presence is momentary:
-    /// it is refused unless the session is connected and the space subscribed.
+    /// [`Spaces::send_presence`](spaces_socket::spaces::Spaces::send_presence) on this session
+    /// (never held).
     ///
     /// # Errors
-    /// [`Error::Refused`] (for example `SendError::NotConnected`), or [`Error::Closed`].
+    /// [`Error::Refused`] with the session's [`SendError`](spaces_socket::spaces::SendError), or
+    /// [`Error::Closed`].
     pub fn send_presence(&self, presence: &SendPresenceEvent) -> Result<(), Error> {
         Ok(self.command(|core, now| core.send_presence(now, presence))??)
     }
 
     /// The next event, in order; `None` once the session has ended and every event was taken
     /// (after [`SpacesEvent::Closed`], or when the driver is gone). Call it in a loop until
-    /// `None`.
+    /// `None`. The [`Client`] is also a [`Stream`](futures_lite::Stream) of the same events.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: an event is taken from the session only in the poll that returns it, so
+    /// dropping the future mid-wait (raced against a timer, a signal or a channel with
+    /// `futures_lite::future::or`, `select!`, a timeout) loses no event; the next call returns
+    /// it. To wait with a deadline:
+    ///
+    /// ```no_run
+    /// # async fn f(client: spaces_socket_async_io::Client) {
+    /// use std::time::Duration;
+    /// use futures_lite::future;
+    ///
+    /// let timeout = async {
+    ///     async_io::Timer::after(Duration::from_secs(5)).await;
+    ///     None
+    /// };
+    /// match future::or(async { Some(client.next_event().await) }, timeout).await {
+    ///     Some(Some(event)) => println!("{event:?}"),
+    ///     Some(None) => println!("the session has ended"),
+    ///     None => println!("nothing for 5 s"),
+    /// }
+    /// # }
+    /// ```
     pub async fn next_event(&self) -> Option<SpacesEvent> {
-        // Cancel-safe: an event leaves the queue only in the poll that returns it.
-        self.until(|state| match state.take_event() {
+        poll_fn(|cx| self.poll_event(cx)).await
+    }
+
+    /// One poll of [`next_event`](Self::next_event): an event leaves the queue only in the poll
+    /// that returns it, which is what makes `next_event` cancel-safe.
+    fn poll_event(&self, cx: &mut Context<'_>) -> Poll<Option<SpacesEvent>> {
+        let mut state = self.state();
+        let out = match state.take_event() {
             Some(event) => Some(Some(event)),
             None => (state.drained || state.finished).then_some(None),
-        })
-        .await
+        };
+        if out.is_none() && !state.waiters.iter().any(|w| w.will_wake(cx.waker())) {
+            state.waiters.push(cx.waker().clone());
+        }
+        out.map_or(Poll::Pending, Poll::Ready)
+    }
+
+    /// Runs `bot` on this session until it has ended (the bot called
+    /// [`Ctx::close`](spaces_socket::bot::Ctx::close), a [`Shutdown`] was asked for, the
+    /// credentials were refused for good, or reconnection attempts ran out) and every event
+    /// was handed to the bot; returns the bot. Its timers are real timers on async-io's
+    /// reactor; its [`Ctx::rng`](spaces_socket::bot::Ctx::rng) is seeded from the OS. Other
+    /// clones of the client keep working meanwhile (their commands and the bot's go to the
+    /// same session), but do not read events from them while the bot runs.
+    ///
+    /// ```no_run
+    /// use spaces_socket_async_io::spaces_socket::bot::{Bot, Ctx};
+    /// use spaces_socket_async_io::spaces_socket::spaces::SpacesEvent;
+    ///
+    /// struct Hello;
+    ///
+    /// impl Bot for Hello {
+    ///     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+    ///         ctx.subscribe("lobby");
+    ///     }
+    ///     fn on_event(&mut self, ctx: &mut Ctx<'_>, event: &SpacesEvent) {
+    ///         if let SpacesEvent::Subscribed { space } = event {
+    ///             let _ = ctx.send_text(space, "hello");
+    ///             ctx.close();
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// # async fn f(client: spaces_socket_async_io::Client) {
+    /// let stop = client.shutdown_handle(); // `stop.shutdown()` from anywhere ends the run
+    /// let _bot: Hello = client.run(Hello).await;
+    /// # drop(stop);
+    /// # }
+    /// ```
+    pub async fn run<B: Bot>(&self, bot: B) -> B {
+        let mut host = Host::new(bot, spaces_socket_runtime::os_seed());
+        self.with_core(|core, now| host.start(core, now));
+        loop {
+            let timer = host.poll_timeout();
+            let event = async { Some(self.next_event().await) };
+            let due = async {
+                match timer {
+                    Some(at) => async_io::Timer::at(at).await,
+                    None => future::pending().await,
+                };
+                None
+            };
+            match future::or(event, due).await {
+                Some(Some(event)) => {
+                    self.with_core(|core, now| host.handle_event(core, now, &event))
+                }
+                Some(None) => return host.into_bot(),
+                None => self.with_core(|core, now| host.handle_timeout(core, now)),
+            }
+        }
+    }
+
+    /// A handle that ends this session from any thread or task: see [`Shutdown`].
+    pub fn shutdown_handle(&self) -> Shutdown {
+        Shutdown(Arc::downgrade(&self.handle.0))
+    }
+
+    /// Hands the session to a bot's host, then wakes the driver to carry out what it did (and
+    /// queue the events that made).
+    fn with_core<T>(&self, f: impl FnOnce(&mut RecordedSession, Instant) -> T) -> T {
+        let mut state = self.state();
+        let out = f(&mut state.core, Instant::now());
+        state.wake_driver();
+        out
     }
 
     /// Closes the session gracefully: `41/chat` and a websocket close frame go out,
@@ -380,6 +515,16 @@ impl Client {
     /// [`next_event`](Self::next_event) returns what is left, then `None`.
     pub fn is_closed(&self) -> bool {
         self.state().ended()
+    }
+}
+
+/// The events of [`Client::next_event`], as a stream; it ends once the session has ended and
+/// every event was taken. Cancel-safe like `next_event`.
+impl futures_lite::Stream for Client {
+    type Item = SpacesEvent;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<SpacesEvent>> {
+        self.poll_event(cx)
     }
 }
 

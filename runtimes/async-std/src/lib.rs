@@ -65,7 +65,7 @@ use spaces_socket::spaces::{SpacesConfig, TokenProvider};
 /// The sans-IO core, re-exported so one dependency is enough.
 pub use spaces_socket;
 pub use spaces_socket_async_io::{
-    Client, Error, Options, Recorder, Session, TlsBackend, TlsError, TlsOptions,
+    Client, Error, Options, Recorder, Session, Shutdown, TlsBackend, TlsError, TlsOptions,
 };
 
 /// Starts a session and spawns its driver with `async_std::task::spawn`. The session connects

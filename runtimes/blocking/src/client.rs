@@ -12,6 +12,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use spaces_socket::bot::{Bot, Host};
 use spaces_socket::client::{Transmit, WsUrl};
 use spaces_socket::spaces::{
     Input, SendId, SendMessage, SendPresenceEvent, Spaces, SpacesConfig, SpacesEvent, Step,
@@ -26,6 +27,7 @@ use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Connector, HandshakeError, Message, WebSocket};
 
 use crate::stream::{MIN_WAIT, TimedStream};
+use crate::wake::{Alarm, Shutdown, Waker};
 
 type Ws = WebSocket<MaybeTlsStream<TimedStream>>;
 
@@ -51,6 +53,7 @@ pub fn connect(
         options,
         tls,
         ws: None,
+        alarm: Alarm::new(),
     })
 }
 
@@ -72,6 +75,7 @@ pub struct Client {
     options: Options,
     tls: Tls,
     ws: Option<Ws>,
+    alarm: Arc<Alarm>,
 }
 
 impl fmt::Debug for Client {
@@ -85,8 +89,8 @@ impl fmt::Debug for Client {
 }
 
 impl Client {
-    /// Wants `space` subscribed, now and after every reconnect; `password` is its PIN if it has
-    /// one. Expect [`SpacesEvent::Subscribed`] or [`SpacesEvent::SubscribeFailed`] from
+    /// [`Spaces::subscribe`](spaces_socket::spaces::Spaces::subscribe) on this session: wants
+    /// `space` subscribed, now and after every reconnect. Its events come from
     /// [`next_event`](Self::next_event).
     ///
     /// # Errors
@@ -95,7 +99,8 @@ impl Client {
         self.command(|core, now| core.subscribe(now, space, password))
     }
 
-    /// Stops wanting `space`; expect [`SpacesEvent::Unsubscribed`] if it was subscribed.
+    /// [`Spaces::unsubscribe`](spaces_socket::spaces::Spaces::unsubscribe) on this session. Its
+    /// events come from [`next_event`](Self::next_event).
     ///
     /// # Errors
     /// [`Error::Closed`] once the session has ended.
@@ -103,23 +108,24 @@ impl Client {
         self.command(|core, now| core.unsubscribe(now, space))
     }
 
-    /// Sends a message to its space (subscribe first). It goes out now if the space is
-    /// subscribed, else as soon as it is, across reconnects. Expect exactly one
-    /// [`SpacesEvent::Confirmed`] or [`SpacesEvent::SendFailed`] with the returned id.
+    /// [`Spaces::send_message`](spaces_socket::spaces::Spaces::send_message) on this session: the
+    /// returned id comes back in exactly one `Confirmed` or `SendFailed` event. Its events come
+    /// from [`next_event`](Self::next_event).
     ///
     /// # Errors
-    /// [`Error::Refused`] when the message is refused before reaching the wire (not
-    /// subscribed, too large, rate limited, too many waiting; nothing was sent), or
+    /// [`Error::Refused`] with the session's
+    /// [`SendError`](spaces_socket::spaces::SendError) (nothing was queued), or
     /// [`Error::Closed`].
     pub fn send_message(&mut self, message: SendMessage) -> Result<SendId, Error> {
         Ok(self.command(|core, now| core.send_message(now, message))??)
     }
 
-    /// Sends a presence event (online, typing, …) to a subscribed space. Never held.
+    /// [`Spaces::send_presence`](spaces_socket::spaces::Spaces::send_presence) on this session
+    /// (never held).
     ///
     /// # Errors
-    /// [`Error::Refused`] (`SendError::NotConnected` unless connected and subscribed to its
-    /// space, or a size error; nothing was sent), or [`Error::Closed`].
+    /// [`Error::Refused`] with the session's [`SendError`](spaces_socket::spaces::SendError), or
+    /// [`Error::Closed`].
     pub fn send_presence(&mut self, presence: &SendPresenceEvent) -> Result<(), Error> {
         Ok(self.command(|core, now| core.send_presence(now, presence))??)
     }
@@ -134,6 +140,9 @@ impl Client {
     /// `max_wait` bounds the waiting for the network, not the work: when a (re)connection
     /// attempt starts inside the call, opening the websocket may take up to
     /// [`Options::connect_timeout`], and a write up to [`Options::write_timeout`].
+    ///
+    /// Another thread ends the wait early with a [`Waker`] (`None` at once, as on a timeout)
+    /// or a [`Shutdown`] (the session closes here, the last events follow, then `None`).
     pub fn next_event(&mut self, max_wait: Option<Duration>) -> Option<SpacesEvent> {
         let give_up = max_wait.and_then(|w| Instant::now().checked_add(w));
         // Read at least once per call, so that a zero `max_wait` still polls the socket.
@@ -164,6 +173,13 @@ impl Client {
                 // `poll_step` answers token requests itself.
                 _ => continue,
             };
+            if self.alarm.take() {
+                if !self.alarm.stop_requested() {
+                    return None;
+                }
+                self.close();
+                continue;
+            }
             if give_up.is_some_and(|g| now >= g) && (read || self.ws.is_none()) {
                 return None;
             }
@@ -171,10 +187,12 @@ impl Client {
             match wake {
                 // With `wake` already past, this takes only what has arrived.
                 _ if self.ws.is_some() => read = self.read_once(wake),
-                // Backing off between attempts: nothing to read, just wait for the timer.
-                Some(wake) => std::thread::sleep(wake.saturating_duration_since(now).max(MIN_WAIT)),
-                // No socket, no timer, not closed: nothing can ever happen.
-                None => return None,
+                // No socket, no timer, not closed: nothing but a ring can ever happen.
+                None if !self.alarm.can_ring() => return None,
+                // No socket: backing off between attempts, wait for the timer (or a ring).
+                _ => {
+                    let _ = self.alarm.wait(None, wake.map(|w| w.max(now + MIN_WAIT)));
+                }
             }
         }
     }
@@ -195,6 +213,72 @@ impl Client {
     /// True once the session has ended for good: commands return [`Error::Closed`].
     pub fn is_closed(&self) -> bool {
         self.core.is_closed()
+    }
+
+    /// A handle that wakes this client's [`next_event`](Self::next_event) from another thread.
+    pub fn waker(&self) -> Waker {
+        Waker(Arc::clone(&self.alarm))
+    }
+
+    /// A handle that closes this session from another thread: see [`Shutdown`].
+    pub fn shutdown_handle(&self) -> Shutdown {
+        Shutdown(Arc::clone(&self.alarm))
+    }
+
+    /// Runs `bot` on this session, on the calling thread, until the session has ended (the bot
+    /// called [`Ctx::close`](spaces_socket::bot::Ctx::close), a [`Shutdown`] was asked for, the
+    /// credentials were refused for good, or reconnection attempts ran out) and every event was
+    /// handed to the bot; returns the bot. Its timers wait in the same read as the websocket;
+    /// its [`Ctx::rng`](spaces_socket::bot::Ctx::rng) is seeded from the OS.
+    ///
+    /// ```no_run
+    /// use spaces_socket_blocking::spaces_socket::bot::{Bot, Ctx};
+    /// use spaces_socket_blocking::spaces_socket::spaces::{PRODUCTION_URL, SpacesConfig, SpacesEvent, Token};
+    /// use spaces_socket_blocking::{Options, connect};
+    ///
+    /// struct Hello;
+    ///
+    /// impl Bot for Hello {
+    ///     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+    ///         ctx.subscribe("lobby");
+    ///     }
+    ///     fn on_event(&mut self, ctx: &mut Ctx<'_>, event: &SpacesEvent) {
+    ///         if let SpacesEvent::Subscribed { space } = event {
+    ///             let _ = ctx.send_text(space, "hello");
+    ///             ctx.close();
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut client = connect(SpacesConfig::new(PRODUCTION_URL)?, Token::jwt("eyJ…"), Options::default())?;
+    /// let stop = client.shutdown_handle(); // `stop.shutdown()` from any thread ends the run
+    /// let _bot: Hello = client.run(Hello);
+    /// # drop(stop);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn run<B: Bot>(&mut self, bot: B) -> B {
+        let mut host = Host::new(bot, spaces_socket_runtime::os_seed());
+        self.with_core(|core, now| host.start(core, now));
+        loop {
+            let now = Instant::now();
+            let wait = host
+                .poll_timeout()
+                .map(|at| at.saturating_duration_since(now));
+            match self.next_event(wait) {
+                Some(event) => self.with_core(|core, now| host.handle_event(core, now, &event)),
+                None if self.is_closed() => return host.into_bot(),
+                // A timer is due (or a waker rang: nothing is due then).
+                None => self.with_core(|core, now| host.handle_timeout(core, now)),
+            }
+        }
+    }
+
+    /// Hands the session to a bot's host, then carries out what it asks for.
+    fn with_core(&mut self, f: impl FnOnce(&mut RecordedSession, Instant)) {
+        f(&mut self.core, Instant::now());
+        self.transmit();
     }
 
     /// The sans-IO session underneath, for inspection (`is_connected`, `is_subscribed`,
@@ -329,6 +413,7 @@ impl Client {
                 let stream = timed(&mut ws).ok_or("unsupported stream type")?;
                 let run = stream.run(self.options.write_timeout);
                 run.map_err(|e| format!("socket option: {e}"))?;
+                stream.set_alarm(Arc::clone(&self.alarm));
                 Ok(ws)
             }
             Err(HandshakeError::Failure(e)) => Err(OpenError::upgrade(&e)),
@@ -442,7 +527,7 @@ mod tests {
                 refreshes: false,
             },
         );
-        let Some(Transmit::Open(url)) = core.poll_transmit() else {
+        let Step::Transmit(Transmit::Open(url)) = core.poll_output() else {
             panic!("no open transmit");
         };
         let error = tungstenite::error::UrlError::UnableToConnect(url.expose().to_owned());

@@ -41,6 +41,13 @@
 //! switching runtime is a one-line change. [`Options`], [`Error`], [`Session`] and the TLS
 //! types come from `spaces-socket-runtime` and are re-exported here.
 //!
+//! # Running a bot
+//!
+//! [`Client::run`] runs a [`Bot`](spaces_socket::bot::Bot) on the calling thread (its timers
+//! wait in the same read as the websocket) until the session ends; a [`Shutdown`] handle ends
+//! it from another thread, and a [`Waker`] wakes a pull loop's [`Client::next_event`] from
+//! another thread. The same bot type runs on the async runtimes and in the simulation.
+//!
 //! Every blocking call is bounded: [`Options::connect_timeout`] covers TCP, TLS and the
 //! websocket upgrade, [`Options::write_timeout`] each write, [`Options::close_timeout`] the
 //! graceful close, and reads end at the next deadline. Name resolution is the exception: it
@@ -71,6 +78,7 @@
 
 mod client;
 mod stream;
+mod wake;
 
 pub use client::{Client, connect};
 /// The sans-IO core this crate drives, re-exported so one dependency is enough.
@@ -78,3 +86,4 @@ pub use spaces_socket;
 pub use spaces_socket_runtime::{
     Error, Options, Recorder, Session, TlsBackend, TlsError, TlsOptions,
 };
+pub use wake::{Shutdown, Waker};

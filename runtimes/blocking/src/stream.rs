@@ -13,7 +13,10 @@
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::TcpStream;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use crate::wake::{Alarm, Woke};
 
 /// Shortest timeout handed to the OS: `set_read_timeout(Some(0))` is an error, and waking a
 /// little late is better than spinning on sub-millisecond waits.
@@ -33,6 +36,8 @@ pub(crate) struct TimedStream {
     opening: Option<Instant>,
     /// Open: reads return `WouldBlock` from then on (`None`: block until data arrives).
     read_until: Option<Instant>,
+    /// Open: a ring ends a read's wait early, with `WouldBlock` (see [`Alarm`]).
+    alarm: Option<Arc<Alarm>>,
 }
 
 impl TimedStream {
@@ -42,6 +47,7 @@ impl TimedStream {
             tcp,
             opening: Some(deadline),
             read_until: None,
+            alarm: None,
         }
     }
 
@@ -51,6 +57,11 @@ impl TimedStream {
             .set_write_timeout(Some(write_timeout.max(MIN_WAIT)))?;
         self.opening = None;
         Ok(())
+    }
+
+    /// Once open, a read waiting for data also ends, with `WouldBlock`, when `alarm` rings.
+    pub(crate) fn set_alarm(&mut self, alarm: Arc<Alarm>) {
+        self.alarm = Some(alarm);
     }
 
     /// Once open, reads return `WouldBlock` at `until` (`None`: block until data arrives).
@@ -123,6 +134,11 @@ impl TimedStream {
             let result = self.tcp.read(buf);
             self.tcp.set_nonblocking(false)?;
             return result;
+        }
+        if let (None, Some(alarm)) = (self.opening, &self.alarm)
+            && alarm.wait(Some(&self.tcp), self.read_until)? != Woke::Readable
+        {
+            return Err(io::Error::from(ErrorKind::WouldBlock));
         }
         self.tcp.set_read_timeout(left)?;
         self.tcp.read(buf).map_err(|e| self.map_timeout(e))

@@ -280,8 +280,10 @@ pub fn session(
 }
 
 /// 64 random bits: std's `RandomState` is keyed from the operating system's randomness once
-/// per thread and stepped for every instance, so two calls and two processes differ.
-fn os_seed() -> u64 {
+/// per thread and stepped for every instance, so two calls and two processes differ. What
+/// seeds a session's jitter when its configuration sets none, and a bot's
+/// [`Ctx::rng`](spaces_socket::bot::Ctx::rng) in every runtime's `run`.
+pub fn os_seed() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u32(std::process::id());
@@ -306,36 +308,35 @@ pub fn normal_close() -> tungstenite::protocol::CloseFrame {
 /// then call [`next_event`](Self::next_event) in a loop until it returns `None` with
 /// [`is_closed`](Self::is_closed) true, or until you [`close`](Self::close).
 pub trait Session: Send {
-    /// Wants `space` subscribed, now and after every reconnection; `password` is its PIN if it
-    /// has one. Expect [`SpacesEvent::Subscribed`] or [`SpacesEvent::SubscribeFailed`] from
+    /// [`Spaces::subscribe`](spaces_socket::spaces::Spaces::subscribe) on this session: wants
+    /// `space` subscribed, now and after every reconnect. Its events come from
     /// [`next_event`](Self::next_event).
     ///
     /// # Errors
     /// [`Error::Closed`] once the session has ended.
     fn subscribe(&mut self, space: &str, password: Option<&str>) -> Result<(), Error>;
 
-    /// Stops wanting `space`; expect [`SpacesEvent::Unsubscribed`] if it was subscribed.
-    /// Messages still held for it fail with `SendFailure::Unsubscribed`.
+    /// [`Spaces::unsubscribe`](spaces_socket::spaces::Spaces::unsubscribe) on this session. Its
+    /// events come from [`next_event`](Self::next_event).
     ///
     /// # Errors
     /// [`Error::Closed`] once the session has ended.
     fn unsubscribe(&mut self, space: &str) -> Result<(), Error>;
 
-    /// Sends a message to its space (subscribe first). It goes out now if the space is
-    /// subscribed, else as soon as it is, across reconnections. Expect exactly one
-    /// [`SpacesEvent::Confirmed`] or [`SpacesEvent::SendFailed`] with the returned id from
-    /// [`next_event`](Self::next_event).
+    /// [`Spaces::send_message`](spaces_socket::spaces::Spaces::send_message) on this session: the
+    /// returned id comes back in exactly one `Confirmed` or `SendFailed` event. Its events come
+    /// from [`next_event`](Self::next_event).
     ///
     /// # Errors
-    /// [`Error::Refused`] (nothing was queued), or [`Error::Closed`].
+    /// [`Error::Refused`] with the session's [`SendError`] (nothing was queued), or
+    /// [`Error::Closed`].
     fn send_message(&mut self, message: SendMessage) -> Result<SendId, Error>;
 
-    /// Sends a presence event (online, typing, …) to a subscribed space. Presence is
-    /// momentary: it is never held.
+    /// [`Spaces::send_presence`](spaces_socket::spaces::Spaces::send_presence) on this session
+    /// (never held).
     ///
     /// # Errors
-    /// [`Error::Refused`] (for example `SendError::NotConnected` unless connected and
-    /// subscribed), or [`Error::Closed`].
+    /// [`Error::Refused`] with the session's [`SendError`], or [`Error::Closed`].
     fn send_presence(&mut self, presence: &SendPresenceEvent) -> Result<(), Error>;
 
     /// The next event, waiting at most `max_wait` (`None`: no limit). Returns `None` on

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::json;
 use spaces_socket::Transmit;
+use spaces_socket::bot::SessionCommands;
 use spaces_socket::record::{self, Command, Entry, Frame, Line, millis, redact_json};
 use spaces_socket::spaces::{
     Input, SendError, SendId, SendMessage, SendPresenceEvent, Spaces, SpacesConfig, SpacesEvent,
@@ -204,6 +205,35 @@ impl Deref for RecordedSession {
     }
 }
 
+/// A bot's commands go through the recording like the user's ([`spaces_socket::bot::Ctx`]).
+impl SessionCommands for RecordedSession {
+    fn spaces(&self) -> &Spaces {
+        &self.spaces
+    }
+    fn connect(&mut self, now: Instant) {
+        Self::connect(self, now);
+    }
+    fn subscribe(&mut self, now: Instant, space: &str, password: Option<&str>) {
+        Self::subscribe(self, now, space, password);
+    }
+    fn unsubscribe(&mut self, now: Instant, space: &str) {
+        Self::unsubscribe(self, now, space);
+    }
+    fn send_message(&mut self, now: Instant, message: SendMessage) -> Result<SendId, SendError> {
+        Self::send_message(self, now, message)
+    }
+    fn send_presence(
+        &mut self,
+        now: Instant,
+        presence: &SendPresenceEvent,
+    ) -> Result<(), SendError> {
+        Self::send_presence(self, now, presence)
+    }
+    fn close(&mut self, now: Instant) {
+        Self::close(self, now);
+    }
+}
+
 impl RecordedSession {
     /// `spaces`, recorded into `recorder` from `now` on (the header line goes out first).
     pub(crate) fn new(
@@ -315,14 +345,6 @@ impl RecordedSession {
     pub fn handle_input(&mut self, now: Instant, input: Input<'_>) {
         self.note(now, || Entry::of_input(&input));
         self.spaces.handle_input(now, input);
-    }
-
-    /// [`Spaces::poll_transmit`], recorded.
-    #[must_use]
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        let transmit = self.spaces.poll_transmit()?;
-        self.note(Instant::now(), || Entry::Out(Frame::of(&transmit)));
-        Some(transmit)
     }
 
     fn note_event(&self, now: Instant, event: &SpacesEvent) {
@@ -478,6 +500,33 @@ mod tests {
         for secret in ["PIN-SECRET", "TOKEN-SECRET"] {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
+    }
+
+    #[test]
+    fn a_bots_commands_are_recorded_like_the_users() {
+        struct Greeter;
+        impl spaces_socket::bot::Bot for Greeter {
+            fn on_start(&mut self, ctx: &mut spaces_socket::bot::Ctx<'_>) {
+                ctx.subscribe_with_pin("s1", "PIN-SECRET");
+                let _ = ctx.send_text("s1", "hello");
+                ctx.close();
+            }
+            fn on_event(&mut self, _: &mut spaces_socket::bot::Ctx<'_>, _: &SpacesEvent) {}
+        }
+        let out = Shared::new(None);
+        let mut core = recorded(Recorder::to_writer(out.clone()).unwrap());
+        let mut host = spaces_socket::bot::Host::new(Greeter, 1);
+        host.start(&mut core, Instant::now());
+        drop(core);
+        let text = out.text();
+        let commands: Vec<String> = text
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|l| l["kind"] == "command")
+            .map(|l| l["command"].as_str().unwrap_or("?").to_owned())
+            .collect();
+        assert_eq!(commands, ["subscribe", "send_message", "close"], "{text}");
+        assert!(!text.contains("PIN-SECRET"), "{text}");
     }
 
     #[test]

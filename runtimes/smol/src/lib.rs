@@ -112,7 +112,7 @@ use spaces_socket::spaces::{SpacesConfig, TokenProvider};
 /// The sans-IO core, re-exported so one dependency is enough.
 pub use spaces_socket;
 pub use spaces_socket_async_io::{
-    Client, Error, Options, Recorder, Session, TlsBackend, TlsError, TlsOptions,
+    Client, Error, Options, Recorder, Session, Shutdown, TlsBackend, TlsError, TlsOptions,
 };
 
 /// Starts a session and spawns its driver on smol's global executor. The session connects

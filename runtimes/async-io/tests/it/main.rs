@@ -10,6 +10,8 @@ mod clones_from_many_tasks;
 mod ends_when_every_client_is_dropped;
 mod heartbeat_keeps_the_connection;
 mod native_tls_with_a_private_ca;
+mod pull_loops;
+mod runs_a_bot;
 mod support;
 mod tls_with_a_private_ca;
 

@@ -4,7 +4,7 @@
 //!
 //! The smol and async-std crates' test binaries include this file too (with `#[path]`), so it
 //! names only crates they also have: `spaces_socket_async_io` (their dependency), `async_io`,
-//! `futures_lite` and `serde_json`.
+//! `futures_lite`, `serde_json` and `spaces_socket_peers`.
 #![allow(dead_code, unreachable_pub)]
 
 use std::future::Future;
@@ -14,9 +14,8 @@ use futures_lite::future;
 use spaces_socket::spaces::{SendMessage, SpacesConfig, SpacesEvent, Token};
 use spaces_socket_async_io::{Client, Error};
 
-/// The Node socket.io peers (`tests/peer/`), shared with the root crate's tests.
-#[path = "../../../../tests/peer/support.rs"]
-pub mod peer;
+/// The Node socket.io peers (`tests/peer/`).
+pub use spaces_socket_peers as peer;
 
 /// How long any single expected step may take.
 pub const STEP: Duration = Duration::from_secs(15);

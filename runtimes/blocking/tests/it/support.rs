@@ -7,13 +7,8 @@ use std::time::{Duration, Instant};
 use spaces_socket::spaces::{MessageSent, SpacesConfig, SpacesEvent, TokenProvider};
 use spaces_socket_blocking::{Client, Options, connect};
 
-/// The Node socket.io peers (`tests/peer/`), shared with the root crate's tests.
-#[path = "../../../../tests/peer/support.rs"]
-pub mod peer;
-
-/// A raw websocket for probing the Node peers byte by byte.
-#[path = "../../../../tests/peer/raw_ws.rs"]
-pub mod raw_ws;
+/// The Node socket.io peers (`tests/peer/`), and a raw websocket for probing them byte by byte.
+pub use spaces_socket_peers::{self as peer, raw_ws};
 
 /// The longest any test here waits for one decisive step.
 pub const BOUND: Duration = Duration::from_secs(10);

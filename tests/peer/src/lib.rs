@@ -9,11 +9,12 @@
 //! Everything is bounded in time and panics with the peer's stderr instead of hanging or
 //! skipping: a missing Node.js is a test failure, not a silent pass.
 //!
-//! Use it from an integration test with `mod support;`.
+//! A dev-dependency of every crate whose tests talk to the peers (the runtimes, the emulator,
+//! the examples); `raw-ws` adds [`raw_ws`], a raw websocket for asserting exact frames.
 
 // Each test binary compiles this module and uses only part of it; items are `pub` so
 // that reads naturally in test files even though the module is private to each binary.
-#![allow(dead_code, unreachable_pub)]
+#![forbid(unsafe_code)]
 
 use std::collections::VecDeque;
 use std::fs::{self, OpenOptions};
@@ -44,14 +45,9 @@ const LOCK_STALE_AFTER: Duration = Duration::from_secs(360);
 /// Packages whose presence means the install is usable.
 const REQUIRED_PACKAGES: [&str; 3] = ["socket.io", "socket.io-client", "socket.io-1.7.3"];
 
-/// `tests/peer`, the Node package holding the peer scripts: the root crate's, found from the
-/// root crate and from the runtime crates' tests (which include this file too).
+/// `tests/peer`, the Node package holding the peer scripts: this crate's own directory.
 pub fn peer_dir() -> PathBuf {
-    let from = Path::new(env!("CARGO_MANIFEST_DIR"));
-    from.ancestors()
-        .map(|dir| dir.join("tests").join("peer"))
-        .find(|peer| peer.join("package.json").is_file())
-        .unwrap_or_else(|| panic!("no tests/peer/package.json above {}", from.display()))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn node_modules_complete(dir: &Path) -> bool {
@@ -618,30 +614,34 @@ pub fn varied_text(len: usize) -> String {
 /// completion, at most `timeout` (panics after killing it otherwise). Returns its exit
 /// status (0 ok, 1 fail, 2 its own timeout) and stdout lines. Its stderr is printed.
 pub fn run_js_client(args: &[&str], timeout: Duration) -> (ExitStatus, Vec<String>) {
+    run_js_script("js-client.js", args, timeout)
+}
+
+/// Runs `node tests/peer/<script> <args…>` (a socket.io-client 2.0.4 script: `js-client.js`,
+/// `js-chatter.js`) like [`run_js_client`].
+pub fn run_js_script(script: &str, args: &[&str], timeout: Duration) -> (ExitStatus, Vec<String>) {
     ensure_node_modules();
     let dir = peer_dir();
     let mut child = Command::new("node")
-        .arg(dir.join("js-client.js"))
+        .arg(dir.join(script))
         .args(args)
         .current_dir(&dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| {
-            panic!("could not start `node js-client.js` (is Node.js on PATH?): {e}")
-        });
+        .unwrap_or_else(|e| panic!("could not start `node {script}` (is Node.js on PATH?): {e}"));
     let out = collect_all(child.stdout.take());
     let err = collect_all(child.stderr.take());
     let status = wait_bounded(&mut child, timeout);
     let stdout = join_text(out);
     let stderr = join_text(err);
-    eprintln!("js-client stderr:\n{stderr}");
+    eprintln!("{script} stderr:\n{stderr}");
     let lines: Vec<String> = stdout.lines().map(str::to_owned).collect();
     match status {
         Some(status) => (status, lines),
         None => panic!(
-            "js-client.js {args:?} did not exit within {timeout:?}\nstdout: {lines:#?}\nstderr:\n{stderr}"
+            "{script} {args:?} did not exit within {timeout:?}\nstdout: {lines:#?}\nstderr:\n{stderr}"
         ),
     }
 }
@@ -673,7 +673,14 @@ pub fn example_binary(name: &str) -> PathBuf {
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
     if !built.iter().any(|b| b == name) {
         let mut cargo = Command::new(env!("CARGO"));
-        cargo.args(["build", "--quiet", "--example", name]);
+        cargo.args([
+            "build",
+            "--quiet",
+            "-p",
+            "spaces-socket-examples",
+            "--example",
+            name,
+        ]);
         if !cfg!(debug_assertions) {
             cargo.arg("--release");
         }
@@ -699,3 +706,6 @@ pub fn example_binary(name: &str) -> PathBuf {
     );
     bin
 }
+
+#[cfg(feature = "raw-ws")]
+pub mod raw_ws;

@@ -307,7 +307,7 @@ impl Emulator {
         sender: &User,
     ) -> String {
         let id = self.ids.object_id();
-        let created = super::ids::iso8601(self.unix_ms(now));
+        let created = crate::ids::iso8601(self.unix_ms(now));
         let title = self
             .config
             .spaces
