@@ -1321,6 +1321,34 @@ mod tests {
     }
 
     #[test]
+    fn a_message_is_typed_in_one_pass_with_every_other_member_kept_in_extra() {
+        let json = r#"{"_id":"m1","category":"chat","topicId":"s1","created":null,
+            "content":{"bodyText":"hi","ts":"42","data":[]},
+            "sender":{"_id":"u1","type":"user","phone_numbers":[]},
+            "parentMsg":{"_id":"p1"},"topic\u0054ype":"group"}"#;
+        let m = MessageSent::decode_lenient(json).expect("a message");
+        assert_eq!(m.id.as_deref(), Some("m1"));
+        assert_eq!(m.category.as_str(), "chat");
+        assert_eq!(m.topic_id.as_deref(), Some("s1"));
+        assert_eq!(m.created, None, "null is absent");
+        // A key written with an escape is still the field it names.
+        assert_eq!(m.topic_type.as_deref(), Some("group"));
+        assert_eq!(m.extra.keys().collect::<Vec<_>>(), ["parentMsg"]);
+        let content = m.content.expect("content");
+        assert_eq!(content.body_text.as_deref(), Some("hi"));
+        assert_eq!(content.data, Some(Vec::new()));
+        assert_eq!(content.extra.get("ts"), Some(&Value::from("42")));
+        let sender = m.sender.expect("sender");
+        assert_eq!(sender.id.as_deref(), Some("u1"));
+        assert_eq!(sender.sender_type.as_deref(), Some("user"));
+        assert_eq!(sender.extra.keys().collect::<Vec<_>>(), ["phone_numbers"]);
+        // Without its category it is no message; a field of another type fails the strict pass
+        // (the lenient one then keeps it in `extra`).
+        assert!(serde_json::from_str::<MessageSent>(r#"{"_id":"m1"}"#).is_err());
+        assert!(serde_json::from_str::<MessageSent>(r#"{"category":"chat","version":2}"#).is_err());
+    }
+
+    #[test]
     fn decode_without_argument_is_other() {
         let e = Incoming::decode(MESSAGE_SENT, None);
         assert_eq!(

@@ -105,8 +105,9 @@ impl Driver {
     fn write(&mut self) -> impl Future<Output = ()> + Send + '_ {
         async move {
             let mut fed = false;
-            let mut batch = std::mem::take(&mut self.batch);
-            for transmit in batch.drain(..) {
+            // Not kept for the next drain: an idle session holds no buffer.
+            let batch = std::mem::take(&mut self.batch);
+            for transmit in batch {
                 let message = match transmit {
                     Transmit::Text(text) => Message::text(text),
                     Transmit::Binary(data) => Message::binary(data),
@@ -123,8 +124,6 @@ impl Driver {
             if fed {
                 self.flush().await;
             }
-            // The (empty) buffer goes back for the next drain.
-            self.batch = batch;
         }
     }
 

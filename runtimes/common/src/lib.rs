@@ -139,10 +139,13 @@ impl Options {
     /// The websocket settings these options ask for ([`Options::max_message_size`] for
     /// messages and frames). For runtime crates.
     ///
-    /// The read buffer starts at 4 KiB instead of tungstenite's 128 KiB: an idle connection
-    /// holds it for its whole life, Engine.IO frames are small, and tungstenite grows it to
-    /// the length of any larger frame it reads. It is also the most one read takes from the
-    /// socket, which still holds several typical frames.
+    /// The read buffer starts at 1 KiB instead of tungstenite's 128 KiB: an idle connection
+    /// holds it for its whole life, Engine.IO frames are small (a chat message or a presence
+    /// event is a few hundred bytes), and tungstenite grows it to the length of any larger
+    /// frame it reads. It is also the most one read takes from the socket: a 4 KiB one cost
+    /// no less CPU per delivery in the fan-out benchmark (issue 20). The async runtime starts
+    /// from it after the upgrade; tungstenite's handshake leaves the blocking one its own
+    /// 4 KiB buffer, read 1 KiB at a time.
     pub fn websocket_config(&self) -> tungstenite::protocol::WebSocketConfig {
         let size = Some(self.max_message_size);
         let config = tungstenite::protocol::WebSocketConfig::default();
@@ -154,7 +157,7 @@ impl Options {
 }
 
 /// The websocket read buffer's starting size (see [`Options::websocket_config`]).
-const READ_BUFFER: usize = 4 << 10;
+const READ_BUFFER: usize = 1 << 10;
 
 /// What a runtime refuses, the same in every runtime. Failures of the network or the server
 /// are not errors: they arrive as events (`ConnectFailed`, `Disconnected`, `AuthFailed`, …).
