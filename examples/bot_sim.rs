@@ -167,8 +167,12 @@ pub(crate) fn run(seed: u64, buggy: bool, keep_trace: bool, picks: Option<&Fault
         world.only_faults(picks.clone());
     }
     let mut sim = world.build();
-    let until = WINDOW + sim.settle_time();
-    let result = match sim.run_for(until) {
+    // The settle time is measured after the window: what is still queued then counts.
+    let ran = sim.run_for(WINDOW).and_then(|()| {
+        let settle = sim.settle_time();
+        sim.run_for(settle)
+    });
+    let result = match ran {
         Ok(()) => check(&sim.report(), echo),
         Err(e) => Err(e.to_string()),
     };

@@ -111,8 +111,9 @@ impl std::error::Error for AddError {
 /// // Names say which participant a report or a trace line is about: they may not repeat.
 /// assert!(matches!(world.participant("bot", Quiet), Err(AddError::DuplicateName(_))));
 /// let mut sim = world.build();
-/// let until = Duration::from_secs(60) + sim.settle_time();
-/// sim.run_for(until)?;
+/// sim.run_for(Duration::from_secs(60))?;
+/// let settle = sim.settle_time(); // after the window: what is still queued counts
+/// sim.run_for(settle)?;
 /// assert!(sim.report().participant(bot).connects >= 1);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

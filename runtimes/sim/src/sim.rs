@@ -220,7 +220,9 @@ impl Sim {
 
     /// How long after the fault window everything needs to settle: a message still crossing
     /// a slowed link, a dead link being detected, the longest backoff, a black-holed connect
-    /// timing out and the slowest token, twice over, plus 10 s.
+    /// timing out and the slowest token, twice over, plus 10 s, plus the rate windows what is
+    /// queued now must wait through. Call it once the window is over (after
+    /// [`run_for`](Self::run_for) the window), so that what is still queued counts.
     pub fn settle_time(&self) -> Duration {
         let c = self.w.server.config();
         let heartbeat = c.ping_interval + c.ping_timeout;
