@@ -126,8 +126,18 @@ impl Write for TimedStream {
 impl TimedStream {
     /// One read, bounded by the current deadline.
     fn read_within_deadline(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // Open: whatever has already arrived is taken in one syscall; only an empty socket
+        // pays for the wait (poll) and the socket timeout. Under load most reads find data.
+        let ready = self.opening.is_none() && self.alarm.as_ref().is_some_and(|a| a.can_ring());
+        if ready && let Some(read) = read_arrived(&self.tcp, buf) {
+            return read;
+        }
         let left = self.left(self.opening.or(self.read_until))?;
         if left == Some(Duration::ZERO) {
+            if ready && cfg!(unix) {
+                // `read_arrived` just found nothing.
+                return Err(io::Error::from(ErrorKind::WouldBlock));
+            }
             // Open and past the deadline: take what has already arrived, without waiting, so
             // a caller polling with a zero wait still makes progress.
             self.tcp.set_nonblocking(true)?;
@@ -139,6 +149,11 @@ impl TimedStream {
             && alarm.wait(Some(&self.tcp), self.read_until)? != Woke::Readable
         {
             return Err(io::Error::from(ErrorKind::WouldBlock));
+        }
+        if ready && cfg!(unix) {
+            // poll said readable; a spurious wake-up reads as the deadline (the caller loops).
+            let nothing = || Err(io::Error::from(ErrorKind::WouldBlock));
+            return read_arrived(&self.tcp, buf).unwrap_or_else(nothing);
         }
         self.tcp.set_read_timeout(left)?;
         self.tcp.read(buf).map_err(|e| self.map_timeout(e))
@@ -153,6 +168,23 @@ impl TimedStream {
         }
         self.tcp.write(buf).map_err(|e| self.map_timeout(e))
     }
+}
+
+/// Takes what has already arrived on `tcp` without waiting (`MSG_DONTWAIT`, leaving the
+/// socket blocking for writes): `None` when nothing has (or where the flag does not exist).
+#[cfg(unix)]
+fn read_arrived(tcp: &TcpStream, buf: &mut [u8]) -> Option<io::Result<usize>> {
+    use rustix::net::{RecvFlags, recv};
+    match recv(tcp, buf, RecvFlags::DONTWAIT) {
+        Ok((n, _)) => Some(Ok(n)),
+        Err(rustix::io::Errno::AGAIN) => None,
+        Err(e) => Some(Err(e.into())),
+    }
+}
+
+#[cfg(not(unix))]
+fn read_arrived(_: &TcpStream, _: &mut [u8]) -> Option<io::Result<usize>> {
+    None
 }
 
 #[cfg(test)]
@@ -279,6 +311,46 @@ mod tests {
             assert!(n >= 1, "opening {opening}");
         }
         signal_hook::low_level::unregister(handler);
+    }
+
+    /// Issue 20: with an alarm (as every open client has), arrived data is read at once, even
+    /// past the deadline; an empty socket waits for data, or the deadline, or a ring.
+    #[test]
+    fn with_an_alarm_arrived_data_is_read_and_an_empty_socket_waits() {
+        let (client, mut server) = pair();
+        let mut s = TimedStream::opening(client, Instant::now() + Duration::from_secs(5));
+        s.run(Duration::from_secs(1)).unwrap();
+        let alarm = Alarm::new();
+        s.set_alarm(Arc::clone(&alarm));
+        server.write_all(b"ab").unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        s.set_read_deadline(Some(Instant::now()));
+        let mut buf = [0u8; 1];
+        assert_eq!(s.read(&mut buf).unwrap(), 1);
+        assert_eq!(s.read(&mut buf).unwrap(), 1);
+        assert_eq!(&buf, b"b");
+        // Empty and past the deadline: at once, WouldBlock.
+        let err = s.read(&mut buf).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::WouldBlock);
+        // Empty with time left: waits until the deadline.
+        let start = Instant::now();
+        s.set_read_deadline(Some(start + Duration::from_millis(80)));
+        let err = s.read(&mut buf).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::WouldBlock);
+        assert!(start.elapsed() >= Duration::from_millis(75));
+        // Data arriving during the wait is read.
+        s.set_read_deadline(Some(Instant::now() + Duration::from_secs(5)));
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            server.write_all(b"c").unwrap();
+            server
+        });
+        assert_eq!(s.read(&mut buf).unwrap(), 1);
+        assert_eq!(&buf, b"c");
+        let server = writer.join().unwrap();
+        // The peer closing reads as the end of the stream.
+        server.shutdown(std::net::Shutdown::Write).unwrap();
+        assert_eq!(s.read(&mut buf).unwrap(), 0);
     }
 
     #[test]
