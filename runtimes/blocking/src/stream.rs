@@ -38,6 +38,9 @@ pub(crate) struct TimedStream {
     read_until: Option<Instant>,
     /// Open: a ring ends a read's wait early, with `WouldBlock` (see [`Alarm`]).
     alarm: Option<Arc<Alarm>>,
+    /// The last read left the socket empty (it returned less than asked): the next one waits
+    /// first instead of trying a read that would most likely find nothing.
+    drained: bool,
 }
 
 impl TimedStream {
@@ -48,6 +51,7 @@ impl TimedStream {
             opening: Some(deadline),
             read_until: None,
             alarm: None,
+            drained: false,
         }
     }
 
@@ -126,17 +130,23 @@ impl Write for TimedStream {
 impl TimedStream {
     /// One read, bounded by the current deadline.
     fn read_within_deadline(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        // Open: whatever has already arrived is taken in one syscall; only an empty socket
-        // pays for the wait (poll) and the socket timeout. Under load most reads find data.
+        // Open: whatever has already arrived is taken in one syscall (`MSG_DONTWAIT`), without
+        // the poll and socket timeout a wait costs. After a read that emptied the socket, the
+        // wait comes first: under load a read finds data, one frame at a time it rarely does.
         let ready = self.opening.is_none() && self.alarm.as_ref().is_some_and(|a| a.can_ring());
-        if ready && let Some(read) = read_arrived(&self.tcp, buf) {
+        let tried = ready && !std::mem::take(&mut self.drained);
+        if tried && let Some(read) = self.read_arrived(buf) {
             return read;
         }
         let left = self.left(self.opening.or(self.read_until))?;
+        let nothing = || Err(io::Error::from(ErrorKind::WouldBlock));
         if left == Some(Duration::ZERO) {
             if ready && cfg!(unix) {
-                // `read_arrived` just found nothing.
-                return Err(io::Error::from(ErrorKind::WouldBlock));
+                // Past the deadline: what has arrived, or nothing (`tried`: it just found none).
+                return match tried {
+                    true => nothing(),
+                    false => self.read_arrived(buf).unwrap_or_else(nothing),
+                };
             }
             // Open and past the deadline: take what has already arrived, without waiting, so
             // a caller polling with a zero wait still makes progress.
@@ -152,11 +162,17 @@ impl TimedStream {
         }
         if ready && cfg!(unix) {
             // poll said readable; a spurious wake-up reads as the deadline (the caller loops).
-            let nothing = || Err(io::Error::from(ErrorKind::WouldBlock));
-            return read_arrived(&self.tcp, buf).unwrap_or_else(nothing);
+            return self.read_arrived(buf).unwrap_or_else(nothing);
         }
         self.tcp.set_read_timeout(left)?;
         self.tcp.read(buf).map_err(|e| self.map_timeout(e))
+    }
+
+    /// [`read_arrived`], noting whether it emptied the socket.
+    fn read_arrived(&mut self, buf: &mut [u8]) -> Option<io::Result<usize>> {
+        let read = read_arrived(&self.tcp, buf);
+        self.drained = matches!(read, Some(Ok(n)) if n < buf.len());
+        read
     }
 
     /// One write, bounded by the opening deadline while opening (by the socket's write
