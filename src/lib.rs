@@ -121,8 +121,10 @@
 //! - [`client`]: the Socket.IO 2 client under it (one Engine.IO session, many namespaces), for
 //!   raw Socket.IO users.
 //! - [`record`]: the session recording format that the runtimes write and the emulator replays.
-//! - The runtime crates for IO, `spaces-socket-emulator` for a Spaces server to test against,
-//!   and the repository's README for the demo, the tests and the performance figures.
+//! - The runtime crates for IO, `spaces-socket-sim` to test a bot deterministically (a virtual
+//!   clock, a simulated network with faults, one seed, shrinking),
+//!   `spaces-socket-emulator` for a Spaces server to test against, and the repository's
+//!   README for the demo, the tests and the performance figures.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 // Without `wire` the codec modules are private, so the links to them above resolve only in

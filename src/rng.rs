@@ -80,6 +80,22 @@ impl Rng {
         Duration::from_millis(self.range(lo, hi))
     }
 
+    /// A duration roughly log-uniform in `lo..=hi` milliseconds: small values are as likely as
+    /// large ones, so both fast and slow networks get drawn.
+    pub fn log_ms(&mut self, lo: u64, hi: u64) -> Duration {
+        let lo = lo.max(1);
+        let mut steps = Vec::new();
+        let mut top = lo;
+        while top < hi {
+            steps.push(top);
+            top = top.saturating_mul(2);
+        }
+        steps.push(hi.max(lo));
+        let i = self.index(steps.len());
+        let lower = if i == 0 { lo } else { steps[i - 1] };
+        self.ms(lower, steps[i])
+    }
+
     /// One of `items`, uniformly; `None` when it is empty.
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
         items.get(self.index(items.len()))
@@ -114,5 +130,32 @@ mod tests {
         assert!(!r.chance(0, 10) && r.chance(10, 10));
         assert_eq!(r.pick::<u8>(&[]), None);
         assert_eq!(r.pick(&[4]), Some(&4));
+    }
+
+    #[test]
+    fn forks_are_reproducible_and_independent() {
+        let mut a = Rng::new(3);
+        let mut b = Rng::new(3);
+        let mut fa = a.fork();
+        let mut fb = b.fork();
+        // Same parent state, same fork.
+        assert_eq!(fa.next_u64(), fb.next_u64());
+        // Drawing from the fork does not move the parent.
+        for _ in 0..10 {
+            fa.next_u64();
+        }
+        assert_eq!(a.next_u64(), b.next_u64());
+        // A fork is not the parent's own continuation.
+        let mut c = Rng::new(3);
+        let mut fc = c.fork();
+        assert_ne!(fc.next_u64(), c.next_u64());
+    }
+
+    #[test]
+    fn log_ms_stays_in_its_bounds_and_draws_small_and_large() {
+        let mut r = Rng::new(5);
+        let draws: Vec<u128> = (0..1000).map(|_| r.log_ms(1, 150).as_millis()).collect();
+        assert!(draws.iter().all(|ms| (1..=150).contains(ms)), "{draws:?}");
+        assert!(draws.iter().any(|ms| *ms <= 2) && draws.iter().any(|ms| *ms >= 75));
     }
 }

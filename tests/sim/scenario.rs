@@ -208,9 +208,9 @@ impl ClientPlan {
             let at = r.ms(0, active_ms);
             // Mostly a space we want; sometimes one we may not (refused: NotSubscribed).
             let space = if r.chance(1, 12) {
-                (*r.pick(&SPACE_POOL)).to_owned()
+                (*r.pick(&SPACE_POOL).expect("a non-empty pool")).to_owned()
             } else {
-                r.pick(&spaces).clone()
+                r.pick(&spaces).expect("a client wants a space").clone()
             };
             *text_counter += 1;
             let text = format!("c{i}-m{text_counter}");
@@ -220,7 +220,7 @@ impl ClientPlan {
         if r.chance(1, 3) {
             for _ in 0..r.range(1, 3) {
                 let at = r.ms(0, active_ms);
-                let space = (*r.pick(&SPACE_POOL)).to_owned();
+                let space = (*r.pick(&SPACE_POOL).expect("a non-empty pool")).to_owned();
                 if r.chance(1, 2) {
                     actions.push((at, ClientAction::Unsubscribe(space.clone())));
                     if r.chance(2, 3) {
@@ -234,7 +234,10 @@ impl ClientPlan {
         }
         for _ in 0..r.range(0, 5) {
             let at = r.ms(0, active_ms);
-            actions.push((at, ClientAction::Presence(r.pick(&spaces).clone())));
+            actions.push((
+                at,
+                ClientAction::Presence(r.pick(&spaces).expect("a client wants a space").clone()),
+            ));
         }
         // Some users close and reopen the session.
         if r.chance(1, 6) {

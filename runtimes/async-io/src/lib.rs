@@ -116,6 +116,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use futures_lite::future;
+use spaces_socket::bot::SessionCommands;
 use spaces_socket::bot::{Bot, Host};
 use spaces_socket::spaces::{
     SendId, SendMessage, SendPresenceEvent, SpacesConfig, SpacesEvent, TokenProvider,

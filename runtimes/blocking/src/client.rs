@@ -12,6 +12,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use spaces_socket::bot::SessionCommands;
 use spaces_socket::bot::{Bot, Host};
 use spaces_socket::client::{Transmit, WsUrl};
 use spaces_socket::spaces::{

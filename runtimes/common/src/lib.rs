@@ -61,6 +61,7 @@ mod tls;
 
 use std::time::{Duration, Instant};
 
+use spaces_socket::bot::SessionCommands;
 use spaces_socket::client::ConfigError;
 use spaces_socket::spaces::{
     Input, SendError, SendId, SendMessage, SendPresenceEvent, Spaces, SpacesConfig, SpacesEvent,

@@ -206,31 +206,74 @@ impl Deref for RecordedSession {
 }
 
 /// A bot's commands go through the recording like the user's ([`spaces_socket::bot::Ctx`]).
+/// Each command is the [`Spaces`] one, recorded first (secrets redacted): the runtimes and a
+/// bot's [`Ctx`](spaces_socket::bot::Ctx) command the session through this.
 impl SessionCommands for RecordedSession {
     fn spaces(&self) -> &Spaces {
         &self.spaces
     }
+
+    /// [`Spaces::connect`], recorded.
     fn connect(&mut self, now: Instant) {
-        Self::connect(self, now);
+        self.note(now, || Entry::Connect);
+        self.spaces.connect(now);
     }
+
+    /// [`Spaces::subscribe`], recorded with the PIN redacted.
     fn subscribe(&mut self, now: Instant, space: &str, password: Option<&str>) {
-        Self::subscribe(self, now, space, password);
+        self.note(now, || {
+            let password = password.map(|_| record::PLACEHOLDER.to_owned());
+            let space = space.to_owned();
+            Entry::Command(Command::Subscribe { space, password })
+        });
+        self.spaces.subscribe(now, space, password);
     }
+
+    /// [`Spaces::unsubscribe`], recorded.
     fn unsubscribe(&mut self, now: Instant, space: &str) {
-        Self::unsubscribe(self, now, space);
+        let space_owned = || space.to_owned();
+        self.note(now, || {
+            Entry::Command(Command::Unsubscribe {
+                space: space_owned(),
+            })
+        });
+        self.spaces.unsubscribe(now, space);
     }
+
+    /// [`Spaces::send_message`], recorded with its result.
     fn send_message(&mut self, now: Instant, message: SendMessage) -> Result<SendId, SendError> {
-        Self::send_message(self, now, message)
+        let json = self.tape.as_ref().map(|_| serde_json::to_value(&message));
+        let result = self.spaces.send_message(now, message);
+        self.note(now, || {
+            let message = redact_json(&json.and_then(Result::ok).unwrap_or_default());
+            let result = result
+                .as_ref()
+                .map(|id| id.get())
+                .map_err(ToString::to_string);
+            Entry::Command(Command::SendMessage { message, result })
+        });
+        result
     }
+
+    /// [`Spaces::send_presence`], recorded with its result.
     fn send_presence(
         &mut self,
         now: Instant,
         presence: &SendPresenceEvent,
     ) -> Result<(), SendError> {
-        Self::send_presence(self, now, presence)
+        let result = self.spaces.send_presence(now, presence);
+        self.note(now, || {
+            let presence = redact_json(&serde_json::to_value(presence).unwrap_or_default());
+            let result = result.clone().map_err(|e| e.to_string());
+            Entry::Command(Command::SendPresence { presence, result })
+        });
+        result
     }
+
+    /// [`Spaces::close`], recorded.
     fn close(&mut self, now: Instant) {
-        Self::close(self, now);
+        self.note(now, || Entry::Command(Command::Close));
+        self.spaces.close(now);
     }
 }
 
@@ -265,79 +308,6 @@ impl RecordedSession {
         if let Some(tape) = &self.tape {
             tape.write(now, entry());
         }
-    }
-
-    /// [`Spaces::connect`], recorded.
-    pub fn connect(&mut self, now: Instant) {
-        self.note(now, || Entry::Connect);
-        self.spaces.connect(now);
-    }
-
-    /// [`Spaces::subscribe`], recorded with the PIN redacted.
-    pub fn subscribe(&mut self, now: Instant, space: &str, password: Option<&str>) {
-        self.note(now, || {
-            let password = password.map(|_| record::PLACEHOLDER.to_owned());
-            let space = space.to_owned();
-            Entry::Command(Command::Subscribe { space, password })
-        });
-        self.spaces.subscribe(now, space, password);
-    }
-
-    /// [`Spaces::unsubscribe`], recorded.
-    pub fn unsubscribe(&mut self, now: Instant, space: &str) {
-        let space_owned = || space.to_owned();
-        self.note(now, || {
-            Entry::Command(Command::Unsubscribe {
-                space: space_owned(),
-            })
-        });
-        self.spaces.unsubscribe(now, space);
-    }
-
-    /// [`Spaces::send_message`], recorded with its result.
-    ///
-    /// # Errors
-    /// As [`Spaces::send_message`].
-    pub fn send_message(
-        &mut self,
-        now: Instant,
-        message: SendMessage,
-    ) -> Result<SendId, SendError> {
-        let json = self.tape.as_ref().map(|_| serde_json::to_value(&message));
-        let result = self.spaces.send_message(now, message);
-        self.note(now, || {
-            let message = redact_json(&json.and_then(Result::ok).unwrap_or_default());
-            let result = result
-                .as_ref()
-                .map(|id| id.get())
-                .map_err(ToString::to_string);
-            Entry::Command(Command::SendMessage { message, result })
-        });
-        result
-    }
-
-    /// [`Spaces::send_presence`], recorded with its result.
-    ///
-    /// # Errors
-    /// As [`Spaces::send_presence`].
-    pub fn send_presence(
-        &mut self,
-        now: Instant,
-        presence: &SendPresenceEvent,
-    ) -> Result<(), SendError> {
-        let result = self.spaces.send_presence(now, presence);
-        self.note(now, || {
-            let presence = redact_json(&serde_json::to_value(presence).unwrap_or_default());
-            let result = result.clone().map_err(|e| e.to_string());
-            Entry::Command(Command::SendPresence { presence, result })
-        });
-        result
-    }
-
-    /// [`Spaces::close`], recorded.
-    pub fn close(&mut self, now: Instant) {
-        self.note(now, || Entry::Command(Command::Close));
-        self.spaces.close(now);
     }
 
     /// [`Spaces::handle_input`], recorded with its secrets redacted ([`Entry::of_input`]: a

@@ -244,7 +244,9 @@ impl ParticipantConfig {
         c.rng_seed = Some(rng.next_u64());
         c.reconnection_delay = rng.ms(100, 1000);
         c.reconnection_delay_max = c.reconnection_delay.max(rng.ms(1000, 5000));
-        c.randomization_factor = *rng.pick(&[0.0, 0.1, 0.5, 0.5, 1.0]);
+        c.randomization_factor = *rng
+            .pick(&[0.0, 0.1, 0.5, 0.5, 1.0])
+            .expect("a non-empty list");
         c.connect_timeout = Some(rng.ms(2000, 8000));
         let s = &mut config.session;
         s.max_held = if rng.chance(1, 4) {
@@ -592,7 +594,9 @@ impl FaultMix {
                 1 => Fault::Kick { participant: p() },
                 2 => {
                     let participant = p();
-                    let (up, down) = *rng.pick(&[(true, false), (false, true), (true, true)]);
+                    let (up, down) = *rng
+                        .pick(&[(true, false), (false, true), (true, true)])
+                        .expect("a non-empty list");
                     Fault::HalfOpen {
                         participant,
                         up,
