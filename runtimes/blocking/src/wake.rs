@@ -62,8 +62,13 @@ impl Alarm {
 
     /// Clears the alarm; true if it had rung since the last call.
     pub(crate) fn take(&self) -> bool {
-        self.drain();
-        self.rung.swap(false, Ordering::SeqCst)
+        // Checked before every read: only a ring costs a syscall (a byte a ring sends after
+        // this is drained by the next `wait`).
+        let rung = self.rung.swap(false, Ordering::SeqCst);
+        if rung {
+            self.drain();
+        }
+        rung
     }
 
     /// False when the alarm has no socket: a ring is then noticed at the next deadline only.
@@ -101,9 +106,13 @@ impl Alarm {
                 return Ok(Woke::Readable);
             };
             let timeout = left.and_then(|d| Timespec::try_from(d.max(MIN_WAIT)).ok());
-            let mut fds = vec![PollFd::new(udp, PollFlags::IN)];
-            fds.extend(tcp.map(|tcp| PollFd::new(tcp, PollFlags::IN)));
-            match rustix::event::poll(&mut fds, timeout.as_ref()) {
+            let udp_fd = PollFd::new(udp, PollFlags::IN);
+            let mut fds = match tcp {
+                Some(tcp) => [udp_fd, PollFd::new(tcp, PollFlags::IN)],
+                None => [udp_fd.clone(), udp_fd],
+            };
+            let fds = &mut fds[..1 + usize::from(tcp.is_some())];
+            match rustix::event::poll(fds, timeout.as_ref()) {
                 // A signal handler ran: not a failure, wait again.
                 Err(rustix::io::Errno::INTR) => continue,
                 Err(e) => return Err(e.into()),

@@ -145,8 +145,7 @@ impl Options {
     /// event is a few hundred bytes), and tungstenite grows it to the length of any larger
     /// frame it reads. It is also the most one read takes from the socket: a 4 KiB one cost
     /// no less CPU per delivery in the fan-out benchmark (issue 20). The async runtime starts
-    /// from it after the upgrade; tungstenite's handshake leaves the blocking one its own
-    /// 4 KiB buffer, read 1 KiB at a time.
+    /// from it after the upgrade; the blocking one, a thread per connection, asks for 4 KiB.
     pub fn websocket_config(&self) -> tungstenite::protocol::WebSocketConfig {
         let size = Some(self.max_message_size);
         let config = tungstenite::protocol::WebSocketConfig::default();
