@@ -21,6 +21,17 @@ fn the_echo_bot_answers_every_message_exactly_once_over_many_seeds() {
     }
 }
 
+/// Seed 3534 of the 20,000-seed CI sweep: a burst of answers at the end of the window waits
+/// behind the rate window for longer than the run lasted, because the settle time was taken
+/// before the run instead of after the window. Every answer is confirmed once the run waits
+/// for them.
+#[test]
+fn answers_paced_at_the_end_of_the_window_are_waited_for() {
+    let run = bot_sim::run(3534, false, false, None);
+    assert_eq!(run.result, Ok(()));
+    assert!(run.elapsed > Duration::from_secs(180), "{:?}", run.elapsed);
+}
+
 #[test]
 fn the_buggy_echo_bot_is_caught_and_its_seeds_are_named() {
     let failing: Vec<u64> = (0..40)
